@@ -1,0 +1,158 @@
+"""`make run`: migrate, seed, then run web + django-q2 cluster + sandbox channel in the foreground.
+
+Children get this process's database and Redis URLs, so they join the same (embedded) servers;
+Ctrl-C stops them all, and the embedded servers stop with this process.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from config import embedded
+
+STOP_GRACE_SECONDS = 10
+
+
+class Command(BaseCommand):
+    help = "Run the whole system (web, django-q2 cluster, sandbox channel) in the foreground."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+        parser.add_argument(
+            "--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", 8100))
+        )
+        parser.add_argument(
+            "--web-workers", type=int, default=int(os.environ.get("WEB_WORKERS", 2))
+        )
+
+    def handle(self, *args, port: int, sandbox_port: int, web_workers: int, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("seed_demo")
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+        env = self._child_env(port, sandbox_port)
+        children = {
+            "sandbox": self._spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "sandbox_channel",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(sandbox_port),
+                    "--data",
+                    str(settings.VAR_DIR / "sandbox"),
+                    "--channels",
+                    ",".join(_sandbox_channel_codes()),
+                    "--secret",
+                    settings.SANDBOX_SECRET,
+                ],
+                env,
+            ),
+            "web": self._spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    str(web_workers),
+                    "--threads",
+                    "4",
+                    "--timeout",
+                    "60",
+                ],
+                env,
+            ),
+            "qcluster": self._spawn([sys.executable, "manage.py", "qcluster"], env),
+        }
+        self._print_banner(port, sandbox_port)
+        stopping = False
+
+        def request_stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        exit_code = 0
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    self.stderr.write(f"{name} exited with {child.returncode}; stopping")
+                    stopping, exit_code = True, 1
+            time.sleep(0.5)
+        self._stop(children)
+        if "redis" in embedded.started_here:
+            embedded.stop_redis(settings.VAR_DIR)
+        self.stdout.write("stopped")
+        sys.exit(exit_code)
+
+    def _child_env(self, port: int, sandbox_port: int) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            DJANGO_SETTINGS_MODULE="config.settings",
+            DATABASE_URL=settings.DATABASE_URL,
+            REDIS_URL=settings.REDIS_URL,
+            PORT=str(port),
+            SANDBOX_PORT=str(sandbox_port),
+            SANDBOX_URL=f"http://127.0.0.1:{sandbox_port}",
+            SANDBOX_PUBLIC_URL=f"http://127.0.0.1:{sandbox_port}",
+            PUBLIC_BASE_URL=os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}"),
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def _spawn(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
+        # A session of its own: Ctrl-C reaches only this process, which then stops the
+        # children in order instead of all of them dying at once.
+        return subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR, start_new_session=True)
+
+    def _stop(self, children: dict[str, subprocess.Popen]) -> None:
+        for child in children.values():
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for name, child in children.items():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.stderr.write(f"{name} did not stop in time; killing it")
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+
+    def _print_banner(self, port: int, sandbox_port: int) -> None:
+        web = f"http://127.0.0.1:{port}"
+        self.stdout.write(
+            "\n".join(
+                [
+                    "",
+                    "Paycenter is running (Ctrl-C stops everything):",
+                    f"  demo shop        {web}/",
+                    f"  admin            {web}/admin/",
+                    f"    user {settings.DEMO_ADMIN_USERNAME}"
+                    f" / password {settings.DEMO_ADMIN_PASSWORD}",
+                    f"  sandbox channel  http://127.0.0.1:{sandbox_port}/   (API: /v1/…)",
+                    f"  demo merchant    {settings.DEMO_MERCHANT_ID}",
+                    f"    API key {settings.DEMO_API_KEY}",
+                    "",
+                ]
+            )
+        )
+
+
+def _sandbox_channel_codes() -> list[str]:
+    return [
+        code
+        for code, options in settings.PAYMENT_CHANNELS.items()
+        if options["class"] == "payments.channels.sandbox.SandboxChannel"
+    ]

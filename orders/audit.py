@@ -1,0 +1,50 @@
+"""Status transitions: one checked move, and the audit row that records who caused it."""
+
+from dataclasses import dataclass
+
+from orders.enums import ActorKind
+from orders.models import Order, StatusChange
+
+
+class InvalidTransition(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: ActorKind
+    ref: str = ""
+
+
+def move(instance, to_status: str, *, transitions: dict, actor: Actor, note: str = "") -> None:
+    """Move an order, payment or refund to ``to_status`` if the map allows it, and audit it.
+
+    The caller holds the row lock and saves the instance (it usually changes other fields too).
+    """
+    from_status = instance.status
+    if to_status not in transitions[from_status]:
+        raise InvalidTransition(
+            f"{instance._meta.model_name} {instance.pk}: {from_status}→{to_status}"
+        )
+    instance.status = to_status
+    record_status_change(instance, from_status=from_status, actor=actor, note=note)
+
+
+def record_status_change(instance, *, from_status: str, actor: Actor, note: str = "") -> None:
+    order_id = instance.pk if isinstance(instance, Order) else _order_id_of(instance)
+    StatusChange.objects.create(
+        entity=instance._meta.model_name,
+        entity_id=instance.pk,
+        order_id=order_id,
+        from_status=from_status,
+        to_status=instance.status,
+        actor_kind=actor.kind,
+        actor_ref=actor.ref[:200],
+        note=note[:500],
+    )
+
+
+def _order_id_of(instance) -> str:
+    if hasattr(instance, "order_id"):
+        return instance.order_id
+    return instance.payment.order_id

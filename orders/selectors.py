@@ -1,0 +1,20 @@
+"""Reads for pages (and later the API/admin): no writes here."""
+
+from django.shortcuts import get_object_or_404
+
+from orders.models import Order
+from payments.enums import OPEN_PAYMENT_STATUSES
+from payments.models import Payment
+
+
+def order_get(order_id: str) -> Order:
+    return get_object_or_404(Order.objects.select_related("merchant"), pk=order_id)
+
+
+def order_open_attempt(order: Order) -> Payment | None:
+    """The attempt the customer is paying with right now, if any."""
+    return (
+        order.payments.filter(status__in=OPEN_PAYMENT_STATUSES, superseded=False)
+        .order_by("-created_at")
+        .first()
+    )

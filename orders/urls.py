@@ -1,0 +1,12 @@
+from django.urls import path
+
+from orders import views
+
+urlpatterns = [
+    path("", views.shop, name="shop"),
+    path("shop/order/", views.shop_order, name="shop-order"),
+    path("checkout/<str:order_id>/", views.checkout, name="checkout"),
+    path("checkout/<str:order_id>/pay/", views.checkout_pay, name="checkout-pay"),
+    path("checkout/<str:order_id>/status/", views.checkout_status, name="checkout-status"),
+    path("checkout/<str:order_id>/return/", views.checkout_return, name="checkout-return"),
+]

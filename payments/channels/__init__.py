@@ -1,0 +1,35 @@
+"""Channel registry: channel code -> adapter, resolved from settings.PAYMENT_CHANNELS."""
+
+from functools import cache
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+from payments.channels.base import Channel
+
+
+class UnknownChannel(LookupError):
+    pass
+
+
+@cache
+def get_channel(code: str) -> Channel:
+    try:
+        options = dict(settings.PAYMENT_CHANNELS[code])
+    except KeyError:
+        raise UnknownChannel(code) from None
+    adapter_class = import_string(options.pop("class"))
+    options.pop("label", None)
+    return adapter_class(code=code, **options)
+
+
+def channel_choices() -> list[tuple[str, str]]:
+    return [(code, opts.get("label", code)) for code, opts in settings.PAYMENT_CHANNELS.items()]
+
+
+@receiver(setting_changed)
+def _forget_adapters(*, setting: str, **kwargs) -> None:
+    if setting == "PAYMENT_CHANNELS":
+        get_channel.cache_clear()

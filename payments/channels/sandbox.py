@@ -1,0 +1,196 @@
+"""Adapter for the sandbox channel process (sandbox_channel/, documented in docs/sandbox.md).
+
+It speaks the sandbox's HTTP JSON API and verifies its HMAC-SHA256 notification signatures
+independently of the simulator's own signing code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from django.conf import settings
+
+from payments.channels.base import (
+    ChannelError,
+    ChannelUnavailable,
+    CreateTrade,
+    Notification,
+    NotificationRejected,
+    PayAction,
+    RefundRequest,
+    RefundResult,
+    RefundResultStatus,
+    TradeResult,
+    TradeStatus,
+)
+
+TRADE_STATUSES = {
+    "WAITING": TradeStatus.PAYING,
+    "SUCCESS": TradeStatus.SUCCEEDED,
+    "CLOSED": TradeStatus.CLOSED,
+}
+REFUND_STATUSES = {
+    "PROCESSING": RefundResultStatus.PROCESSING,
+    "SUCCESS": RefundResultStatus.SUCCEEDED,
+    "FAILED": RefundResultStatus.FAILED,
+}
+
+
+class SandboxChannel:
+    supports_close = True
+
+    def __init__(self, *, code: str, base_url: str, secret: str, timeout: float | None = None):
+        self.code = code
+        self.base_url = base_url.rstrip("/")
+        self.secret = secret.encode()
+        self.timeout = timeout or settings.CHANNEL_HTTP_TIMEOUT_SECONDS
+
+    # --- outbound ---------------------------------------------------------------------------
+
+    def create_trade(self, request: CreateTrade) -> PayAction:
+        trade = self._call(
+            "POST",
+            "/v1/trades",
+            json={
+                "channel": self.code,
+                "out_trade_no": request.out_trade_no,
+                "amount": request.amount,
+                "currency": request.currency,
+                "subject": request.subject,
+                "notify_url": request.notify_url,
+                "time_expire": request.time_expire.isoformat(),
+                "return_url": request.return_url,
+            },
+        )
+        if request.client == "mobile":
+            return PayAction(
+                type="redirect", channel_trade_no=trade["trade_no"], url=trade["pay_url"]
+            )
+        return PayAction(
+            type="qr",
+            channel_trade_no=trade["trade_no"],
+            qr_content=trade["qr_content"],
+            url=trade["pay_url"],
+        )
+
+    def query_trade(self, out_trade_no: str) -> TradeResult:
+        try:
+            trade = self._call("GET", f"/v1/trades/{out_trade_no}")
+        except ChannelError as error:
+            if error.code == "TRADE_NOT_FOUND":
+                return TradeResult(out_trade_no=out_trade_no, status=TradeStatus.NOT_FOUND)
+            raise
+        return self._trade_result(trade)
+
+    def close_trade(self, out_trade_no: str) -> TradeResult:
+        try:
+            trade = self._call("POST", f"/v1/trades/{out_trade_no}/close")
+        except ChannelError as error:
+            if error.code == "TRADE_NOT_FOUND":
+                return TradeResult(out_trade_no=out_trade_no, status=TradeStatus.NOT_FOUND)
+            raise
+        if trade.get("status") == "UNKNOWN":
+            return TradeResult(out_trade_no=out_trade_no, status=TradeStatus.UNKNOWN, raw=trade)
+        return self._trade_result(trade)
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        refund = self._call(
+            "POST",
+            "/v1/refunds",
+            json={
+                "out_trade_no": request.out_trade_no,
+                "out_refund_no": request.out_refund_no,
+                "amount": request.amount,
+            },
+        )
+        return self._refund_result(refund)
+
+    def query_refund(self, out_refund_no: str) -> RefundResult:
+        return self._refund_result(self._call("GET", f"/v1/refunds/{out_refund_no}"))
+
+    def download_statement(self, day: str) -> str:
+        response = self._send("GET", f"/v1/statements/{day}", params={"channel": self.code})
+        return response.text
+
+    # --- inbound ----------------------------------------------------------------------------
+
+    def parse_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
+        lower = {key.lower(): value for key, value in headers.items()}
+        timestamp = lower.get("x-sandbox-timestamp", "")
+        nonce = lower.get("x-sandbox-nonce", "")
+        signature = lower.get("x-sandbox-signature", "")
+        if not (timestamp and nonce and signature):
+            raise NotificationRejected("missing_signature", "signature headers are missing")
+        expected = hmac.new(
+            self.secret, f"{timestamp}\n{nonce}\n".encode() + body, hashlib.sha256
+        ).hexdigest()
+        if not hmac.compare_digest(expected, signature):
+            raise NotificationRejected("bad_signature", "signature does not verify")
+        try:
+            data = json.loads(body)
+            sent_at = datetime.fromtimestamp(int(timestamp), tz=UTC)
+            result = self._trade_result(data)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise NotificationRejected("malformed", f"unreadable notification: {error}") from None
+        if data.get("channel") != self.code:
+            raise NotificationRejected("wrong_channel", "notification is for another channel")
+        return Notification(result=result, timestamp=sent_at, nonce=nonce)
+
+    def acknowledgement(self) -> tuple[int, str, str]:
+        return 200, "text/plain", "success"
+
+    # --- translation ------------------------------------------------------------------------
+
+    def _trade_result(self, trade: Mapping[str, Any]) -> TradeResult:
+        status = TRADE_STATUSES.get(trade["status"], TradeStatus.UNKNOWN)
+        amount = trade.get("amount")
+        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)):
+            raise ValueError("amount must be an integer")
+        paid_at = trade.get("paid_at")
+        return TradeResult(
+            out_trade_no=str(trade["out_trade_no"]),
+            status=status,
+            channel_trade_no=trade.get("trade_no"),
+            amount=amount,
+            currency=trade.get("currency"),
+            paid_at=datetime.fromisoformat(paid_at) if paid_at else None,
+            raw=dict(trade),
+        )
+
+    def _refund_result(self, refund: Mapping[str, Any]) -> RefundResult:
+        return RefundResult(
+            out_refund_no=refund["out_refund_no"],
+            status=REFUND_STATUSES.get(refund.get("status"), RefundResultStatus.UNKNOWN),
+            channel_refund_no=refund.get("refund_no"),
+            raw=dict(refund),
+        )
+
+    def _call(self, method: str, path: str, **kwargs) -> dict[str, Any]:
+        response = self._send(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            raise ChannelUnavailable(f"{method} {path}: unreadable answer") from None
+
+    def _send(self, method: str, path: str, **kwargs) -> requests.Response:
+        try:
+            response = requests.request(
+                method, self.base_url + path, timeout=self.timeout, **kwargs
+            )
+        except requests.RequestException as error:
+            raise ChannelUnavailable(f"{method} {path}: {error}") from error
+        if response.status_code >= 500:
+            raise ChannelUnavailable(f"{method} {path}: HTTP {response.status_code}")
+        if response.status_code >= 400:
+            try:
+                error = response.json()["error"]
+                raise ChannelError(error.get("code", "ERROR"), error.get("message", ""))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                raise ChannelError(f"HTTP_{response.status_code}", response.text[:200]) from None
+        return response

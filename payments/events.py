@@ -1,0 +1,46 @@
+"""Outbox events and their payloads. event_emit runs inside the caller's transaction."""
+
+from orders.models import Order
+from payments.models import Event, Payment, Refund
+
+
+def event_emit(*, merchant_id: str, type: str, payload: dict) -> Event:
+    return Event.objects.create(merchant_id=merchant_id, type=type, payload=payload)
+
+
+def order_payload(order: Order) -> dict:
+    return {
+        "id": order.id,
+        "merchant_order_no": order.merchant_order_no,
+        "status": order.status,
+        "amount": order.amount,
+        "currency": order.currency,
+        "refunded_amount": order.refunded_amount,
+        "paid_payment": order.paid_payment_id,
+        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+    }
+
+
+def payment_payload(payment: Payment) -> dict:
+    return {
+        "id": payment.id,
+        "order": payment.order_id,
+        "channel": payment.channel,
+        "out_trade_no": payment.out_trade_no,
+        "status": payment.status,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "paid_at": payment.paid_at.isoformat() if payment.paid_at else None,
+    }
+
+
+def refund_payload(refund: Refund) -> dict:
+    return {
+        "id": refund.id,
+        "payment": refund.payment_id,
+        "out_refund_no": refund.out_refund_no,
+        "status": refund.status,
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "reason": refund.reason,
+    }

@@ -1,0 +1,57 @@
+"""Locks. The database row lock is the guarantee; the Redis lock only keeps concurrent requests
+for one order from piling up on it (and from calling the channel side by side)."""
+
+import logging
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.cache import cache
+from django_redis import get_redis_connection
+from redis.exceptions import LockError, RedisError
+
+from orders.enums import OrderStatus
+from orders.models import Order
+
+logger = logging.getLogger(__name__)
+
+
+def lock_order(order_id: str) -> Order:
+    """SELECT … FOR UPDATE on the order row. Callers lock the order before its payments/refunds,
+    always in that order, so two services never deadlock."""
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+@contextmanager
+def order_lock(order_id: str):
+    """Best-effort Redis lock per order. If Redis is down or slow we go on without it."""
+    timeout = settings.ORDER_LOCK_TIMEOUT_SECONDS
+    try:
+        lock = get_redis_connection("default").lock(
+            f"paycenter:order-lock:{order_id}", timeout=timeout, blocking_timeout=timeout
+        )
+        acquired = lock.acquire()
+    except RedisError as error:
+        logger.warning("order lock unavailable, relying on the row lock: %s", error)
+        yield
+        return
+    try:
+        yield
+    finally:
+        if acquired:
+            try:
+                lock.release()
+            except (LockError, RedisError) as error:
+                logger.warning("order lock release failed (it will expire): %s", error)
+
+
+def _final_status_key(order_id: str) -> str:
+    return f"order-final-status:{order_id}"
+
+
+def cache_paid_order(order_id: str) -> None:
+    cache.set(_final_status_key(order_id), OrderStatus.PAID, timeout=24 * 3600)
+
+
+def order_known_paid(order_id: str) -> bool:
+    """Fast answer from the cache; a miss (or Redis down) says nothing and the DB decides."""
+    return cache.get(_final_status_key(order_id)) == OrderStatus.PAID

@@ -1,0 +1,260 @@
+from functools import partial
+
+from django.db import models
+from django.db.models import Q
+
+from orders.ids import new_channel_number, new_public_id
+from payments.enums import (
+    AUTOMATIC_REFUND_REASONS,
+    OPEN_PAYMENT_STATUSES,
+    DeliveryStatus,
+    EventType,
+    NotificationOutcome,
+    PaymentClient,
+    PaymentStatus,
+    RefundReason,
+    RefundStatus,
+    TransactionSource,
+)
+
+
+class Payment(models.Model):
+    """One payment attempt on one channel. Its out_trade_no is our idempotency key there."""
+
+    id = models.CharField(primary_key=True, max_length=32, default=partial(new_public_id, "pay"))
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="payments")
+    channel = models.CharField(max_length=32)
+    client = models.CharField(max_length=8, choices=PaymentClient, default=PaymentClient.PC)
+    out_trade_no = models.CharField(
+        max_length=64, unique=True, default=partial(new_channel_number, "P")
+    )
+    amount = models.BigIntegerField(help_text="minor units")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=PaymentStatus, default=PaymentStatus.UNPAID)
+    # What the customer is shown to pay: {"type": "qr"|"redirect", "qr_content"?, "url"?}.
+    pay_action = models.JSONField(null=True, blank=True)
+    # NULL, not "", until the channel names the trade: NULLs do not collide in the unique index.
+    channel_trade_no = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    paid_at = models.DateTimeField(null=True, blank=True)
+    # Set while a close is being asked of the channel (committed before the call goes out).
+    closing_since = models.DateTimeField(null=True, blank=True)
+    # A channel that cannot close: this attempt was replaced but is still queried and refunded
+    # if it ever succeeds. Superseded attempts do not count as "the open attempt".
+    superseded = models.BooleanField(default=False)
+    next_query_at = models.DateTimeField(null=True, blank=True)
+    query_attempts = models.PositiveIntegerField(default=0)
+    needs_attention = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=PaymentStatus.values), name="payment_status_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(status__in=OPEN_PAYMENT_STATUSES, superseded=False),
+                name="payment_one_open_attempt_per_order",
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "channel_trade_no"],
+                condition=Q(channel_trade_no__isnull=False),
+                name="payment_unique_channel_trade_no",
+            ),
+        ]
+        indexes = [
+            # The query scheduler reads only open payments that are due: cost follows due work.
+            models.Index(
+                fields=["next_query_at"],
+                condition=Q(status__in=OPEN_PAYMENT_STATUSES),
+                name="payment_open_next_query",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_PAYMENT_STATUSES
+
+
+class ChannelTransaction(models.Model):
+    """A success a channel confirmed. Inserting it is how the system learns a success exactly
+    once, whichever path (callback, query, statement) saw it first."""
+
+    channel = models.CharField(max_length=32)
+    channel_trade_no = models.CharField(max_length=64)
+    out_trade_no = models.CharField(max_length=64)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="transactions")
+    amount = models.BigIntegerField(help_text="minor units")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, default=PaymentStatus.SUCCEEDED)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=16, choices=TransactionSource)
+    raw = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "channel_trade_no"], name="channeltx_unique_channel_trade_no"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="channeltx_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.channel_trade_no}"
+
+
+class ChannelNotification(models.Model):
+    """The inbox: every inbound callback, stored raw BEFORE it is verified or processed."""
+
+    channel = models.CharField(max_length=32)
+    headers = models.JSONField(default=dict)
+    body = models.BinaryField()
+    peer = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    signature_valid = models.BooleanField(null=True)
+    out_trade_no = models.CharField(max_length=64, blank=True, db_index=True)
+    # Filled only once the notification is verified and fresh; the unique constraint makes a
+    # replayed nonce fail even when two replays race.
+    accepted_nonce = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
+    outcome = models.CharField(
+        max_length=16, choices=NotificationOutcome, default=NotificationOutcome.RECEIVED
+    )
+    error_code = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "accepted_nonce"], name="notification_unique_nonce"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                condition=Q(outcome="RECEIVED"),
+                name="notification_unprocessed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} callback #{self.pk} ({self.outcome})"
+
+
+class Refund(models.Model):
+    id = models.CharField(primary_key=True, max_length=32, default=partial(new_public_id, "re"))
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    out_refund_no = models.CharField(
+        max_length=64, unique=True, default=partial(new_channel_number, "R")
+    )
+    amount = models.BigIntegerField(help_text="minor units")
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=24, choices=RefundReason)
+    note = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=RefundStatus, default=RefundStatus.PENDING)
+    channel_refund_no = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    needs_attention = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=RefundStatus.values), name="refund_status_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=Q(reason__in=AUTOMATIC_REFUND_REASONS),
+                name="refund_one_automatic_per_payment",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["PENDING", "PROCESSING"]),
+                name="refund_unfinished_next_attempt",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Event(models.Model):
+    """Transactional outbox and event log: written in the same transaction as the change."""
+
+    id = models.CharField(primary_key=True, max_length=32, default=partial(new_public_id, "evt"))
+    merchant = models.ForeignKey("orders.Merchant", on_delete=models.PROTECT, related_name="+")
+    type = models.CharField(max_length=32, choices=EventType)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["merchant", "created_at"], name="event_merchant_created")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"
+
+
+class WebhookDelivery(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="deliveries")
+    endpoint_url = models.URLField(max_length=500)
+    status = models.CharField(max_length=16, choices=DeliveryStatus, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "endpoint_url"], name="webhook_unique_event_endpoint"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="PENDING"),
+                name="webhook_pending_next_attempt",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.endpoint_url} ({self.status})"
+
+
+class IdempotencyKey(models.Model):
+    """A partner's Idempotency-Key: the first response is replayed for the same request."""
+
+    merchant = models.ForeignKey("orders.Merchant", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "key"], name="idempotency_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id}:{self.key}"

@@ -1,0 +1,222 @@
+"""Payment attempts: start one (or reuse the open one), and close one at its channel.
+
+The rule from DESIGN §1: never call a channel while holding a row lock. The attempt row is
+committed first (the "one open attempt per order" unique constraint is the real lock), then the
+channel is called, then its answer is recorded in a new short transaction.
+"""
+
+import enum
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from orders.audit import Actor, move, record_status_change
+from orders.enums import ORDER_TRANSITIONS, PAID_ORDER_STATUSES, OrderStatus
+from orders.models import Order
+from payments.channels import UnknownChannel, get_channel
+from payments.channels.base import (
+    ChannelError,
+    ChannelUnavailable,
+    CreateTrade,
+    TradeResult,
+    TradeStatus,
+)
+from payments.enums import (
+    OPEN_PAYMENT_STATUSES,
+    PAYMENT_TRANSITIONS,
+    PaymentStatus,
+    TransactionSource,
+)
+from payments.locks import lock_order, order_known_paid, order_lock
+from payments.models import Payment
+from payments.services.results import ApplyOutcome, payment_apply_channel_result
+
+logger = logging.getLogger(__name__)
+
+
+class PaymentRefused(Exception):
+    """A clear "no" to the customer or partner; ``code`` is stable for API clients."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class CloseOutcome(enum.StrEnum):
+    CLOSED = "CLOSED"  # the channel confirmed nothing can be paid any more
+    SUCCEEDED = "SUCCEEDED"  # it had been paid: recorded
+    SUPERSEDED = "SUPERSEDED"  # the channel cannot close: replaced, still watched
+    UNKNOWN = "UNKNOWN"  # no definite answer: the attempt stays open
+    NOT_OPEN = "NOT_OPEN"  # already ended before we asked
+
+
+def payment_start(*, order_id: str, channel: str, client: str, actor: Actor) -> Payment:
+    """The customer (or partner) picks a channel: return the one attempt to pay with."""
+    try:
+        adapter = get_channel(channel)
+    except UnknownChannel:
+        raise PaymentRefused("unknown_channel", f"no channel named {channel!r}") from None
+    if order_known_paid(order_id):
+        raise PaymentRefused("order_paid", "this order is already paid")
+    with order_lock(order_id):
+        payment, previous = _open_attempt(order_id, channel, client, actor)
+        if previous is not None:
+            _close_previous_attempt(previous, actor)
+            payment, previous = _open_attempt(order_id, channel, client, actor)
+            if previous is not None:
+                raise PaymentRefused("payment_in_progress", "another payment is in progress")
+        if payment.pay_action is None:
+            payment = _create_channel_trade(payment, adapter, actor)
+    return payment
+
+
+def _open_attempt(
+    order_id: str, channel: str, client: str, actor: Actor
+) -> tuple[Payment, Payment | None]:
+    """(attempt to use, open attempt on another channel that must be closed first)."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        _refuse_unpayable(order)
+        current = order.payments.filter(status__in=OPEN_PAYMENT_STATUSES, superseded=False).first()
+        if current is not None:
+            if current.channel == channel:
+                return current, None
+            return current, current
+        payment = Payment.objects.create(
+            order=order,
+            channel=channel,
+            client=client,
+            amount=order.amount,
+            currency=order.currency,
+        )
+        record_status_change(payment, from_status="", actor=actor, note=f"attempt on {channel}")
+        if order.status == OrderStatus.UNPAID:
+            move(order, OrderStatus.PAYING, transitions=ORDER_TRANSITIONS, actor=actor)
+            order.save()
+    return payment, None
+
+
+def _refuse_unpayable(order: Order) -> None:
+    if order.status in PAID_ORDER_STATUSES:
+        raise PaymentRefused("order_paid", "this order is already paid")
+    if order.status == OrderStatus.CLOSED:
+        raise PaymentRefused("order_closed", "this order is closed")
+    if _channel_deadline(order) <= timezone.now():
+        raise PaymentRefused("order_expired", "this order has expired")
+
+
+def _channel_deadline(order: Order):
+    """time_expire sent to the channel: it stops taking money before the order expires.
+    Whole seconds, rounded down: channels take second precision and must not round up."""
+    deadline = order.expires_at - timedelta(seconds=settings.TIME_EXPIRE_MARGIN_SECONDS)
+    return deadline.replace(microsecond=0)
+
+
+def _close_previous_attempt(previous: Payment, actor: Actor) -> None:
+    outcome = payment_close_attempt(payment_id=previous.pk, actor=actor)
+    if outcome == CloseOutcome.SUCCEEDED:
+        raise PaymentRefused("order_paid", "the earlier payment went through: order is paid")
+    if outcome == CloseOutcome.UNKNOWN:
+        raise PaymentRefused(
+            "payment_in_progress",
+            "an earlier payment may still be completing; check it before paying another way",
+        )
+
+
+def _create_channel_trade(payment: Payment, adapter, actor: Actor) -> Payment:
+    order = payment.order
+    request = CreateTrade(
+        out_trade_no=payment.out_trade_no,
+        amount=payment.amount,
+        currency=payment.currency,
+        subject=order.subject,
+        notify_url=settings.PUBLIC_BASE_URL + reverse("callback", args=[payment.channel]),
+        time_expire=_channel_deadline(order),
+        client=payment.client,
+        return_url=settings.PUBLIC_BASE_URL + reverse("checkout-return", args=[order.pk]),
+    )
+    try:
+        action = adapter.create_trade(request)
+    except ChannelUnavailable as error:
+        # Unknown: the trade may exist. The attempt stays open and a retry re-sends the same
+        # out_trade_no, which the channel treats idempotently.
+        logger.warning("create trade unknown: payment=%s error=%s", payment.pk, error)
+        raise PaymentRefused(
+            "channel_unavailable", "the channel did not answer; try again"
+        ) from None
+    except ChannelError as error:
+        payment_apply_channel_result(
+            result=TradeResult(out_trade_no=payment.out_trade_no, status=TradeStatus.FAILED),
+            source=TransactionSource.QUERY,
+            actor=actor,
+        )
+        raise PaymentRefused("channel_refused", f"the channel refused: {error.code}") from None
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if not payment.is_open:
+            raise PaymentRefused("payment_ended", "this attempt has ended; start again")
+        payment.pay_action = action.as_dict()
+        payment.channel_trade_no = action.channel_trade_no
+        if payment.status == PaymentStatus.UNPAID:
+            move(payment, PaymentStatus.PAYING, transitions=PAYMENT_TRANSITIONS, actor=actor)
+        payment.next_query_at = timezone.now() + timedelta(seconds=settings.PAYMENT_TIMEOUT_SECONDS)
+        payment.save()
+    return payment
+
+
+def payment_close_attempt(*, payment_id: str, actor: Actor) -> CloseOutcome:
+    """Close an open attempt at its channel, then record what the channel said."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if not payment.is_open:
+            return CloseOutcome.NOT_OPEN
+        payment.closing_since = timezone.now()
+        payment.save(update_fields=["closing_since", "updated_at"])
+    adapter = get_channel(payment.channel)
+    if not adapter.supports_close:
+        return _supersede(payment_id, actor)
+    try:
+        result = adapter.close_trade(payment.out_trade_no)
+    except (ChannelUnavailable, ChannelError) as error:
+        logger.warning("close unknown: payment=%s error=%s", payment_id, error)
+        result = TradeResult(out_trade_no=payment.out_trade_no, status=TradeStatus.UNKNOWN)
+    if result.status == TradeStatus.NOT_FOUND:
+        # Nothing was ever created at the channel, so nothing can be paid there.
+        result = TradeResult(out_trade_no=payment.out_trade_no, status=TradeStatus.CLOSED)
+    outcome = payment_apply_channel_result(
+        result=result, source=TransactionSource.QUERY, actor=actor
+    )
+    if outcome == ApplyOutcome.ATTEMPT_ENDED:
+        return CloseOutcome.CLOSED
+    if result.status == TradeStatus.SUCCEEDED and outcome != ApplyOutcome.MISMATCH:
+        return CloseOutcome.SUCCEEDED
+    if result.status == TradeStatus.CLOSED:
+        return CloseOutcome.NOT_OPEN
+    _clear_closing(payment_id)
+    return CloseOutcome.UNKNOWN
+
+
+def _supersede(payment_id: str, actor: Actor) -> CloseOutcome:
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if not payment.is_open:
+            return CloseOutcome.NOT_OPEN
+        payment.superseded = True
+        payment.closing_since = None
+        payment.save()
+        record_status_change(
+            payment,
+            from_status=payment.status,
+            actor=actor,
+            note="superseded: the channel cannot close; still queried, refunded if it succeeds",
+        )
+    return CloseOutcome.SUPERSEDED
+
+
+def _clear_closing(payment_id: str) -> None:
+    Payment.objects.filter(pk=payment_id).update(closing_since=None, updated_at=timezone.now())

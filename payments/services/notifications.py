@@ -1,0 +1,135 @@
+"""The callback inbox: store raw first, then verify, then apply through the one result service.
+
+Every rejection (bad signature, stale timestamp, replayed nonce, malformed body, unknown trade,
+amount mismatch) is kept on the stored row with its reason, and changes nothing else.
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orders.audit import Actor
+from orders.enums import ActorKind
+from payments.channels import UnknownChannel, get_channel
+from payments.channels.base import NotificationRejected
+from payments.enums import NotificationOutcome, TransactionSource
+from payments.models import ChannelNotification
+from payments.services.results import ApplyOutcome, UnknownTrade, payment_apply_channel_result
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_ERRORS = {"missing_signature", "bad_signature"}
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    status: int
+    content_type: str
+    body: str
+
+
+def notification_receive(
+    *, channel: str, headers: dict[str, str], body: bytes, peer: str
+) -> ChannelNotification:
+    """Store the callback exactly as it came, committed before anything can fail."""
+    return ChannelNotification.objects.create(
+        channel=channel[:32], headers=headers, body=body, peer=peer[:64]
+    )
+
+
+def notification_process(*, notification_id: int) -> ChannelNotification:
+    """Verify and apply a stored callback. Idempotent: a processed row is left as it is."""
+    notification = ChannelNotification.objects.get(pk=notification_id)
+    if notification.outcome != NotificationOutcome.RECEIVED:
+        return notification
+    try:
+        adapter = get_channel(notification.channel)
+    except UnknownChannel:
+        return _reject(notification, "unknown_channel", "no such channel", signature_valid=None)
+    try:
+        parsed = adapter.parse_notification(notification.headers, bytes(notification.body))
+    except NotificationRejected as error:
+        valid = error.code not in SIGNATURE_ERRORS
+        return _reject(notification, error.code, error.message, signature_valid=valid)
+
+    notification.signature_valid = True
+    notification.out_trade_no = parsed.result.out_trade_no[:64]
+    tolerance = timedelta(seconds=settings.CALLBACK_TOLERANCE_SECONDS)
+    if parsed.timestamp is not None and abs(timezone.now() - parsed.timestamp) > tolerance:
+        return _reject(notification, "stale", "timestamp outside the allowed window")
+
+    actor = Actor(ActorKind.CHANNEL_CALLBACK, f"notification #{notification.pk}")
+    try:
+        with transaction.atomic():
+            if parsed.nonce:
+                _accept_nonce(notification, parsed.nonce)
+            outcome = payment_apply_channel_result(
+                result=parsed.result, source=TransactionSource.CALLBACK, actor=actor
+            )
+            if outcome == ApplyOutcome.MISMATCH:
+                # Signed, but not what we asked for: the discrepancy is kept, nothing moved.
+                return _reject(notification, "amount_mismatch", "amount or currency differ")
+            notification.outcome = (
+                NotificationOutcome.APPLIED
+                if outcome.changed_state
+                else NotificationOutcome.UNCHANGED
+            )
+            notification.processed_at = timezone.now()
+            notification.save()
+    except _ReplayedNonce:
+        return _reject(notification, "replayed", "this nonce was already used")
+    except UnknownTrade:
+        return _reject(notification, "unknown_trade", "no payment has this out_trade_no")
+    return notification
+
+
+def notification_acknowledgement(notification: ChannelNotification) -> Acknowledgement:
+    """What to answer: the channel's own success dialect, or a clear 400 with the reason
+    (any answer but success makes a channel retry, which is what a rejection should do)."""
+    if notification.outcome in (NotificationOutcome.APPLIED, NotificationOutcome.UNCHANGED):
+        status, content_type, body = get_channel(notification.channel).acknowledgement()
+        return Acknowledgement(status, content_type, body)
+    error = {"code": notification.error_code, "message": notification.error}
+    return Acknowledgement(400, "application/json", json.dumps({"error": error}))
+
+
+class _ReplayedNonce(Exception):
+    pass
+
+
+def _accept_nonce(notification: ChannelNotification, nonce: str) -> None:
+    notification.accepted_nonce = nonce[:128]
+    try:
+        with transaction.atomic():
+            notification.save(update_fields=["accepted_nonce"])
+    except IntegrityError:
+        notification.accepted_nonce = None
+        raise _ReplayedNonce from None
+
+
+def _reject(
+    notification: ChannelNotification,
+    code: str,
+    message: str,
+    *,
+    signature_valid: bool | None = True,
+) -> ChannelNotification:
+    notification.signature_valid = signature_valid
+    notification.outcome = NotificationOutcome.REJECTED
+    notification.error_code = code
+    notification.error = message[:2000]
+    notification.processed_at = timezone.now()
+    notification.save()
+    logger.warning(
+        "callback rejected: channel=%s notification=%s out_trade_no=%s code=%s",
+        notification.channel,
+        notification.pk,
+        notification.out_trade_no,
+        code,
+    )
+    return notification

@@ -1,0 +1,213 @@
+"""payment_apply_channel_result: the one door through which the system learns a channel's answer.
+
+Callbacks, active queries, close answers and statement lines all come through here, so a success
+is learned exactly once whichever path sees it first, and states only move forward.
+"""
+
+import enum
+import logging
+from functools import partial
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orders.audit import Actor, move
+from orders.enums import OPEN_ORDER_STATUSES, ORDER_TRANSITIONS, PAID_ORDER_STATUSES, OrderStatus
+from orders.models import Order
+from payments.channels.base import TradeResult, TradeStatus
+from payments.enums import (
+    OPEN_PAYMENT_STATUSES,
+    PAYMENT_TRANSITIONS,
+    EventType,
+    PaymentStatus,
+    RefundReason,
+)
+from payments.events import event_emit, order_payload, payment_payload
+from payments.locks import cache_paid_order, lock_order
+from payments.models import ChannelTransaction, Payment
+from payments.queue import enqueue
+from payments.services.refunds import refund_create_in_transaction
+from reconciliation.models import Discrepancy
+from reconciliation.services import discrepancy_record
+
+logger = logging.getLogger(__name__)
+
+
+class ApplyOutcome(enum.StrEnum):
+    PAID = "PAID"  # this success paid the order
+    DUPLICATE_REFUNDED = "DUPLICATE_REFUNDED"  # order already paid by another attempt
+    CLOSED_REFUNDED = "CLOSED_REFUNDED"  # order was closed: the money goes back
+    ALREADY_APPLIED = "ALREADY_APPLIED"  # the same success again: nothing to do
+    MISMATCH = "MISMATCH"  # amount/currency differ from the payment: nothing changed
+    ATTEMPT_ENDED = "ATTEMPT_ENDED"  # the channel closed or failed an open attempt
+    NO_CHANGE = "NO_CHANGE"  # still paying, unknown, not found, or a late non-success
+
+    @property
+    def changed_state(self) -> bool:
+        return self in {
+            self.PAID,
+            self.DUPLICATE_REFUNDED,
+            self.CLOSED_REFUNDED,
+            self.ATTEMPT_ENDED,
+        }
+
+
+class UnknownTrade(LookupError):
+    """The channel reported an out_trade_no we never issued."""
+
+
+def payment_apply_channel_result(*, result: TradeResult, source: str, actor: Actor) -> ApplyOutcome:
+    order_id = (
+        Payment.objects.filter(out_trade_no=result.out_trade_no)
+        .values_list("order_id", flat=True)
+        .first()
+    )
+    if order_id is None:
+        raise UnknownTrade(result.out_trade_no)
+    with transaction.atomic():
+        order = lock_order(order_id)
+        payment = Payment.objects.select_for_update().get(out_trade_no=result.out_trade_no)
+        if result.status == TradeStatus.SUCCEEDED:
+            outcome = _apply_success(order, payment, result, source, actor)
+        elif result.status in (TradeStatus.CLOSED, TradeStatus.FAILED):
+            outcome = _end_attempt(order, payment, result.status, actor)
+        else:
+            outcome = ApplyOutcome.NO_CHANGE
+    logger.info(
+        "channel result applied: order=%s payment=%s out_trade_no=%s channel=%s "
+        "status=%s source=%s outcome=%s",
+        order_id,
+        payment.id,
+        payment.out_trade_no,
+        payment.channel,
+        result.status,
+        source,
+        outcome,
+    )
+    return outcome
+
+
+def _apply_success(
+    order: Order, payment: Payment, result: TradeResult, source: str, actor: Actor
+) -> ApplyOutcome:
+    if (result.amount, result.currency) != (payment.amount, payment.currency):
+        kind = (
+            Discrepancy.Kind.AMOUNT_MISMATCH
+            if result.amount != payment.amount
+            else Discrepancy.Kind.CURRENCY_MISMATCH
+        )
+        discrepancy_record(
+            channel=payment.channel,
+            kind=kind,
+            out_trade_no=payment.out_trade_no,
+            payment=payment,
+            details={
+                "expected": [payment.amount, payment.currency],
+                "reported": [result.amount, result.currency],
+                "source": source,
+            },
+        )
+        return ApplyOutcome.MISMATCH
+    if payment.status == PaymentStatus.SUCCEEDED:
+        return ApplyOutcome.ALREADY_APPLIED
+    if not _record_channel_transaction(payment, result, source):
+        return ApplyOutcome.ALREADY_APPLIED
+
+    move(payment, PaymentStatus.SUCCEEDED, transitions=PAYMENT_TRANSITIONS, actor=actor)
+    payment.paid_at = result.paid_at or timezone.now()
+    payment.channel_trade_no = result.channel_trade_no or payment.channel_trade_no
+    payment.closing_since = None
+    payment.next_query_at = None
+    payment.save()
+    event_emit(
+        merchant_id=order.merchant_id,
+        type=EventType.PAYMENT_SUCCEEDED,
+        payload={"payment": payment_payload(payment)},
+    )
+
+    if order.status in OPEN_ORDER_STATUSES:
+        move(order, OrderStatus.PAID, transitions=ORDER_TRANSITIONS, actor=actor)
+        order.paid_payment = payment
+        order.paid_at = payment.paid_at
+        order.save()
+        event_emit(
+            merchant_id=order.merchant_id,
+            type=EventType.ORDER_PAID,
+            payload={"order": order_payload(order), "payment": payment_payload(payment)},
+        )
+        transaction.on_commit(lambda: cache_paid_order(order.id))
+        _close_other_open_attempts(order, payment)
+        return ApplyOutcome.PAID
+
+    reason, outcome = (
+        (RefundReason.DUPLICATE_PAYMENT, ApplyOutcome.DUPLICATE_REFUNDED)
+        if order.status in PAID_ORDER_STATUSES
+        else (RefundReason.ORDER_CLOSED, ApplyOutcome.CLOSED_REFUNDED)
+    )
+    refund_create_in_transaction(
+        payment=payment,
+        amount=payment.amount,
+        reason=reason,
+        actor=actor,
+        note=f"automatic: success on a {order.status} order",
+    )
+    logger.warning(
+        "extra success refunded automatically: order=%s payment=%s reason=%s",
+        order.id,
+        payment.id,
+        reason,
+    )
+    return outcome
+
+
+def _record_channel_transaction(payment: Payment, result: TradeResult, source: str) -> bool:
+    """Insert the confirmed success; False when it was already recorded (unique constraint)."""
+    try:
+        with transaction.atomic():
+            ChannelTransaction.objects.create(
+                channel=payment.channel,
+                channel_trade_no=result.channel_trade_no or payment.out_trade_no,
+                out_trade_no=payment.out_trade_no,
+                payment=payment,
+                amount=result.amount,
+                currency=result.currency,
+                paid_at=result.paid_at,
+                source=source,
+                raw=dict(result.raw),
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def _end_attempt(order: Order, payment: Payment, status: TradeStatus, actor: Actor) -> ApplyOutcome:
+    """The channel closed or failed the trade. Only an open attempt can end: never backwards."""
+    if payment.status not in OPEN_PAYMENT_STATUSES:
+        return ApplyOutcome.NO_CHANGE
+    to_status = PaymentStatus.FAILED if status == TradeStatus.FAILED else PaymentStatus.CLOSED
+    move(payment, to_status, transitions=PAYMENT_TRANSITIONS, actor=actor)
+    payment.closing_since = None
+    payment.next_query_at = None
+    payment.save()
+    if to_status == PaymentStatus.FAILED:
+        event_emit(
+            merchant_id=order.merchant_id,
+            type=EventType.PAYMENT_FAILED,
+            payload={"payment": payment_payload(payment)},
+        )
+    still_open = order.payments.filter(status__in=OPEN_PAYMENT_STATUSES, superseded=False)
+    if order.status == OrderStatus.PAYING and not still_open.exists():
+        move(order, OrderStatus.UNPAID, transitions=ORDER_TRANSITIONS, actor=actor)
+        order.save()
+    return ApplyOutcome.ATTEMPT_ENDED
+
+
+def _close_other_open_attempts(order: Order, winner: Payment) -> None:
+    """Another attempt still payable at its channel is a second charge waiting to happen."""
+    others = list(
+        order.payments.filter(status__in=OPEN_PAYMENT_STATUSES)
+        .exclude(pk=winner.pk)
+        .values_list("pk", flat=True)
+    )
+    for payment_id in others:
+        transaction.on_commit(partial(enqueue, "payments.tasks.close_attempt", payment_id))

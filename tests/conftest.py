@@ -1,0 +1,84 @@
+"""Shared fixtures: real PostgreSQL and Redis (embedded or from the env), a real sandbox process."""
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings as django_settings
+from django.utils import timezone
+
+from config import embedded
+from orders.audit import Actor
+from orders.enums import ActorKind
+from orders.services import merchant_create, order_create
+from sandbox_channel.runner import SandboxProcess
+
+TEST_SECRET = "test-sandbox-secret"
+API = Actor(ActorKind.PARTNER_API, "tests")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # The embedded PostgreSQL stops with its last handle; Redis is a daemon we stop ourselves.
+    if "redis" in embedded.started_here:
+        embedded.stop_redis(django_settings.VAR_DIR)
+
+
+@pytest.fixture(scope="session")
+def sandbox_process(tmp_path_factory):
+    with SandboxProcess(
+        tmp_path_factory.mktemp("sandbox"),
+        secret=TEST_SECRET,
+        notify_schedule=(0, 0.3, 0.6, 1),
+    ) as process:
+        yield process
+
+
+@pytest.fixture
+def sandbox(sandbox_process, settings):
+    """The sandbox process, registered as channels `sandbox` and `sandbox_card`; faults reset."""
+    settings.PAYMENT_CHANNELS = {
+        code: {
+            "class": "payments.channels.sandbox.SandboxChannel",
+            "label": code,
+            "base_url": sandbox_process.url,
+            "secret": TEST_SECRET,
+            "timeout": 2,
+        }
+        for code in ("sandbox", "sandbox_card")
+    }
+    sandbox_process.reset_faults()
+    yield sandbox_process
+    sandbox_process.reset_faults()
+
+
+@pytest.fixture
+def callbacks_to(settings, live_server):
+    """Channels call back the live test server (a real HTTP server on the test database)."""
+    settings.PUBLIC_BASE_URL = live_server.url
+    return live_server
+
+
+@pytest.fixture
+def merchant(db):
+    return merchant_create(name="Test merchant").merchant
+
+
+def make_order(merchant, *, amount=1000, currency="CNY", expires_in=1800, **extra):
+    order, _ = order_create(
+        merchant=merchant,
+        merchant_order_no=extra.pop("merchant_order_no", f"mo-{timezone.now().timestamp()}"),
+        amount=amount,
+        currency=currency,
+        subject=extra.pop("subject", "Test order"),
+        expires_in=expires_in,
+        actor=API,
+    )
+    return order
+
+
+@pytest.fixture
+def order(merchant):
+    return make_order(merchant)
+
+
+def soon(seconds: float = 0) -> object:
+    return timezone.now() + timedelta(seconds=seconds)
