@@ -15,7 +15,8 @@ import pytest
 import requests
 from django.conf import settings
 
-from tests.helpers import wait_for
+from config.processes import stop_processes
+from tests.helpers import database_url_named, wait_for
 
 SMOKE_DB = "paycenter_smoke"
 
@@ -37,7 +38,7 @@ def smoke_database_url():
     with psycopg.connect(settings.DATABASE_URL, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {SMOKE_DB} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {SMOKE_DB}")
-    yield re.sub(r"/[^/?]+(\?|$)", rf"/{SMOKE_DB}\1", settings.DATABASE_URL, count=1)
+    yield database_url_named(settings.DATABASE_URL, SMOKE_DB)
 
 
 @pytest.fixture
@@ -68,9 +69,7 @@ def running_system(tmp_path, smoke_database_url):
         wait_for(lambda: port_open(port) and port_open(sandbox_port), timeout=90, interval=0.3)
         yield process, web, f"http://127.0.0.1:{sandbox_port}", log
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_processes({"runsystem": process})
         log.close()
 
 
@@ -113,5 +112,6 @@ def test_make_run_serves_the_shop_admin_and_sandbox_and_stops_on_ctrl_c(running_
     log.seek(0)
     output = log.read()
     assert "Paycenter is running" in output and "password" in output
+    assert "did not stop in time" not in output
     assert not port_open(int(web.rsplit(":", 1)[1]))
     assert not port_open(int(sandbox.rsplit(":", 1)[1]))

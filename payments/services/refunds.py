@@ -86,7 +86,11 @@ def refund_create_in_transaction(
 def refund_execute(*, refund_id: str, actor: Actor) -> Refund:
     """Ask the channel to refund (or, with the same out_refund_no, how the refund went)."""
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund_id)
+        refund = (
+            Refund.objects.select_for_update(of=("self",))
+            .select_related("payment")
+            .get(pk=refund_id)
+        )
         if refund.status in FINAL_REFUND_STATUSES:
             return refund
         if refund.status == RefundStatus.PENDING:
@@ -124,7 +128,11 @@ def refund_apply_result(*, refund_id: str, result: RefundResult, actor: Actor) -
     order_id = Refund.objects.values_list("payment__order_id", flat=True).get(pk=refund_id)
     with transaction.atomic():
         order = lock_order(order_id)
-        refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund_id)
+        refund = (
+            Refund.objects.select_for_update(of=("self",))
+            .select_related("payment")
+            .get(pk=refund_id)
+        )
         if refund.status in FINAL_REFUND_STATUSES:
             return refund
         if result.status == RefundResultStatus.SUCCEEDED:

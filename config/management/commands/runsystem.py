@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from config import embedded
+from config.processes import stop_processes
 
 STOP_GRACE_SECONDS = 10
 
@@ -91,7 +92,8 @@ class Command(BaseCommand):
                     self.stderr.write(f"{name} exited with {child.returncode}; stopping")
                     stopping, exit_code = True, 1
             time.sleep(0.5)
-        self._stop(children)
+        for name in stop_processes(children, grace=STOP_GRACE_SECONDS):
+            self.stderr.write(f"{name} did not stop in time; killed")
         if "redis" in embedded.started_here:
             embedded.stop_redis(settings.VAR_DIR)
         self.stdout.write("stopped")
@@ -116,19 +118,6 @@ class Command(BaseCommand):
         # A session of its own: Ctrl-C reaches only this process, which then stops the
         # children in order instead of all of them dying at once.
         return subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR, start_new_session=True)
-
-    def _stop(self, children: dict[str, subprocess.Popen]) -> None:
-        for child in children.values():
-            if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for name, child in children.items():
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self.stderr.write(f"{name} did not stop in time; killing it")
-                os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
 
     def _print_banner(self, port: int, sandbox_port: int) -> None:
         web = f"http://127.0.0.1:{port}"

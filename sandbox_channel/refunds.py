@@ -1,0 +1,126 @@
+"""Refunds of paid trades: idempotent on out_refund_no, never more than was paid.
+
+A refund is created with its fate already drawn (SUCCESS, or FAILED under ``refund_fail_rate``)
+and settles into it once ``refund_delay_ms`` has passed; settling is lazy, done by whichever read
+or write looks at it first.
+"""
+
+import secrets
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+from . import clock, validation
+from .errors import ApiError
+from .faults import Faults
+from .store import Store
+
+
+def settle_due(conn: sqlite3.Connection, now: float) -> None:
+    conn.execute(
+        "UPDATE refunds SET status = final_status,"
+        " succeeded_at = CASE final_status WHEN 'SUCCESS' THEN settles_at END"
+        " WHERE status = 'PROCESSING' AND settles_at <= ?",
+        (now,),
+    )
+
+
+def refunded_amount(conn: sqlite3.Connection, trade_no: str) -> int:
+    row = conn.execute(
+        "SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE trade_no = ? AND status = 'SUCCESS'",
+        (trade_no,),
+    ).fetchone()
+    return row[0]
+
+
+class Refunds:
+    def __init__(self, store: Store, faults: Faults, delay_ms: int):
+        self._store = store
+        self._faults = faults
+        self._delay = delay_ms / 1000
+
+    def create(self, body: Any) -> dict[str, Any]:
+        body = validation.body_object(body)
+        out_trade_no = validation.merchant_no(body, "out_trade_no")
+        out_refund_no = validation.merchant_no(body, "out_refund_no")
+        amount = validation.amount(body)
+        now = clock.now()
+        with self._store.transaction() as conn:
+            settle_due(conn, now)
+            existing = _load(conn, out_refund_no)
+            if existing is not None:
+                if (existing["out_trade_no"], existing["amount"]) != (out_trade_no, amount):
+                    raise ApiError(
+                        409,
+                        "OUT_REFUND_NO_CONFLICT",
+                        "out_refund_no was already used for another trade or amount",
+                    )
+                return _view(existing)
+            trade = conn.execute(
+                "SELECT trade_no, status, amount FROM trades WHERE out_trade_no = ?",
+                (out_trade_no,),
+            ).fetchone()
+            if trade is None:
+                raise ApiError(404, "TRADE_NOT_FOUND", "no trade with this out_trade_no")
+            if trade["status"] != "SUCCESS":
+                raise ApiError(409, "TRADE_NOT_PAID", "only a paid trade can be refunded")
+            committed = conn.execute(
+                "SELECT COALESCE(SUM(amount), 0) FROM refunds"
+                " WHERE trade_no = ? AND status != 'FAILED'",
+                (trade["trade_no"],),
+            ).fetchone()[0]
+            if committed + amount > trade["amount"]:
+                raise ApiError(
+                    409,
+                    "REFUND_EXCEEDS_PAID",
+                    f"{committed} of {trade['amount']} is already refunded or being refunded",
+                )
+            final_status = "FAILED" if self._faults.chance("refund_fail_rate") else "SUCCESS"
+            conn.execute(
+                "INSERT INTO refunds (refund_no, out_refund_no, trade_no, amount, status,"
+                " final_status, created_at, settles_at) VALUES (?, ?, ?, ?, 'PROCESSING', ?, ?, ?)",
+                (
+                    _new_refund_no(now),
+                    out_refund_no,
+                    trade["trade_no"],
+                    amount,
+                    final_status,
+                    now,
+                    now + self._delay,
+                ),
+            )
+            settle_due(conn, now)
+            return _view(_load(conn, out_refund_no))
+
+    def get(self, out_refund_no: str) -> dict[str, Any]:
+        with self._store.transaction() as conn:
+            settle_due(conn, clock.now())
+            refund = _load(conn, out_refund_no)
+        if refund is None:
+            raise ApiError(404, "REFUND_NOT_FOUND", "no refund with this out_refund_no")
+        return _view(refund)
+
+
+def _load(conn: sqlite3.Connection, out_refund_no: str) -> sqlite3.Row | None:
+    return conn.execute(
+        "SELECT refunds.*, trades.out_trade_no FROM refunds"
+        " JOIN trades USING (trade_no) WHERE out_refund_no = ?",
+        (out_refund_no,),
+    ).fetchone()
+
+
+def _view(refund: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "refund_no": refund["refund_no"],
+        "out_refund_no": refund["out_refund_no"],
+        "out_trade_no": refund["out_trade_no"],
+        "amount": refund["amount"],
+        "status": refund["status"],
+        "created_at": clock.iso(refund["created_at"]),
+        "succeeded_at": clock.iso(refund["succeeded_at"]),
+    }
+
+
+def _new_refund_no(now: float) -> str:
+    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d%H%M%S")
+    return f"SBR{stamp}{secrets.randbelow(10**10):010d}"

@@ -1,0 +1,59 @@
+"""The sandbox as a process: clean shutdown, crash and restart with its storage intact."""
+
+import pytest
+
+from sandbox_channel.runner import SandboxProcess
+
+
+def test_sigterm_shuts_down_cleanly(start_sandbox):
+    sandbox = start_sandbox()
+
+    assert sandbox.stop() == 0
+    assert not sandbox.running
+    assert "sandbox channel stopped" in sandbox.log_tail()
+
+
+def test_trades_refunds_and_pending_notifications_survive_a_crash(
+    start_sandbox, create_trade, receiver, eventually
+):
+    sandbox = start_sandbox(notify_schedule=(0, 0.5, 0.5))
+    receiver.answer_with((503, "busy"))
+    create_trade(sandbox, "pay_001")
+    create_trade(sandbox, "pay_002")
+    sandbox.pay("pay_001")
+    body = {"out_trade_no": "pay_001", "out_refund_no": "re_001", "amount": 100}
+    refund = sandbox.request("POST", "/v1/refunds", json=body).json()
+    receiver.wait_for(1)
+    before = (sandbox.trade("pay_001"), sandbox.trade("pay_002"))
+    url = sandbox.url
+
+    sandbox.kill()
+    sandbox.start()
+
+    assert sandbox.url == url
+    assert (sandbox.trade("pay_001"), sandbox.trade("pay_002")) == before
+    assert sandbox.refund("re_001") == refund
+    # The notification the merchant refused before the crash is delivered after it.
+    assert eventually(
+        lambda: any(a["status"] == "delivered" for a in sandbox.notifications("pay_001"))
+    )
+    assert receiver.received[-1].payload["out_trade_no"] == "pay_001"
+
+
+def test_restart_keeps_the_url_and_the_data(start_sandbox, create_trade):
+    sandbox = start_sandbox()
+    create_trade(sandbox, "pay_001")
+    url = sandbox.url
+
+    sandbox.restart()
+
+    assert sandbox.url == url
+    assert sandbox.trade("pay_001")["status"] == "WAITING"
+
+
+def test_a_sandbox_that_cannot_start_reports_its_log(tmp_path):
+    process = SandboxProcess(tmp_path / "sandbox", channels=("Not A Code",))
+
+    with pytest.raises(RuntimeError, match="--channels"):
+        process.start()
+    assert not process.running
