@@ -7,8 +7,9 @@ from django_q.models import Schedule
 
 SCHEDULES = [
     {
-        "name": "execute-due-refunds",
-        "func": "payments.tasks.execute_due_refunds",
+        # Starts a pump (config/pump.py) every minute: the jobs in PUMP_JOBS run every second.
+        "name": "pump",
+        "func": "config.pump.run_pump",
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
     },
@@ -18,3 +19,4 @@ SCHEDULES = [
 def sync_schedules(**kwargs) -> None:
     for spec in SCHEDULES:
         Schedule.objects.update_or_create(name=spec["name"], defaults={**spec, "repeats": -1})
+    Schedule.objects.exclude(name__in=[spec["name"] for spec in SCHEDULES]).delete()

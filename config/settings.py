@@ -145,6 +145,14 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+# The pump (config/pump.py): started every minute by a Schedule, it ticks every second and runs
+# each due-work job, so delays are seconds, not minutes. Its life must stay below Q_TIMEOUT.
+PUMP_TICK_SECONDS = env_float("PUMP_TICK_SECONDS", 1)
+PUMP_LIFETIME_SECONDS = env_float("PUMP_LIFETIME_SECONDS", 70)
+PUMP_JOBS = [
+    "payments.tasks.execute_due_refunds",
+]
+
 # django-q2 on the ORM broker: a task survives a worker killed mid-run (DESIGN §2).
 Q_CLUSTER = {
     "name": "paycenter",

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from orders.audit import Actor, move, record_status_change
 from orders.enums import OPEN_ORDER_STATUSES, ORDER_TRANSITIONS, OrderStatus
+from orders.errors import Refusal
 from orders.models import Merchant, Order
 from payments.enums import OPEN_PAYMENT_STATUSES, EventType
 from payments.events import event_emit, order_payload
@@ -26,11 +27,8 @@ class OrderConflict(Exception):
     code = "order_conflict"
 
 
-class OrderNotClosable(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class OrderNotClosable(Refusal):
+    pass
 
 
 @dataclass(frozen=True)

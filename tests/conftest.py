@@ -50,6 +50,13 @@ def sandbox(sandbox_process, settings):
     sandbox_process.reset_faults()
 
 
+@pytest.fixture(autouse=True)
+def callbacks_go_nowhere(settings):
+    """Unless a test asks for callbacks (callbacks_to), channels call back a closed port, never
+    a developer's `make run` on :8000."""
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:9"
+
+
 @pytest.fixture
 def callbacks_to(settings, live_server):
     """Channels call back the live test server (a real HTTP server on the test database)."""

@@ -63,15 +63,18 @@ def signed_notification(payment: Payment, secret: str, **overrides) -> tuple[dic
     }
     body_data.update(overrides)
     body = json.dumps(body_data).encode()
+    return signature_headers(secret, body, timestamp=timestamp, nonce=nonce), body
+
+
+def signature_headers(secret: str, body: bytes, *, timestamp: str, nonce: str) -> dict:
     signature = hmac.new(
         secret.encode(), f"{timestamp}\n{nonce}\n".encode() + body, hashlib.sha256
     ).hexdigest()
-    headers = {
+    return {
         "X-Sandbox-Timestamp": timestamp,
         "X-Sandbox-Nonce": nonce,
         "X-Sandbox-Signature": signature,
     }
-    return headers, body
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 10, interval: float = 0.05):

@@ -13,7 +13,7 @@ from payments.enums import NotificationOutcome, PaymentStatus
 from payments.models import ChannelNotification, ChannelTransaction, Event, Payment
 from reconciliation.models import Discrepancy
 from tests.conftest import TEST_SECRET
-from tests.helpers import signed_notification
+from tests.helpers import signature_headers, signed_notification
 
 pytestmark = pytest.mark.django_db
 
@@ -117,18 +117,9 @@ def test_unknown_trade(client, paying):
     ids=["broken", "array", "fields-missing", "empty"],
 )
 def test_malformed_body(client, paying, body):
-    import hashlib
-    import hmac
-
-    timestamp, nonce = str(int(time.time())), "n-malformed"
-    signature = hmac.new(
-        TEST_SECRET.encode(), f"{timestamp}\n{nonce}\n".encode() + body, hashlib.sha256
-    ).hexdigest()
-    headers = {
-        "X-Sandbox-Timestamp": timestamp,
-        "X-Sandbox-Nonce": nonce,
-        "X-Sandbox-Signature": signature,
-    }
+    headers = signature_headers(
+        TEST_SECRET, body, timestamp=str(int(time.time())), nonce="n-malformed"
+    )
     rejected(post(client, headers, body), "malformed")
     assert_nothing_changed(paying)
 

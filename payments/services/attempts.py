@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from orders.audit import Actor, move, record_status_change
 from orders.enums import ORDER_TRANSITIONS, PAID_ORDER_STATUSES, OrderStatus
+from orders.errors import Refusal
 from orders.models import Order
 from payments.channels import UnknownChannel, get_channel
 from payments.channels.base import (
@@ -38,13 +39,8 @@ from payments.services.results import ApplyOutcome, payment_apply_channel_result
 logger = logging.getLogger(__name__)
 
 
-class PaymentRefused(Exception):
-    """A clear "no" to the customer or partner; ``code`` is stable for API clients."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class PaymentRefused(Refusal):
+    """The customer or partner cannot pay this order on this channel now."""
 
 
 class CloseOutcome(enum.StrEnum):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from orders.audit import Actor, move, record_status_change
 from orders.enums import ORDER_TRANSITIONS, OrderStatus
+from orders.errors import Refusal
 from payments.channels import get_channel
 from payments.channels.base import (
     ChannelError,
@@ -31,11 +32,8 @@ logger = logging.getLogger(__name__)
 FINAL_REFUND_STATUSES = (RefundStatus.SUCCEEDED, RefundStatus.FAILED)
 
 
-class RefundRefused(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class RefundRefused(Refusal):
+    pass
 
 
 def refund_request(
@@ -86,11 +84,7 @@ def refund_create_in_transaction(
 def refund_execute(*, refund_id: str, actor: Actor) -> Refund:
     """Ask the channel to refund (or, with the same out_refund_no, how the refund went)."""
     with transaction.atomic():
-        refund = (
-            Refund.objects.select_for_update(of=("self",))
-            .select_related("payment")
-            .get(pk=refund_id)
-        )
+        refund = _lock_refund(refund_id)
         if refund.status in FINAL_REFUND_STATUSES:
             return refund
         if refund.status == RefundStatus.PENDING:
@@ -128,11 +122,7 @@ def refund_apply_result(*, refund_id: str, result: RefundResult, actor: Actor) -
     order_id = Refund.objects.values_list("payment__order_id", flat=True).get(pk=refund_id)
     with transaction.atomic():
         order = lock_order(order_id)
-        refund = (
-            Refund.objects.select_for_update(of=("self",))
-            .select_related("payment")
-            .get(pk=refund_id)
-        )
+        refund = _lock_refund(refund_id)
         if refund.status in FINAL_REFUND_STATUSES:
             return refund
         if result.status == RefundResultStatus.SUCCEEDED:
@@ -168,6 +158,12 @@ def refund_apply_result(*, refund_id: str, result: RefundResult, actor: Actor) -
                 refund.needs_attention = True
             refund.save()
     return refund
+
+
+def _lock_refund(refund_id: str) -> Refund:
+    return (
+        Refund.objects.select_for_update(of=("self",)).select_related("payment").get(pk=refund_id)
+    )
 
 
 def _count_refund_on_order(order, refund: Refund, actor: Actor) -> None:
