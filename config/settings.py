@@ -180,6 +180,8 @@ TIME_EXPIRE_MARGIN_SECONDS = env_int("TIME_EXPIRE_MARGIN_SECONDS", 60)
 PAYMENT_TIMEOUT_SECONDS = env_int("PAYMENT_TIMEOUT_SECONDS", 30)
 CALLBACK_TOLERANCE_SECONDS = env_int("CALLBACK_TOLERANCE_SECONDS", 300)
 CHANNEL_HTTP_TIMEOUT_SECONDS = env_float("CHANNEL_HTTP_TIMEOUT_SECONDS", 10)
+# How far a channel's clock may be from ours: "trade not found" is final only past deadline+skew.
+CHANNEL_CLOCK_SKEW_SECONDS = env_int("CHANNEL_CLOCK_SKEW_SECONDS", 120)
 # Seconds between refund execution attempts; the last step repeats.
 REFUND_RETRY_SCHEDULE = [int(s) for s in env_list("REFUND_RETRY_SCHEDULE", "10,30,60,300,900")]
 # After this many attempts a refund that has not succeeded is flagged for finance staff.

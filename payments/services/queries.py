@@ -1,0 +1,39 @@
+"""Active query: ask the channel how a payment stands and apply the answer (against order loss).
+
+Used by the query job, the partner API's sync, read repair on pages and the admin's re-query.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from orders.audit import Actor
+from payments.channels import get_channel
+from payments.channels.base import ChannelError, ChannelUnavailable, TradeResult, TradeStatus
+from payments.enums import TransactionSource
+from payments.models import Payment
+from payments.services.results import ApplyOutcome, payment_apply_channel_result
+
+
+def payment_sync(*, payment_id: str, actor: Actor) -> ApplyOutcome:
+    """Query the channel now and apply what it says. Never raises for channel trouble:
+    a timeout or 5xx is UNKNOWN and changes nothing."""
+    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    try:
+        result = get_channel(payment.channel).query_trade(payment.out_trade_no)
+    except (ChannelUnavailable, ChannelError) as error:
+        result = TradeResult(
+            out_trade_no=payment.out_trade_no, status=TradeStatus.UNKNOWN, raw={"error": str(error)}
+        )
+    if result.status == TradeStatus.NOT_FOUND and _past_not_found_deadline(payment):
+        # The channel never had it and the order can no longer be paid: nothing to wait for.
+        result = TradeResult(out_trade_no=payment.out_trade_no, status=TradeStatus.CLOSED)
+    return payment_apply_channel_result(result=result, source=TransactionSource.QUERY, actor=actor)
+
+
+def _past_not_found_deadline(payment: Payment) -> bool:
+    """ "Trade not found" is not final before the order's deadline plus clock skew: a create
+    call that timed out may still land at the channel."""
+    skew = timedelta(seconds=settings.CHANNEL_CLOCK_SKEW_SECONDS)
+    return timezone.now() > payment.order.expires_at + skew
