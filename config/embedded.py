@@ -7,9 +7,9 @@ Any process of this checkout asks for the same ``var/`` directory and gets the s
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -22,8 +22,8 @@ warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 DATABASE_NAME = "paycenter"
 # Unix socket paths are limited to ~100 bytes; a deep checkout falls back to a short directory.
 SOCKET_PATH_LIMIT = 90
-# Servers this process started (not joined): it stops them when it is done with them.
-started_here: set[str] = set()
+# Redis servers this process started (not joined): it stops them when it is done with them.
+_redis_started_here: set[Path] = set()
 
 
 def var_dir(base_dir: Path) -> Path:
@@ -89,7 +89,7 @@ def redis_url(var: Path) -> str:
         ],
         check=True,
     )
-    started_here.add("redis")
+    _redis_started_here.add(run_dir)
     deadline = time.monotonic() + 10
     while not _redis_answers(redis, socket_file):
         if time.monotonic() > deadline:
@@ -98,20 +98,38 @@ def redis_url(var: Path) -> str:
     return url
 
 
-def stop_redis(var: Path) -> None:
-    import redis
+def redis_started_here(var: Path) -> bool:
+    return _socket_dir(var, "redis") in _redis_started_here
 
-    socket_file = _socket_dir(var, "redis") / "redis.sock"
-    if _redis_answers(redis, socket_file):
-        # shutdown closes the connection under us: that is the success case
-        with contextlib.suppress(redis.ConnectionError):
-            redis.Redis(unix_socket_path=str(socket_file)).shutdown(nosave=True)
+
+def stop_redis(var: Path, sig: signal.Signals = signal.SIGTERM) -> None:
+    """Signal the daemon (it saves nothing: --save "") and wait until it is gone."""
+    pid_file = _socket_dir(var, "redis") / "redis.pid"
+    try:
+        pid = int(pid_file.read_text())
+        os.kill(pid, sig)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.02)
 
 
 def _redis_answers(redis_module, socket_file: Path) -> bool:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     if not socket_file.exists():
         return False
+    # No retries: a stale socket (a crashed server) must answer "no" at once, not after backoff.
+    client = redis_module.Redis(
+        unix_socket_path=str(socket_file), socket_timeout=1, retry=Retry(NoBackoff(), 0)
+    )
     try:
-        return bool(redis_module.Redis(unix_socket_path=str(socket_file), socket_timeout=1).ping())
+        return bool(client.ping())
     except (redis_module.ConnectionError, redis_module.TimeoutError):
         return False

@@ -3,6 +3,7 @@
 A Schedule runs at most once a minute (django-q2's guard loop), which is the granularity here.
 """
 
+from django.conf import settings
 from django_q.models import Schedule
 
 SCHEDULES = [
@@ -12,6 +13,18 @@ SCHEDULES = [
         "func": "config.pump.run_pump",
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
+    },
+    {
+        # Safety net: extra successes (duplicates, closed orders) that somehow have no refund.
+        "name": "scan-unrefunded-extra-successes",
+        "func": "reconciliation.tasks.refund_unrefunded_extra_successes",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": settings.SAFETY_SCAN_MINUTES,
+    },
+    {
+        "name": "purge-idempotency-keys",
+        "func": "payments.tasks.purge_idempotency_keys",
+        "schedule_type": Schedule.HOURLY,
     },
 ]
 

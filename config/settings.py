@@ -6,6 +6,7 @@ are started (or joined) — see config/embedded.py.
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -49,14 +50,18 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The Django admin with the back office's site: money-at-risk dashboard on the index.
+    "reconciliation.backoffice.apps.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
+    "axes",
     "config",
     "orders",
     "payments",
@@ -72,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login with 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -125,6 +132,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
+# Admin logins are throttled by django-axes (its backend first). Failures are counted per
+# (username, client IP) in PostgreSQL, so every web node sees them and a Redis outage does not
+# lift the limit; after ADMIN_LOGIN_FAILURE_LIMIT failures that pair is locked out for the
+# cool-off. The client IP is REMOTE_ADDR: behind a proxy set AXES_IPWARE_* (django-ipware).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("ADMIN_LOGIN_COOLOFF_SECONDS", 900))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -143,21 +164,72 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    "UNAUTHENTICATED_TOKEN": None,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["payments.api.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "payments.api.errors.exception_handler",
 }
+
+# OpenAPI 3 for the partner API; Swagger UI from the sidecar package: no CDN.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Paycenter Partner API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.enums.OrderStatus",
+        "PaymentStatusEnum": "payments.enums.PaymentStatus",
+        "RefundStatusEnum": "payments.enums.RefundStatus",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "payments.api.schema.describe_api",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Partner API (payments/api/). Rates are per merchant, counted in Redis ("<n>/<s|m|h|d>").
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200/min")
+# Idempotency-Key rows are kept this long, then purged by a schedule.
+IDEMPOTENCY_KEY_RETENTION_SECONDS = env_int("IDEMPOTENCY_KEY_RETENTION_SECONDS", 24 * 3600)
+# A key still locked after this long belongs to a process that died: it may be taken over.
+IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env_int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 300)
+
+# Webhooks (payments/webhooks/): one attempt after commit, then retries after these delays
+# (seconds, about exponential, the last one ~2.9 days after the event), then dead-lettered.
+WEBHOOK_RETRY_SCHEDULE = [
+    float(s)
+    for s in env_list(
+        "WEBHOOK_RETRY_SCHEDULE",
+        "10,30,60,300,900,1800,3600,7200,14400,28800,43200,64800,86400",
+    )
+]
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10)
+# After a secret rotation the old secret still signs (a second v1=) for this long.
+WEBHOOK_SECRET_OVERLAP_SECONDS = env_int("WEBHOOK_SECRET_OVERLAP_SECONDS", 24 * 3600)
 
 # The pump (config/pump.py): started every minute by a Schedule, it ticks every second and runs
 # each due-work job, so delays are seconds, not minutes. Its life must stay below Q_TIMEOUT.
 PUMP_TICK_SECONDS = env_float("PUMP_TICK_SECONDS", 1)
 PUMP_LIFETIME_SECONDS = env_float("PUMP_LIFETIME_SECONDS", 70)
 PUMP_JOBS = [
+    "payments.tasks.check_due_payments",
+    "payments.tasks.reprocess_stale_notifications",
+    "orders.tasks.close_expired_orders",
     "payments.tasks.execute_due_refunds",
+    "payments.tasks.deliver_due_webhooks",
 ]
 
 # django-q2 on the ORM broker: a task survives a worker killed mid-run (DESIGN §2).
 Q_CLUSTER = {
     "name": "paycenter",
     "orm": "default",
-    "workers": env_int("Q_WORKERS", 2),
+    # I/O-bound work (channel calls, webhooks) and a long-lived pump: more workers than cores.
+    "workers": env_int("Q_WORKERS", 4),
     "timeout": env_int("Q_TIMEOUT", 120),
     "retry": env_int("Q_RETRY", 180),
     "max_attempts": env_int("Q_MAX_ATTEMPTS", 10),
@@ -175,10 +247,34 @@ PUBLIC_BASE_URL = os.environ.get(
 ).rstrip("/")
 
 ORDER_DEFAULT_EXPIRES_IN = env_int("ORDER_DEFAULT_EXPIRES_IN", 1800)
+# A rapid identical order submission within this window is answered with the first order.
+SUBMISSION_FINGERPRINT_WINDOW_SECONDS = env_int("SUBMISSION_FINGERPRINT_WINDOW_SECONDS", 10)
 # The channel stops accepting payment this long before the order itself expires (time_expire).
 TIME_EXPIRE_MARGIN_SECONDS = env_int("TIME_EXPIRE_MARGIN_SECONDS", 60)
 PAYMENT_TIMEOUT_SECONDS = env_int("PAYMENT_TIMEOUT_SECONDS", 30)
+# After the first check, an open payment is checked again after each of these intervals, then
+# with doubling back-off up to the cap, until its order's expiry plus the grace.
+PAYMENT_QUERY_SCHEDULE = [float(s) for s in env_list("PAYMENT_QUERY_SCHEDULE", "10,20,30")]
+PAYMENT_QUERY_BACKOFF_MAX_SECONDS = env_float("PAYMENT_QUERY_BACKOFF_MAX_SECONDS", 300)
+PAYMENT_QUERY_GRACE_SECONDS = env_float("PAYMENT_QUERY_GRACE_SECONDS", 600)
+# A claimed check holds its payment this long; a worker killed mid-check only delays it.
+PAYMENT_CHECK_LEASE_SECONDS = env_float("PAYMENT_CHECK_LEASE_SECONDS", 30)
+# Read repair: a status read of an open payment queries the channel at most this often.
+READ_REPAIR_INTERVAL_SECONDS = env_float("READ_REPAIR_INTERVAL_SECONDS", 3)
+# Checkout pages (orders/): the pay page polls its status this often (doubling up to the max
+# after a network error); a server-push (SSE) stream checks every tick and ends after its
+# lifetime (the browser reconnects), so it never holds a connection or a thread for long.
+CHECKOUT_POLL_SECONDS = env_float("CHECKOUT_POLL_SECONDS", 2)
+CHECKOUT_POLL_MAX_SECONDS = env_float("CHECKOUT_POLL_MAX_SECONDS", 30)
+CHECKOUT_PUSH_TICK_SECONDS = env_float("CHECKOUT_PUSH_TICK_SECONDS", 1)
+CHECKOUT_PUSH_LIFETIME_SECONDS = env_float("CHECKOUT_PUSH_LIFETIME_SECONDS", 50)
+# Back office: a PAYING payment older than this is "stuck" (dashboard and stuck list).
+STUCK_PAYMENT_AFTER_SECONDS = env_int("STUCK_PAYMENT_AFTER_SECONDS", 120)
+# How often the safety-net scans run (minutes): they should find nothing.
+SAFETY_SCAN_MINUTES = env_int("SAFETY_SCAN_MINUTES", 5)
 CALLBACK_TOLERANCE_SECONDS = env_int("CALLBACK_TOLERANCE_SECONDS", 300)
+# A stored callback still unprocessed after this long is picked up by the inbox job.
+NOTIFICATION_REPROCESS_AFTER_SECONDS = env_float("NOTIFICATION_REPROCESS_AFTER_SECONDS", 10)
 CHANNEL_HTTP_TIMEOUT_SECONDS = env_float("CHANNEL_HTTP_TIMEOUT_SECONDS", 10)
 # How far a channel's clock may be from ours: "trade not found" is final only past deadline+skew.
 CHANNEL_CLOCK_SKEW_SECONDS = env_int("CHANNEL_CLOCK_SKEW_SECONDS", 120)

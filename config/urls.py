@@ -1,10 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from payments.views import callback
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("callbacks/<slug:channel>/", callback, name="callback"),
+    path("api/v1/", include("payments.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("orders.urls")),
 ]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from orders.admin_base import ReadOnlyAdmin
+from orders.admin_base import ReadOnlyAdmin, amount
 from orders.models import Merchant, Order, StatusChange
 
 
@@ -8,7 +8,7 @@ from orders.models import Merchant, Order, StatusChange
 class MerchantAdmin(ReadOnlyAdmin):
     list_display = ("id", "name", "webhook_url", "is_active", "created_at")
     search_fields = ("id", "name")
-    exclude = ("api_key_hash", "webhook_secret")
+    exclude = ("api_key_hash", "webhook_secret", "webhook_secret_previous")
 
 
 class StatusChangeInline(admin.TabularInline):
@@ -37,8 +37,7 @@ class OrderAdmin(ReadOnlyAdmin):
         "id",
         "merchant",
         "merchant_order_no",
-        "amount",
-        "currency",
+        amount,
         "status",
         "expires_at",
         "created_at",

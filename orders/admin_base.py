@@ -1,8 +1,11 @@
 from django.contrib import admin
 
+from orders.templatetags.money import money
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Money and statuses change only through services, never by editing a row."""
+    """Money and statuses change only through services, never by editing a row: no add, no
+    change (a POSTed change form is refused), no delete. Actions are the only doors."""
 
     def has_add_permission(self, request):
         return False
@@ -12,3 +15,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.display(description="amount", ordering="amount")
+def amount(obj) -> str:
+    """An amount for people (integer minor units formatted with its currency), on one line."""
+    return money(obj.amount, obj.currency).replace(" ", "\u00a0")

@@ -17,6 +17,9 @@ class Merchant(models.Model):
     api_key_hash = models.CharField(max_length=64, unique=True)
     webhook_url = models.URLField(max_length=500, blank=True)
     webhook_secret = models.CharField(max_length=100)
+    # During a rotation the old secret still signs webhooks (a second v1=) until this time.
+    webhook_secret_previous = models.CharField(max_length=100, blank=True)
+    webhook_secret_previous_until = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

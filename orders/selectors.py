@@ -1,5 +1,8 @@
 """Reads for pages (and later the API/admin): no writes here."""
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 
 from orders.models import Order
@@ -18,3 +21,9 @@ def order_open_attempt(order: Order) -> Payment | None:
         .order_by("-created_at")
         .first()
     )
+
+
+def order_payable_until(order: Order) -> datetime:
+    """When paying stops being possible: the channels' time_expire, a safety margin before
+    the order's own expiry (payment_start refuses from then on)."""
+    return order.expires_at - timedelta(seconds=settings.TIME_EXPIRE_MARGIN_SECONDS)

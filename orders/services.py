@@ -8,17 +8,23 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from orders.audit import Actor, move, record_status_change
-from orders.enums import OPEN_ORDER_STATUSES, ORDER_TRANSITIONS, OrderStatus
+from orders.dedup import first_submission, submission_fingerprint
+from orders.enums import OPEN_ORDER_STATUSES, ORDER_TRANSITIONS, ActorKind, OrderStatus
 from orders.errors import Refusal
 from orders.models import Merchant, Order
 from payments.enums import OPEN_PAYMENT_STATUSES, EventType
 from payments.events import event_emit, order_payload
+from payments.models import Payment
 from payments.services.attempts import CloseOutcome, payment_close_attempt
+from payments.webhooks.signing import new_webhook_secret
 
 logger = logging.getLogger(__name__)
+
+EXPIRY = Actor(ActorKind.SYSTEM, "expiry")
 
 
 class OrderConflict(Exception):
@@ -54,7 +60,7 @@ def merchant_create(
         name=name,
         api_key_hash=hash_api_key(api_key),
         webhook_url=webhook_url,
-        webhook_secret=f"whsec_{secrets.token_urlsafe(32)}",
+        webhook_secret=new_webhook_secret(),
     )
     return NewMerchant(merchant=merchant, api_key=api_key)
 
@@ -99,6 +105,50 @@ def order_create(
     return order, True
 
 
+def order_submit(
+    *,
+    merchant: Merchant,
+    merchant_order_no: str,
+    amount: int,
+    currency: str,
+    subject: str,
+    actor: Actor,
+    expires_in: int | None = None,
+    return_url: str = "",
+    submitter: str = "",
+) -> tuple[Order, bool]:
+    """Create an order from a submission (API or checkout form) behind the fingerprint.
+
+    ``submitter`` narrows the fingerprint to one customer (the form's session); the checkout
+    form's one-time token is its merchant_order_no, so the database still refuses a second
+    order per form even when Redis is down.
+    """
+    content = {
+        "amount": amount,
+        "currency": currency.upper(),
+        "subject": subject,
+        "expires_in": expires_in,
+        "return_url": return_url,
+    }
+    if submitter:
+        content["submitter"] = submitter
+    else:
+        content["merchant_order_no"] = merchant_order_no
+    return first_submission(
+        submission_fingerprint(merchant.pk, content),
+        lambda: order_create(
+            merchant=merchant,
+            merchant_order_no=merchant_order_no,
+            amount=amount,
+            currency=currency,
+            subject=subject,
+            actor=actor,
+            expires_in=expires_in,
+            return_url=return_url,
+        ),
+    )
+
+
 def order_close(*, order_id: str, actor: Actor, note: str = "") -> Order:
     """Close an unpaid order: every open attempt is closed at its channel FIRST.
 
@@ -119,13 +169,39 @@ def order_close(*, order_id: str, actor: Actor, note: str = "") -> Order:
             return order
         if open_attempts.exists():
             raise OrderNotClosable("payment_in_progress", "a new payment attempt was started")
-        move(order, OrderStatus.CLOSED, transitions=ORDER_TRANSITIONS, actor=actor, note=note)
-        order.closed_at = timezone.now()
-        order.save()
-        event_emit(
-            merchant_id=order.merchant_id,
-            type=EventType.ORDER_CLOSED,
-            payload={"order": order_payload(order)},
-        )
-    logger.info("order closed: order=%s", order_id)
+        _close_locked_order(order, actor=actor, note=note)
     return order
+
+
+def orders_close_expired(*, now, batch: int) -> int:
+    """Expiry (pump job): close expired orders that have no open attempt left.
+
+    Expired orders that still have one are not touched here: the payment checks close those
+    attempts at their channel first (payments.services.scheduler), and the order follows on a
+    later tick. Claimed with SKIP LOCKED, so concurrent pumps share the work.
+    """
+    open_attempt = Payment.objects.filter(
+        order=OuterRef("pk"), status__in=OPEN_PAYMENT_STATUSES, superseded=False
+    )
+    with transaction.atomic():
+        expired = list(
+            Order.objects.select_for_update(skip_locked=True)
+            .filter(status__in=OPEN_ORDER_STATUSES, expires_at__lte=now)
+            .filter(~Exists(open_attempt))
+            .order_by("expires_at")[:batch]
+        )
+        for order in expired:
+            _close_locked_order(order, actor=EXPIRY, note="expired")
+    return len(expired)
+
+
+def _close_locked_order(order: Order, *, actor: Actor, note: str) -> None:
+    move(order, OrderStatus.CLOSED, transitions=ORDER_TRANSITIONS, actor=actor, note=note)
+    order.closed_at = timezone.now()
+    order.save()
+    event_emit(
+        merchant_id=order.merchant_id,
+        type=EventType.ORDER_CLOSED,
+        payload={"order": order_payload(order)},
+    )
+    logger.info("order closed: order=%s actor=%s note=%s", order.pk, actor.kind, note)

@@ -2,10 +2,14 @@
 
 from orders.models import Order
 from payments.models import Event, Payment, Refund
+from payments.webhooks.delivery import webhook_deliveries_create
 
 
 def event_emit(*, merchant_id: str, type: str, payload: dict) -> Event:
-    return Event.objects.create(merchant_id=merchant_id, type=type, payload=payload)
+    """The event and its webhook deliveries commit (or roll back) with the change they report."""
+    event = Event.objects.create(merchant_id=merchant_id, type=type, payload=payload)
+    webhook_deliveries_create(event=event)
+    return event
 
 
 def order_payload(order: Order) -> dict:

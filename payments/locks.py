@@ -44,6 +44,19 @@ def order_lock(order_id: str):
                 logger.warning("order lock release failed (it will expire): %s", error)
 
 
+def first_in_window(key: str, seconds: float) -> bool:
+    """True for the first caller per key within ``seconds`` (a rate limit). When Redis is down
+    every caller is first: the limit only spares the channel, it guards no invariant."""
+    try:
+        return bool(
+            get_redis_connection("default").set(
+                f"paycenter:window:{key}", 1, nx=True, px=int(seconds * 1000)
+            )
+        )
+    except RedisError:
+        return True
+
+
 def _final_status_key(order_id: str) -> str:
     return f"order-final-status:{order_id}"
 

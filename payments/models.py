@@ -3,7 +3,9 @@ from functools import partial
 from django.db import models
 from django.db.models import Q
 
+from orders.enums import ActorKind
 from orders.ids import new_channel_number, new_public_id
+from payments.db import CurrentTransactionId, NextEventSequence
 from payments.enums import (
     AUTOMATIC_REFUND_REASONS,
     OPEN_PAYMENT_STATUSES,
@@ -66,12 +68,19 @@ class Payment(models.Model):
             ),
         ]
         indexes = [
-            # The query scheduler reads only open payments that are due: cost follows due work.
+            # The payment checks read only payments with a check scheduled (open ones, and closed
+            # ones until their deadline): a tick's cost follows due work, not the table.
             models.Index(
                 fields=["next_query_at"],
-                condition=Q(status__in=OPEN_PAYMENT_STATUSES),
-                name="payment_open_next_query",
+                condition=Q(next_query_at__isnull=False),
+                name="payment_scheduled_check",
             ),
+        ]
+        # Back-office actions (DESIGN §9): each one is a door onto a service, granted apart.
+        permissions = [
+            ("requery_payment", "Can re-query a payment at its channel"),
+            ("close_payment", "Can close a payment at its channel"),
+            ("refund_payment", "Can refund a payment"),
         ]
 
     def __str__(self) -> str:
@@ -80,6 +89,25 @@ class Payment(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_PAYMENT_STATUSES
+
+
+class PaymentQuery(models.Model):
+    """One active query of a payment at its channel and what came of it (the admin timeline)."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="queries")
+    actor_kind = models.CharField(max_length=20, choices=ActorKind)
+    actor_ref = models.CharField(max_length=200, blank=True)
+    answer = models.CharField(max_length=16)  # the channel's TradeStatus
+    outcome = models.CharField(max_length=24)  # what payment_apply_channel_result made of it
+    error = models.CharField(max_length=500, blank=True)
+    asked_at = models.DateTimeField()  # before the call: the timeline reads cause, then effect
+
+    class Meta:
+        ordering = ["asked_at", "id"]
+        verbose_name_plural = "payment queries"
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} query: {self.answer} → {self.outcome}"
 
 
 class ChannelTransaction(models.Model):
@@ -144,6 +172,7 @@ class ChannelNotification(models.Model):
                 name="notification_unprocessed",
             ),
         ]
+        permissions = [("reprocess_notification", "Can reprocess a stored callback")]
 
     def __str__(self) -> str:
         return f"{self.channel} callback #{self.pk} ({self.outcome})"
@@ -202,10 +231,20 @@ class Event(models.Model):
     type = models.CharField(max_length=32, choices=EventType)
     payload = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # Feed order (GET /events) is (transaction_id, sequence), both assigned by PostgreSQL. The
+    # feed serves only transactions older than every one still running, so an event can never
+    # commit behind a cursor a partner already holds (see payments/selectors.py).
+    transaction_id = models.BigIntegerField(db_default=CurrentTransactionId(), editable=False)
+    sequence = models.BigIntegerField(db_default=NextEventSequence(), unique=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["merchant", "created_at"], name="event_merchant_created")]
+        indexes = [
+            models.Index(fields=["merchant", "created_at"], name="event_merchant_created"),
+            models.Index(
+                fields=["merchant", "transaction_id", "sequence"], name="event_merchant_feed"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
@@ -221,6 +260,9 @@ class WebhookDelivery(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Who last sent a dead delivery back into the queue (webhook_delivery_replay), and when.
+    replayed_at = models.DateTimeField(null=True, blank=True)
+    replayed_by = models.CharField(max_length=200, blank=True)
 
     class Meta:
         constraints = [
@@ -235,6 +277,8 @@ class WebhookDelivery(models.Model):
                 name="webhook_pending_next_attempt",
             ),
         ]
+        permissions = [("replay_webhook", "Can replay a dead-lettered webhook delivery")]
+        verbose_name_plural = "webhook deliveries"
 
     def __str__(self) -> str:
         return f"{self.event_id} → {self.endpoint_url} ({self.status})"

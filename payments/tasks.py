@@ -8,12 +8,26 @@ from django.utils import timezone
 
 from orders.audit import Actor
 from orders.enums import ActorKind
+from payments.api.idempotency import idempotency_keys_purge
 from payments.models import Refund
 from payments.services.attempts import payment_close_attempt
-from payments.services.notifications import notification_process
+from payments.services.notifications import (
+    notification_process,
+    notifications_reprocess_stale,
+)
 from payments.services.refunds import refund_execute
+from payments.services.scheduler import payments_check_due
+from payments.webhooks.delivery import webhook_deliver_due
 
 JOB = Actor(ActorKind.SYSTEM, "job")
+
+
+def check_due_payments(batch: int = 20) -> int:
+    return payments_check_due(now=timezone.now(), batch=batch)
+
+
+def reprocess_stale_notifications(batch: int = 20) -> int:
+    return notifications_reprocess_stale(now=timezone.now(), batch=batch)
 
 
 def execute_refund(refund_id: str) -> str:
@@ -47,3 +61,13 @@ def execute_due_refunds(batch: int = 20) -> int:
     for refund_id in due:
         refund_execute(refund_id=refund_id, actor=JOB)
     return len(due)
+
+
+def deliver_due_webhooks() -> int:
+    """Pump job: webhook deliveries whose retry is due, claimed with SKIP LOCKED."""
+    return webhook_deliver_due()
+
+
+def purge_idempotency_keys() -> int:
+    """Schedule: Idempotency-Key rows past their retention (24 h)."""
+    return idempotency_keys_purge()

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from payments.models import Payment
+
 
 class Discrepancy(models.Model):
     """Something a channel said that does not match our books: for finance staff to resolve."""
@@ -33,6 +35,15 @@ class Discrepancy(models.Model):
     class Meta:
         ordering = ["-found_at"]
         verbose_name_plural = "discrepancies"
+        permissions = [("resolve_discrepancy", "Can resolve a discrepancy")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.out_trade_no}"
+
+
+class StuckPayment(Payment):
+    """The back office's list of payments that need finance staff (a proxy: no table of its
+    own; which payments are stuck is decided in reconciliation/backoffice/risk.py)."""
+
+    class Meta:
+        proxy = True

@@ -2,6 +2,7 @@
 
 import re
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +18,7 @@ from .trades import Trades
 from .web import Request, Response, error_response, html_response, json_response, redirect
 
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+CALL_LOG_SIZE = 100_000
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class App:
         self._trades = trades
         self._refunds = refunds
         self._channels = channels
+        # Every API call, in memory (bounded): lets tests see how often each trade was asked.
+        self._calls: deque[dict] = deque(maxlen=CALL_LOG_SIZE)
         segment = r"(?P<{}>[^/]+)"
         trade = "/v1/trades/" + segment.format("out_trade_no")
         wallet_trade = "/wallet/" + segment.format("trade_no")
@@ -61,6 +65,7 @@ class App:
             ("GET", "/v1/faults", self.get_faults, None),
             ("POST", "/v1/faults", self.set_faults, None),
             ("GET", "/v1/notifications", self.notifications, None),
+            ("GET", "/v1/calls", self.calls, None),
             ("GET", wallet_trade, self.wallet_page, None),
             ("POST", wallet_trade + "/pay", self.wallet_pay, None),
         ]
@@ -84,6 +89,8 @@ class App:
         return error_response(ApiError(404, "NOT_FOUND", f"no route for {request.path}"))
 
     def _run(self, route: Route, request: Request, arguments: dict[str, str]) -> Response:
+        if route.operation:
+            self._log_call(route.operation, request, arguments)
         fault = self._faults.api_fault(route.operation) if route.operation else None
         if fault is ApiFault.ERROR:
             return error_response(ApiError(503, "SYSTEM_ERROR", "injected fault"))
@@ -96,6 +103,27 @@ class App:
         if fault is ApiFault.TIMEOUT_AFTER_WORK:
             return self._hang()
         return response
+
+    def _log_call(self, operation: str, request: Request, arguments: dict[str, str]) -> None:
+        key = next(iter(arguments.values()), None)
+        if key is None and request.body:
+            try:
+                body = request.json()
+            except ApiError:
+                body = None
+            if isinstance(body, dict):
+                key = body.get("out_refund_no") or body.get("out_trade_no")
+        self._calls.append({"operation": operation, "key": key, "at": time.time()})
+
+    def calls(self, request: Request) -> Response:
+        wanted = {name: request.query.get(name) for name in ("operation", "key")}
+        return json_response(
+            [
+                call
+                for call in list(self._calls)
+                if all(value is None or call[name] == value for name, value in wanted.items())
+            ]
+        )
 
     def _hang(self) -> Response:
         # Long enough to outlast the caller's timeout; the caller never learns what happened.

@@ -192,6 +192,11 @@ class SandboxProcess:
         params = {"out_trade_no": out_trade_no} if out_trade_no is not None else None
         return self._ok(self.request("GET", "/v1/notifications", params=params)).json()
 
+    def calls(self, operation: str | None = None, key: str | None = None) -> list[dict[str, Any]]:
+        """API calls the channel received (operation: create|query|close|refund|...)."""
+        params = {name: value for name, value in (("operation", operation), ("key", key)) if value}
+        return self._ok(self.request("GET", "/v1/calls", params=params)).json()
+
     def statement(self, date_str: str, channel: str | None = None) -> str:
         params = {"channel": channel} if channel is not None else None
         return self._ok(self.request("GET", f"/v1/statements/{date_str}", params=params)).text

@@ -1,5 +1,6 @@
 """Shared fixtures: real PostgreSQL and Redis (embedded or from the env), a real sandbox process."""
 
+import signal
 from datetime import timedelta
 
 import pytest
@@ -18,7 +19,7 @@ API = Actor(ActorKind.PARTNER_API, "tests")
 
 def pytest_sessionfinish(session, exitstatus):
     # The embedded PostgreSQL stops with its last handle; Redis is a daemon we stop ourselves.
-    if "redis" in embedded.started_here:
+    if embedded.redis_started_here(django_settings.VAR_DIR):
         embedded.stop_redis(django_settings.VAR_DIR)
 
 
@@ -62,6 +63,30 @@ def callbacks_to(settings, live_server):
     """Channels call back the live test server (a real HTTP server on the test database)."""
     settings.PUBLIC_BASE_URL = live_server.url
     return live_server
+
+
+class OwnRedis:
+    """A real Redis server of the test's own, which the test can stop (an outage) and start."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.url = ""
+
+    def start(self) -> None:
+        self.url = embedded.redis_url(self.directory)
+
+    def stop(self) -> None:
+        """An outage: the server dies at once, as in a crash."""
+        embedded.stop_redis(self.directory, signal.SIGKILL)
+
+
+@pytest.fixture
+def redis_server(tmp_path, settings):
+    server = OwnRedis(tmp_path)
+    server.start()
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": server.url}}
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit, urlunsplit
 
 from django.db import connection
 
@@ -88,8 +87,3 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10, interval: flo
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
 
-
-def database_url_named(url: str, name: str) -> str:
-    """The same server URL, pointing at another database."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))

@@ -22,7 +22,8 @@ from payments.services.refunds import refund_request
 from payments.services.results import payment_apply_channel_result
 from payments.tasks import execute_due_refunds
 from tests.conftest import make_order
-from tests.helpers import database_url_named, wait_for
+from tests.helpers import wait_for
+from tests.system import database_url_named
 
 TEST = Actor(ActorKind.PARTNER_API, "tests")
 
@@ -95,4 +96,4 @@ def test_a_real_qcluster_executes_the_refund_enqueued_after_commit(merchant, san
         )
         assert sandbox.refund(refund.out_refund_no)["status"] == "SUCCESS"
     finally:
-        assert stop_processes({"qcluster": cluster}, grace=20) == []
+        assert stop_processes({"qcluster": cluster}, grace=20, interrupt={"qcluster"}) == []

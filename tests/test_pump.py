@@ -1,3 +1,8 @@
+import os
+import signal
+import threading
+import time
+
 import pytest
 
 from config.pump import run_pump
@@ -23,3 +28,18 @@ def failing_job():
 
 def counting_job():
     counting_job.calls.append(1)
+
+
+def test_an_interrupt_ends_the_pump_after_the_current_tick(settings):
+    settings.PUMP_JOBS = ["tests.test_pump.counting_job"]
+    counting_job.calls = []
+    timer = threading.Timer(0.25, lambda: os.kill(os.getpid(), signal.SIGINT))
+    before = signal.getsignal(signal.SIGINT)
+    timer.start()
+    started = time.monotonic()
+
+    ticks = run_pump(lifetime=30, tick=0.1)
+
+    assert time.monotonic() - started < 2
+    assert ticks >= 1
+    assert signal.getsignal(signal.SIGINT) is before  # the previous handler is back

@@ -16,7 +16,8 @@ import requests
 from django.conf import settings
 
 from config.processes import stop_processes
-from tests.helpers import database_url_named, wait_for
+from tests.helpers import wait_for
+from tests.system import database_url_named
 
 SMOKE_DB = "paycenter_smoke"
 
@@ -85,9 +86,10 @@ def test_make_run_serves_the_shop_admin_and_sandbox_and_stops_on_ctrl_c(running_
     assert http.get(f"{sandbox}/healthz", timeout=10).json() == {"status": "ok"}
 
     # a person buys a mug, picks the sandbox wallet, and pays in the wallet
+    token = re.search(r'name="token" value="(\w+)"', shop.text).group(1)
     order_page = http.post(
         f"{web}/shop/order/",
-        data={"product": "mug", "csrfmiddlewaretoken": http.cookies["csrftoken"]},
+        data={"product": "mug", "token": token, "csrfmiddlewaretoken": http.cookies["csrftoken"]},
         headers={"Referer": f"{web}/"},
         timeout=10,
     )

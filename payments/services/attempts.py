@@ -89,6 +89,8 @@ def _open_attempt(
             client=client,
             amount=order.amount,
             currency=order.currency,
+            # checked from the start, even if the trade is never confirmed created
+            next_query_at=timezone.now() + timedelta(seconds=settings.PAYMENT_TIMEOUT_SECONDS),
         )
         record_status_change(payment, from_status="", actor=actor, note=f"attempt on {channel}")
         if order.status == OrderStatus.UNPAID:

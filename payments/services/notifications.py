@@ -7,7 +7,7 @@ amount mismatch) is kept on the stored row with its reason, and changes nothing 
 import json
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -60,7 +60,9 @@ def notification_process(*, notification_id: int) -> ChannelNotification:
     notification.signature_valid = True
     notification.out_trade_no = parsed.result.out_trade_no[:64]
     tolerance = timedelta(seconds=settings.CALLBACK_TOLERANCE_SECONDS)
-    if parsed.timestamp is not None and abs(timezone.now() - parsed.timestamp) > tolerance:
+    # Freshness is judged at receipt: a callback reprocessed later after a crash is still good.
+    received_at = notification.received_at
+    if parsed.timestamp is not None and abs(received_at - parsed.timestamp) > tolerance:
         return _reject(notification, "stale", "timestamp outside the allowed window")
 
     actor = Actor(ActorKind.CHANNEL_CALLBACK, f"notification #{notification.pk}")
@@ -86,6 +88,27 @@ def notification_process(*, notification_id: int) -> ChannelNotification:
     except UnknownTrade:
         return _reject(notification, "unknown_trade", "no payment has this out_trade_no")
     return notification
+
+
+def notifications_reprocess_stale(*, now: datetime, batch: int) -> int:
+    """Inbox job: a callback stored but never processed (a crash between storing and applying)
+    is verified and applied now. Each row is claimed with SKIP LOCKED, so pumps share the work
+    and a request still processing its own row is never raced."""
+    stale_before = now - timedelta(seconds=settings.NOTIFICATION_REPROCESS_AFTER_SECONDS)
+    done = 0
+    while done < batch:
+        with transaction.atomic():
+            notification = (
+                ChannelNotification.objects.select_for_update(skip_locked=True)
+                .filter(outcome=NotificationOutcome.RECEIVED, received_at__lte=stale_before)
+                .order_by("received_at")
+                .first()
+            )
+            if notification is None:
+                break
+            notification_process(notification_id=notification.pk)
+        done += 1
+    return done
 
 
 def notification_acknowledgement(notification: ChannelNotification) -> Acknowledgement:

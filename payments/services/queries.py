@@ -11,8 +11,10 @@ from django.utils import timezone
 from orders.audit import Actor
 from payments.channels import get_channel
 from payments.channels.base import ChannelError, ChannelUnavailable, TradeResult, TradeStatus
-from payments.enums import TransactionSource
+from payments.enums import OPEN_PAYMENT_STATUSES, TransactionSource
+from payments.locks import first_in_window
 from payments.models import Payment
+from payments.services.query_log import payment_query_record
 from payments.services.results import ApplyOutcome, payment_apply_channel_result
 
 
@@ -20,6 +22,7 @@ def payment_sync(*, payment_id: str, actor: Actor) -> ApplyOutcome:
     """Query the channel now and apply what it says. Never raises for channel trouble:
     a timeout or 5xx is UNKNOWN and changes nothing."""
     payment = Payment.objects.select_related("order").get(pk=payment_id)
+    asked_at = timezone.now()
     try:
         result = get_channel(payment.channel).query_trade(payment.out_trade_no)
     except (ChannelUnavailable, ChannelError) as error:
@@ -29,7 +32,23 @@ def payment_sync(*, payment_id: str, actor: Actor) -> ApplyOutcome:
     if result.status == TradeStatus.NOT_FOUND and _past_not_found_deadline(payment):
         # The channel never had it and the order can no longer be paid: nothing to wait for.
         result = TradeResult(out_trade_no=payment.out_trade_no, status=TradeStatus.CLOSED)
-    return payment_apply_channel_result(result=result, source=TransactionSource.QUERY, actor=actor)
+    outcome = payment_apply_channel_result(
+        result=result, source=TransactionSource.QUERY, actor=actor
+    )
+    payment_query_record(
+        payment=payment, asked_at=asked_at, result=result, outcome=outcome, actor=actor
+    )
+    return outcome
+
+
+def payment_read_repair(*, payment_id: str, actor: Actor) -> None:
+    """A reader (a status read, the return page, "I have paid") asks the channel on the spot
+    while the payment is open, at most once per READ_REPAIR_INTERVAL_SECONDS per payment."""
+    is_open = Payment.objects.filter(pk=payment_id, status__in=OPEN_PAYMENT_STATUSES).exists()
+    if is_open and first_in_window(
+        f"read-repair:{payment_id}", settings.READ_REPAIR_INTERVAL_SECONDS
+    ):
+        payment_sync(payment_id=payment_id, actor=actor)
 
 
 def _past_not_found_deadline(payment: Payment) -> bool:

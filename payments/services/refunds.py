@@ -59,14 +59,11 @@ def refund_create_in_transaction(
         raise RefundRefused("payment_not_succeeded", "only a succeeded payment can be refunded")
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise RefundRefused("invalid_amount", "the refund amount must be a positive integer")
-    already = (
-        payment.refunds.exclude(status=RefundStatus.FAILED).aggregate(total=Sum("amount"))["total"]
-        or 0
-    )
-    if already + amount > payment.amount:
+    refundable = refundable_amount(payment)
+    if amount > refundable:
         raise RefundRefused(
             "refund_exceeds_payment",
-            f"{amount} would refund more than the {payment.amount - already} still refundable",
+            f"{amount} would refund more than the {refundable} still refundable",
         )
     refund = Refund.objects.create(
         payment=payment,
@@ -79,6 +76,12 @@ def refund_create_in_transaction(
     record_status_change(refund, from_status="", actor=actor, note=note or reason)
     transaction.on_commit(partial(enqueue, "payments.tasks.execute_refund", refund.id))
     return refund
+
+
+def refundable_amount(payment: Payment) -> int:
+    """What is left to refund: the payment minus every refund that has not failed."""
+    refunded = payment.refunds.exclude(status=RefundStatus.FAILED).aggregate(total=Sum("amount"))
+    return payment.amount - (refunded["total"] or 0)
 
 
 def refund_execute(*, refund_id: str, actor: Actor) -> Refund:

@@ -6,8 +6,10 @@ is learned exactly once whichever path sees it first, and states only move forwa
 
 import enum
 import logging
+from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -187,7 +189,13 @@ def _end_attempt(order: Order, payment: Payment, status: TradeStatus, actor: Act
     to_status = PaymentStatus.FAILED if status == TradeStatus.FAILED else PaymentStatus.CLOSED
     move(payment, to_status, transitions=PAYMENT_TRANSITIONS, actor=actor)
     payment.closing_since = None
-    payment.next_query_at = None
+    # A closed trade is still checked until its order's deadline: a buyer's payment can cross
+    # the close at the channel, and its callback can be lost. A failed one is final.
+    payment.next_query_at = (
+        timezone.now() + timedelta(seconds=settings.PAYMENT_TIMEOUT_SECONDS)
+        if to_status == PaymentStatus.CLOSED
+        else None
+    )
     payment.save()
     if to_status == PaymentStatus.FAILED:
         event_emit(

@@ -57,3 +57,25 @@ def test_a_sandbox_that_cannot_start_reports_its_log(tmp_path):
     with pytest.raises(RuntimeError, match="--channels"):
         process.start()
     assert not process.running
+
+
+def test_api_calls_are_logged_per_trade(sandbox):
+    sandbox.request(
+        "POST",
+        "/v1/trades",
+        json={
+            "channel": "sandbox",
+            "out_trade_no": "calls-1",
+            "amount": 100,
+            "currency": "CNY",
+            "subject": "calls",
+            "notify_url": "http://127.0.0.1:9/cb",
+            "time_expire": "2099-01-01T00:00:00+00:00",
+        },
+    )
+    sandbox.trade("calls-1")
+    sandbox.trade("calls-1")
+
+    assert [c["operation"] for c in sandbox.calls(key="calls-1")] == ["create", "query", "query"]
+    assert len(sandbox.calls(operation="query", key="calls-1")) == 2
+    assert sandbox.calls(key="nothing") == []

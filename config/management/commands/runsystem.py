@@ -13,6 +13,7 @@ import time
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django_q.tasks import async_task
 
 from config import embedded
 from config.processes import stop_processes
@@ -57,25 +58,30 @@ class Command(BaseCommand):
                 ],
                 env,
             ),
+            # ASGI, so the checkout pages can push status (SSE) without holding a thread; the
+            # short graceful timeout ends open pushes (browsers reconnect) within the stop grace.
             "web": self._spawn(
                 [
                     sys.executable,
                     "-m",
-                    "gunicorn",
-                    "config.wsgi",
-                    "--bind",
-                    f"127.0.0.1:{port}",
+                    "uvicorn",
+                    "config.asgi:application",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
                     "--workers",
                     str(web_workers),
-                    "--threads",
-                    "4",
-                    "--timeout",
-                    "60",
+                    "--timeout-graceful-shutdown",
+                    "5",
+                    "--no-access-log",
                 ],
                 env,
             ),
             "qcluster": self._spawn([sys.executable, "manage.py", "qcluster"], env),
         }
+        # The pump Schedule first fires ~30 s after the cluster starts: start one now.
+        async_task("config.pump.run_pump", group="pump")
         self._print_banner(port, sandbox_port)
         stopping = False
 
@@ -92,9 +98,9 @@ class Command(BaseCommand):
                     self.stderr.write(f"{name} exited with {child.returncode}; stopping")
                     stopping, exit_code = True, 1
             time.sleep(0.5)
-        for name in stop_processes(children, grace=STOP_GRACE_SECONDS):
+        for name in stop_processes(children, grace=STOP_GRACE_SECONDS, interrupt={"qcluster"}):
             self.stderr.write(f"{name} did not stop in time; killed")
-        if "redis" in embedded.started_here:
+        if embedded.redis_started_here(settings.VAR_DIR):
             embedded.stop_redis(settings.VAR_DIR)
         self.stdout.write("stopped")
         sys.exit(exit_code)

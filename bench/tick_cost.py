@@ -1,0 +1,63 @@
+"""Per-tick database cost of the payment checks' claim, at the current table size.
+
+Run by bench/recovery.py with DATABASE_URL pointing at its database. Times the claim
+transaction (SELECT … FOR UPDATE SKIP LOCKED + the lease UPDATE) that every pump tick runs,
+rolled back so every repetition sees the same due rows. Prints one JSON line.
+"""
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django
+
+django.setup()
+
+from django.db import transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from payments.models import Payment  # noqa: E402
+from payments.services.scheduler import payments_claim_due  # noqa: E402
+
+
+class Rollback(Exception):
+    pass
+
+
+def claim_seconds(batch: int) -> tuple[float, int]:
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            claimed = payments_claim_due(now=timezone.now(), batch=batch)
+            raise Rollback
+    except Rollback:
+        pass
+    return time.perf_counter() - started, len(claimed)
+
+
+def main() -> None:
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    batch = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    for _ in range(20):  # warm the connection and the caches
+        claim_seconds(batch)
+    samples, claimed = zip(*(claim_seconds(batch) for _ in range(repeats)), strict=True)
+    print(
+        json.dumps(
+            {
+                "rows": Payment.objects.count(),
+                "claimed_per_tick": claimed[0],
+                "median_ms": statistics.median(samples) * 1000,
+                "p90_ms": statistics.quantiles(samples, n=10)[-1] * 1000,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

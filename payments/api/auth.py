@@ -1,0 +1,40 @@
+"""API keys: `Authorization: Bearer <key>`, stored only as SHA-256, compared in constant time."""
+
+import hmac
+
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import BasePermission
+
+from orders.models import Merchant
+from orders.services import hash_api_key
+
+
+class MerchantKeyAuthentication(BaseAuthentication):
+    """request.user is the Merchant. No header: anonymous (IsMerchant answers 401)."""
+
+    def authenticate(self, request):
+        header = request.headers.get("Authorization")
+        if header is None:
+            return None
+        scheme, _, key = header.partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            raise AuthenticationFailed("use the header `Authorization: Bearer <api key>`")
+        digest = hash_api_key(key)
+        merchant = Merchant.objects.filter(api_key_hash=digest).first()
+        # The lookup is by hash; the constant-time compare keeps the check itself timing-safe.
+        if merchant is None or not hmac.compare_digest(merchant.api_key_hash, digest):
+            raise AuthenticationFailed("invalid API key")
+        if not merchant.is_active:
+            raise AuthenticationFailed("this merchant is not active")
+        return merchant, None
+
+    def authenticate_header(self, request) -> str:
+        # Present, so DRF answers 401 (not 403) to a missing or bad key.
+        return 'Bearer realm="paycenter"'
+
+
+class IsMerchant(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.user, Merchant)

@@ -1,0 +1,207 @@
+"""Input validation and output shapes. No business rules: those are the services' answers."""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from orders.enums import OrderStatus
+from orders.models import Order
+from payments.currencies import ISO_4217
+from payments.enums import PaymentClient
+from payments.models import Payment, Refund
+
+# Minor units. Far above any real order, and far below 2**53, so every JSON parser reads it exactly.
+MAX_AMOUNT = 10**12
+# Printable ASCII, no spaces: safe in logs, URLs and every channel's merchant reference.
+REFERENCE = RegexValidator(r"^[\x21-\x7e]+$", "use visible ASCII characters only")
+PUBLIC_ID = r"^[A-Za-z0-9_]{1,32}$"
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer and nothing else: DRF would also take "100", 100.0 and true."""
+
+    def to_internal_value(self, data):
+        if type(data) is not int:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def amount_field(**kwargs) -> StrictIntegerField:
+    return StrictIntegerField(
+        min_value=1,
+        max_value=MAX_AMOUNT,
+        help_text="integer in the currency's minor unit (cents, fen), never a decimal",
+        **kwargs,
+    )
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    merchant_order_no = serializers.CharField(
+        max_length=64,
+        validators=[REFERENCE],
+        help_text="your order number: unique per merchant, resubmitting it returns the order",
+    )
+    amount = amount_field()
+    currency = serializers.ChoiceField(choices=sorted(ISO_4217), help_text="ISO 4217 code")
+    subject = serializers.CharField(max_length=256, help_text="shown to the customer")
+    expires_in = StrictIntegerField(
+        min_value=60,
+        max_value=86_400,
+        required=False,
+        help_text="seconds until the order can no longer be paid (default 1800)",
+    )
+    return_url = serializers.URLField(
+        max_length=500,
+        required=False,
+        default="",
+        validators=[RegexValidator(r"^https?://", "use an http(s) URL")],
+        help_text="where the checkout page sends the customer back when the payment settles",
+    )
+
+
+class PaymentStartSerializer(serializers.Serializer):
+    channel = serializers.CharField(max_length=32, help_text="a channel code, e.g. `sandbox`")
+    client = serializers.ChoiceField(
+        choices=PaymentClient.choices,
+        default=PaymentClient.PC,
+        help_text="`pc`: a QR code to show; `mobile`: a URL to redirect the customer to",
+    )
+
+
+class RefundCreateSerializer(serializers.Serializer):
+    amount = amount_field()
+    reason = serializers.CharField(
+        max_length=500,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="free text kept with the refund (its `note`)",
+    )
+
+
+class OrderFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
+    merchant_order_no = serializers.CharField(max_length=64, required=False)
+    created_after = serializers.DateTimeField(required=False, help_text="inclusive, ISO 8601")
+    created_before = serializers.DateTimeField(required=False, help_text="exclusive, ISO 8601")
+
+
+class EventFeedQuerySerializer(serializers.Serializer):
+    after = serializers.RegexField(
+        PUBLIC_ID,
+        required=False,
+        help_text="the last event id you processed from this feed; omit to start at the oldest",
+    )
+    limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
+
+
+class PayActionSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["qr", "redirect"])
+    qr_content = serializers.CharField(required=False, help_text="encode as a QR code (pc)")
+    url = serializers.URLField(required=False, help_text="redirect the customer here (mobile)")
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    order = serializers.CharField(source="order_id", read_only=True)
+    action = PayActionSerializer(
+        source="pay_action",
+        allow_null=True,
+        read_only=True,
+        help_text="what the customer needs to pay; null until the channel created the trade",
+    )
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "order",
+            "channel",
+            "client",
+            "out_trade_no",
+            "status",
+            "amount",
+            "currency",
+            "action",
+            "channel_trade_no",
+            "paid_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    payment = serializers.CharField(source="payment_id", read_only=True)
+    order = serializers.CharField(source="payment.order_id", read_only=True)
+
+    class Meta:
+        model = Refund
+        fields = [
+            "id",
+            "order",
+            "payment",
+            "out_refund_no",
+            "amount",
+            "currency",
+            "status",
+            "reason",
+            "note",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "reason": {"help_text": "MERCHANT_REQUEST for yours; automatic ones explain why"}
+        }
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    paid_payment = serializers.CharField(source="paid_payment_id", read_only=True, allow_null=True)
+    return_url = serializers.CharField(read_only=True, help_text="empty when none was given")
+    checkout_url = serializers.SerializerMethodField(
+        help_text="the hosted checkout page: send your customer here"
+    )
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "merchant_order_no",
+            "status",
+            "amount",
+            "currency",
+            "subject",
+            "refunded_amount",
+            "paid_payment",
+            "checkout_url",
+            "return_url",
+            "expires_at",
+            "paid_at",
+            "closed_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_checkout_url(self, order: Order) -> str:
+        return settings.PUBLIC_BASE_URL + reverse("checkout", args=[order.pk])
+
+
+class OrderPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="the next page, null on the last")
+    previous = serializers.URLField(allow_null=True)
+    results = OrderSerializer(many=True)
+
+
+class OrderDetailSerializer(OrderSerializer):
+    payments = PaymentSerializer(many=True, read_only=True)
+    refunds = serializers.SerializerMethodField()
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "payments", "refunds"]
+        read_only_fields = fields
+
+    @extend_schema_field(RefundSerializer(many=True))
+    def get_refunds(self, order: Order) -> list:
+        refunds = Refund.objects.filter(payment__order=order).select_related("payment")
+        return RefundSerializer(refunds.order_by("created_at"), many=True).data

@@ -1,0 +1,93 @@
+"""Reads for the partner API: always scoped to one merchant (another merchant's id is a 404)."""
+
+import re
+
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.http import Http404
+
+from orders.models import Merchant, Order
+from payments.models import Event, Payment, Refund
+
+# Our ids are short [A-Za-z0-9_] strings; anything else cannot exist (and a NUL byte in a query
+# would be a database error, not an answer).
+ID_PATTERN = re.compile(r"[A-Za-z0-9_]{1,32}")
+
+# Every transaction older than this one has ended (committed or rolled back).
+OLDEST_RUNNING_TRANSACTION = RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", [])
+
+
+class UnknownEvent(LookupError):
+    pass
+
+
+def merchant_orders(
+    *,
+    merchant: Merchant,
+    status: str | None = None,
+    merchant_order_no: str | None = None,
+    created_after=None,
+    created_before=None,
+) -> QuerySet[Order]:
+    orders = Order.objects.filter(merchant=merchant)
+    if status:
+        orders = orders.filter(status=status)
+    if merchant_order_no:
+        orders = orders.filter(merchant_order_no=merchant_order_no)
+    if created_after:
+        orders = orders.filter(created_at__gte=created_after)
+    if created_before:
+        orders = orders.filter(created_at__lt=created_before)
+    return orders
+
+
+def merchant_order(*, merchant: Merchant, order_id: str) -> Order:
+    return _own(Order.objects.prefetch_related("payments"), order_id, merchant=merchant)
+
+
+def merchant_payment(*, merchant: Merchant, payment_id: str) -> Payment:
+    return _own(Payment.objects.all(), payment_id, order__merchant=merchant)
+
+
+def merchant_refund(*, merchant: Merchant, refund_id: str) -> Refund:
+    return _own(
+        Refund.objects.select_related("payment"), refund_id, payment__order__merchant=merchant
+    )
+
+
+def merchant_events_after(
+    *, merchant: Merchant, after: str | None, limit: int
+) -> tuple[list[Event], bool]:
+    """The merchant's events in feed order after the event ``after``, and whether more follow.
+
+    Feed order is (transaction_id, sequence), and only events of transactions older than the
+    oldest one still running are served. Those transactions have all ended, so nothing can
+    commit behind them later: a partner's cursor never skips an event. The price is that one
+    long writing transaction holds the feed back (never loses anything) until it ends.
+    """
+    events = Event.objects.filter(
+        merchant=merchant, transaction_id__lt=OLDEST_RUNNING_TRANSACTION
+    ).order_by("transaction_id", "sequence")
+    if after:
+        cursor = (
+            Event.objects.filter(merchant=merchant, pk=after)
+            .values("transaction_id", "sequence")
+            .first()
+        )
+        if cursor is None:
+            raise UnknownEvent(after)
+        events = events.filter(
+            Q(transaction_id__gt=cursor["transaction_id"])
+            | Q(transaction_id=cursor["transaction_id"], sequence__gt=cursor["sequence"])
+        )
+    page = list(events[: limit + 1])
+    return page[:limit], len(page) > limit
+
+
+def _own(queryset: QuerySet, pk: str, **scope):
+    if not ID_PATTERN.fullmatch(pk):
+        raise Http404
+    found = queryset.filter(pk=pk, **scope).first()
+    if found is None:
+        raise Http404
+    return found

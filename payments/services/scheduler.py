@@ -1,0 +1,110 @@
+"""Payment checks: durable delayed work in PostgreSQL against order loss (DESIGN §5).
+
+Every open payment carries `next_query_at`, and so does a closed one until its order's deadline
+plus a grace (a buyer's payment can cross the close at the channel, and its callback can be
+lost). The pump claims the due ones in small batches with SELECT … FOR UPDATE SKIP LOCKED,
+pushes `next_query_at` forward as a lease (a worker killed mid-check only delays the payment),
+commits, and only then calls the channel. A payment whose order has expired is closed at its
+channel instead of queried (the first step of expiry). The partial index on scheduled checks
+(next_query_at IS NOT NULL) keeps a tick's cost proportional to the payments that are due, not
+to the table.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+
+from orders.audit import Actor
+from orders.enums import OPEN_ORDER_STATUSES, ActorKind
+from payments.enums import OPEN_PAYMENT_STATUSES, PaymentStatus
+from payments.models import Payment
+from payments.services.attempts import payment_close_attempt
+from payments.services.queries import payment_sync
+
+logger = logging.getLogger(__name__)
+
+# Open payments, and closed ones until their deadline (a payment may cross the close).
+CHECKED_STATUSES = (*OPEN_PAYMENT_STATUSES, PaymentStatus.CLOSED)
+
+QUERY_JOB = Actor(ActorKind.QUERY_JOB, "payment checks")
+EXPIRY_JOB = Actor(ActorKind.SYSTEM, "expiry")
+
+
+def payments_check_due(*, now: datetime, batch: int) -> int:
+    """Claim up to ``batch`` due payments and check each once. Returns how many."""
+    due = payments_claim_due(now=now, batch=batch)
+    for payment_id in due:
+        payment_check(payment_id=payment_id, now=now)
+    return len(due)
+
+
+def payments_claim_due(*, now: datetime, batch: int) -> list[str]:
+    """One transaction: lock up to ``batch`` due payments that no one else holds, and push
+    their next_query_at forward by the lease so no other worker claims them meanwhile."""
+    lease = timedelta(seconds=settings.PAYMENT_CHECK_LEASE_SECONDS)
+    with transaction.atomic():
+        due = list(
+            Payment.objects.select_for_update(skip_locked=True)
+            .filter(next_query_at__lte=now)
+            .order_by("next_query_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+        Payment.objects.filter(pk__in=due).update(next_query_at=now + lease)
+    return due
+
+
+def payment_check(*, payment_id: str, now: datetime) -> None:
+    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    if payment.status not in CHECKED_STATUSES:
+        return
+    order = payment.order
+    expiring = order.status in OPEN_ORDER_STATUSES and order.expires_at <= now
+    if payment.is_open and expiring and not payment.superseded:
+        payment_close_attempt(payment_id=payment_id, actor=EXPIRY_JOB)
+    else:
+        payment_sync(payment_id=payment_id, actor=QUERY_JOB)
+    _schedule_next_check(payment_id, now)
+
+
+def _schedule_next_check(payment_id: str, now: datetime) -> None:
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("order")
+            .get(pk=payment_id)
+        )
+        if payment.status not in CHECKED_STATUSES:
+            return  # succeeded or failed: apply cleared next_query_at
+        payment.query_attempts += 1
+        payment.next_query_at = next_check_at(payment, now)
+        fast_checks = len(settings.PAYMENT_QUERY_SCHEDULE)
+        still_unknown = payment.is_open and payment.query_attempts > fast_checks
+        if still_unknown and not payment.needs_attention:
+            payment.needs_attention = True
+            logger.warning(
+                "payment still open after %s checks: payment=%s order=%s out_trade_no=%s "
+                "channel=%s",
+                payment.query_attempts,
+                payment.pk,
+                payment.order_id,
+                payment.out_trade_no,
+                payment.channel,
+            )
+        payment.save(update_fields=["query_attempts", "next_query_at", "needs_attention"])
+
+
+def next_check_at(payment: Payment, now: datetime) -> datetime | None:
+    """The fast schedule (10 s, 20 s, 30 s by default), then doubling back-off up to a cap,
+    until the order's expiry plus a grace; None after that (finance sees it flagged)."""
+    fast = settings.PAYMENT_QUERY_SCHEDULE
+    done = payment.query_attempts
+    if done <= len(fast):
+        delay = fast[done - 1]
+    else:
+        delay = min(fast[-1] * 2 ** (done - len(fast)), settings.PAYMENT_QUERY_BACKOFF_MAX_SECONDS)
+    deadline = payment.order.expires_at + timedelta(seconds=settings.PAYMENT_QUERY_GRACE_SECONDS)
+    if now >= deadline:
+        return None
+    return min(now + timedelta(seconds=delay), deadline)

@@ -1,0 +1,30 @@
+"""Per-merchant rate limits in Redis: 429 with Retry-After; with Redis down, no limit and no 500."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_over_the_limit_is_429_with_retry_after_and_per_merchant(partner, other_partner, settings):
+    settings.API_RATE_LIMIT = "3/min"
+
+    answers = [partner.get("/orders").status_code for _ in range(4)]
+    limited = partner.get("/orders")
+
+    assert answers == [200, 200, 200, 429]
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert 0 < int(limited["Retry-After"]) <= 60
+    assert other_partner.get("/orders").status_code == 200
+
+
+def test_with_redis_down_the_api_still_answers(partner, settings, redis_server):
+    settings.API_RATE_LIMIT = "3/min"
+    redis_server.stop()
+
+    answers = {partner.get("/orders").status_code for _ in range(5)}
+    created = partner.post(
+        "/orders", {"merchant_order_no": "r-1", "amount": 1, "currency": "EUR", "subject": "x"}
+    )
+
+    assert answers == {200}
+    assert created.status_code == 201

@@ -1,0 +1,238 @@
+"""The whole system as real processes — web (gunicorn), django-q2 cluster(s), sandbox channel —
+on a database of its own, for tests that kill workers and for bench/recovery.py.
+
+The caller's process only drives it over HTTP and reads its database with plain SQL.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import requests
+
+from config.processes import stop_processes
+from sandbox_channel.runner import SandboxProcess
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET = "system-test-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url_named(url: str, name: str) -> str:
+    """The same server URL, pointing at another database."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout} s")
+        time.sleep(interval)
+
+
+class System:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        database_url: str,
+        redis_url: str,
+        settings: dict[str, str] | None = None,
+        database: str = "paycenter_system",
+        web_workers: int = 2,
+    ):
+        self.directory = Path(directory)
+        self.admin_url = database_url
+        self.database_url = database_url_named(database_url, database)
+        self.database = database
+        self.port = free_port()
+        self.web = f"http://127.0.0.1:{self.port}"
+        self.web_workers = web_workers
+        self.sandbox = SandboxProcess(
+            self.directory / "sandbox", secret=SECRET, notify_schedule=(0, 0.5, 1, 2)
+        )
+        self.settings = settings or {}
+        self.redis_url = redis_url
+        self.clusters: list[subprocess.Popen] = []
+        self._web: subprocess.Popen | None = None
+        self._http = requests.Session()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self, clusters: int = 1) -> System:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with psycopg.connect(self.admin_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {self.database}")
+        self.sandbox.start()
+        self._manage("migrate", "--verbosity", "0")
+        self._manage("seed_demo")
+        self._web = self._spawn(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.web_workers),
+                "--threads",
+                "4",
+            ],
+        )
+        for _ in range(clusters):
+            self.start_cluster()
+        wait_until(lambda: self._web_answers(), 60, what="web server up")
+        return self
+
+    def stop(self) -> None:
+        processes = {f"cluster{i}": p for i, p in enumerate(self.clusters)}
+        if self._web is not None:
+            processes["web"] = self._web
+        stop_processes(processes, grace=15, interrupt=set(processes) - {"web"})
+        self.sandbox.stop()
+
+    def __enter__(self) -> System:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start_cluster(self) -> subprocess.Popen:
+        cluster = self._spawn(
+            f"cluster{len(self.clusters)}", [sys.executable, "manage.py", "qcluster"]
+        )
+        self.clusters.append(cluster)
+        return cluster
+
+    def stop_clusters(self) -> None:
+        stop_processes(
+            {f"cluster{i}": p for i, p in enumerate(self.clusters)},
+            grace=15,
+            interrupt={f"cluster{i}" for i in range(len(self.clusters))},
+        )
+        self.clusters.clear()
+
+    def kill_cluster(self, cluster: subprocess.Popen) -> None:
+        """SIGKILL the cluster and all its workers at once: a crashed machine."""
+        os.killpg(cluster.pid, 9)
+        cluster.wait()
+        self.clusters.remove(cluster)
+
+    def kick_pump(self) -> None:
+        """Queue a pump now (the one-minute Schedule first fires ~30 s after a cluster starts)."""
+        self._manage(
+            "shell",
+            "-c",
+            "from django_q.tasks import async_task; async_task('config.pump.run_pump')",
+        )
+
+    # --- driving it -----------------------------------------------------------------------
+
+    def buy(self, product: str = "tea", channel: str = "sandbox") -> tuple[str, str]:
+        """A customer orders in the demo shop and picks a channel: (order id, out_trade_no)."""
+        http = requests.Session()
+        shop = http.get(f"{self.web}/", timeout=10)
+        token = re.search(r'name="token" value="(\w+)"', shop.text).group(1)
+        order_page = http.post(
+            f"{self.web}/shop/order/",
+            data={
+                "product": product,
+                "token": token,
+                "csrfmiddlewaretoken": http.cookies["csrftoken"],
+            },
+            headers={"Referer": f"{self.web}/"},
+            timeout=10,
+        )
+        order_id = re.search(r"/checkout/(ord_\w+)/", order_page.url).group(1)
+        return order_id, self.pay_with(order_id, channel, http)
+
+    def pay_with(self, order_id: str, channel: str, http: requests.Session | None = None) -> str:
+        """The customer picks (another) channel on the order's page: its out_trade_no."""
+        http = http or requests.Session()
+        page = f"{self.web}/checkout/{order_id}/"
+        if "csrftoken" not in http.cookies:
+            http.get(f"{self.web}/", timeout=10)  # a page with a form sets the CSRF cookie
+        http.post(
+            f"{page}pay/",
+            data={"channel": channel, "csrfmiddlewaretoken": http.cookies["csrftoken"]},
+            headers={"Referer": page},
+            timeout=10,
+        )
+        (out_trade_no,) = self.one(
+            "SELECT out_trade_no FROM payments_payment WHERE order_id = %s AND channel = %s "
+            "ORDER BY created_at DESC LIMIT 1",
+            (order_id, channel),
+        )
+        return out_trade_no
+
+    def rows(self, query: str, params: tuple = ()) -> list[tuple]:
+        with psycopg.connect(self.database_url, autocommit=True) as connection:
+            return connection.execute(query, params).fetchall()
+
+    def one(self, query: str, params: tuple = ()) -> tuple:
+        (row,) = self.rows(query, params)
+        return row
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "CACHE_KEY_PREFIX": self.database,
+            "SECRET_KEY": "system-test-django-secret",
+            "PAYCENTER_VAR_DIR": str(self.directory / "var"),
+            "PORT": str(self.port),
+            "PUBLIC_BASE_URL": self.web,
+            "SANDBOX_URL": self.sandbox.url,
+            "SANDBOX_SECRET": SECRET,
+            "PYTHONUNBUFFERED": "1",
+            **self.settings,
+        }
+
+    def _manage(self, *args: str) -> None:
+        subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR,
+            env=self.env(),
+            check=True,
+            capture_output=True,
+        )
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
+        log = (self.directory / f"{name}.log").open("a")
+        return subprocess.Popen(
+            argv,
+            cwd=BASE_DIR,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def _web_answers(self) -> bool:
+        try:
+            return self._http.get(f"{self.web}/", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False

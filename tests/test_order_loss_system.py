@@ -1,0 +1,202 @@
+"""Order loss, end to end with real processes: callbacks lost, duplicated and reordered, a
+django-q2 cluster SIGKILLed mid-batch, two clusters on one database. Schedules are shrunk."""
+
+import itertools
+import random
+import time
+from collections import Counter, defaultdict
+
+import pytest
+from django.conf import settings
+
+from tests.api.receiver import Receiver
+from tests.system import System, wait_until
+
+FAST = {
+    "PAYMENT_TIMEOUT_SECONDS": "1",
+    "PAYMENT_QUERY_SCHEDULE": "1,1,2",
+    "PAYMENT_QUERY_BACKOFF_MAX_SECONDS": "2",
+    "PAYMENT_CHECK_LEASE_SECONDS": "3",
+    "REFUND_RETRY_SCHEDULE": "1,1,2",
+    "PUMP_TICK_SECONDS": "0.2",
+    "PUMP_LIFETIME_SECONDS": "20",
+    "Q_TIMEOUT": "30",
+    "Q_RETRY": "35",
+    "Q_WORKERS": "2",
+    "Q_POLL": "0.2",
+}
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    endpoint = Receiver().start()
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory, receiver):
+    with System(
+        tmp_path_factory.mktemp("system"),
+        database_url=settings.DATABASE_URL,
+        redis_url=settings.REDIS_URL,
+        settings=FAST,
+    ) as running:
+        # the demo shop's back end listens for webhooks
+        running.rows("UPDATE orders_merchant SET webhook_url = %s RETURNING id", (receiver.url,))
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def truthful_channel(system):
+    system.sandbox.reset_faults()
+    yield
+    system.sandbox.reset_faults()
+
+
+def order_statuses(system, order_ids):
+    return dict(
+        system.rows("SELECT id, status FROM orders_order WHERE id = ANY(%s)", (list(order_ids),))
+    )
+
+
+def paid_events_per_order(system, order_ids):
+    rows = system.rows(
+        "SELECT payload->'order'->>'id' FROM payments_event WHERE type = 'order.paid' "
+        "AND payload->'order'->>'id' = ANY(%s)",
+        (list(order_ids),),
+    )
+    return Counter(order_id for (order_id,) in rows)
+
+
+def paid_webhooks_per_order(receiver, order_ids):
+    return Counter(
+        event["data"]["order"]["id"]
+        for event in receiver.events("order.paid")
+        if event["data"]["order"]["id"] in order_ids
+    )
+
+
+def buy_and_pay(system, count):
+    bought = [system.buy() for _ in range(count)]
+    for _, out_trade_no in bought:
+        assert system.sandbox.pay(out_trade_no).status_code == 200
+    return [order_id for order_id, _ in bought]
+
+
+def test_every_paid_order_is_found_when_every_callback_is_lost(system):
+    system.sandbox.set_faults({"notify_drop": 1})
+    orders = buy_and_pay(system, 12)
+    system.kick_pump()
+
+    wait_until(
+        lambda: set(order_statuses(system, orders).values()) == {"PAID"}, 60, what="all PAID"
+    )
+
+    assert paid_events_per_order(system, orders) == {order_id: 1 for order_id in orders}
+    (applied,) = system.one("SELECT count(*) FROM payments_channelnotification")
+    assert applied == 0  # found by queries alone
+
+
+def test_lost_duplicated_and_reordered_callbacks_pay_each_order_once(system, receiver):
+    system.sandbox.set_faults(
+        {"notify_drop": 0.3, "notify_duplicate": 0.2, "notify_reorder": True, "seed": 11}
+    )
+    orders = buy_and_pay(system, 12)
+    system.kick_pump()
+
+    wait_until(
+        lambda: set(order_statuses(system, orders).values()) == {"PAID"}, 60, what="all PAID"
+    )
+
+    assert paid_events_per_order(system, orders) == {order_id: 1 for order_id in orders}
+    (transactions,) = system.one(
+        "SELECT count(*) FROM payments_channeltransaction t JOIN payments_payment p "
+        "ON p.id = t.payment_id WHERE p.order_id = ANY(%s)",
+        (orders,),
+    )
+    assert transactions == len(orders)
+    wait_until(
+        lambda: set(paid_webhooks_per_order(receiver, orders)) == set(orders), 30, what="webhooks"
+    )
+    assert paid_webhooks_per_order(receiver, orders) == {order_id: 1 for order_id in orders}
+
+
+def test_a_cluster_killed_mid_batch_again_and_again_loses_and_doubles_nothing(system, receiver):
+    system.sandbox.set_faults({"notify_drop": 1, "pay_after_expire": True})
+    # orders paid on two channels: each needs a refund executed while clusters die
+    doubles = []
+    for _ in range(4):
+        order_id, first = system.buy(channel="sandbox")
+        second = system.pay_with(order_id, "sandbox_card")
+        system.sandbox.pay(first)
+        system.sandbox.pay(second)
+        doubles.append(order_id)
+    singles = buy_and_pay(system, 8)
+    orders = doubles + singles
+
+    rng = random.Random(5)
+    for _ in range(3):
+        system.kick_pump()
+        time.sleep(rng.uniform(0.5, 2.0))
+        system.kill_cluster(system.clusters[0])
+        system.start_cluster()
+    system.kick_pump()
+
+    wait_until(
+        lambda: set(order_statuses(system, orders).values()) == {"PAID"}, 90, what="all PAID"
+    )
+    refunds = wait_until(
+        lambda: (
+            (
+                rows := system.rows(
+                    "SELECT r.out_refund_no, r.status, r.amount, p.out_trade_no "
+                    "FROM payments_refund r JOIN payments_payment p ON p.id = r.payment_id "
+                    "WHERE p.order_id = ANY(%s)",
+                    (doubles,),
+                )
+            )
+            and all(status == "SUCCEEDED" for _, status, _, _ in rows)
+            and len(rows) == len(doubles)
+            and rows
+        ),
+        90,
+        what="every duplicate refunded",
+    )
+    assert paid_events_per_order(system, orders) == {order_id: 1 for order_id in orders}
+    for out_refund_no, _, amount, out_trade_no in refunds:
+        # refunded once at the channel, not twice
+        assert system.sandbox.trade(out_trade_no)["refunded_amount"] == amount
+        (events,) = system.one(
+            "SELECT count(*) FROM payments_event WHERE type = 'refund.succeeded' "
+            "AND payload->'refund'->>'out_refund_no' = %s",
+            (out_refund_no,),
+        )
+        assert events == 1
+    # every order.paid reached the partner; no attempt (one lease) was ever sent twice
+    wait_until(
+        lambda: set(paid_webhooks_per_order(receiver, orders)) == set(orders), 60, what="webhooks"
+    )
+    attempts = Counter(
+        (r.headers["Paycenter-Event-Id"], r.headers["Paycenter-Delivery-Attempt"])
+        for r in receiver.received
+    )
+    assert max(attempts.values()) == 1
+
+
+def test_two_clusters_never_query_the_same_payment_in_the_same_tick(system):
+    second = system.start_cluster()
+    try:
+        bought = [system.buy() for _ in range(10)]  # never paid: they stay open and are queried
+        system.kick_pump()
+        system.kick_pump()
+        time.sleep(6)
+    finally:
+        system.kill_cluster(second)
+
+    queries = defaultdict(list)
+    for _, out_trade_no in bought:
+        queries[out_trade_no] = [c["at"] for c in system.sandbox.calls("query", out_trade_no)]
+    assert all(len(times) >= 2 for times in queries.values()), queries
+    gaps = [b - a for times in queries.values() for a, b in itertools.pairwise(times)]
+    assert min(gaps) > 0.5, "a payment was queried twice within one tick"

@@ -1,0 +1,223 @@
+"""The payment checks (active query + expiry close) and the inbox job, against the sandbox."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from orders.audit import Actor
+from orders.enums import ActorKind, OrderStatus
+from orders.models import Order
+from orders.services import orders_close_expired
+from payments.enums import NotificationOutcome, PaymentStatus
+from payments.models import ChannelNotification, Event, Payment
+from payments.services.attempts import payment_start
+from payments.services.notifications import notification_receive, notifications_reprocess_stale
+from payments.services.scheduler import next_check_at, payments_check_due
+from tests.conftest import TEST_SECRET, make_order
+from tests.helpers import race, signed_notification
+
+CUSTOMER = Actor(ActorKind.CUSTOMER, "test")
+
+
+def started(order, channel="sandbox"):
+    return payment_start(order_id=order.pk, channel=channel, client="pc", actor=CUSTOMER)
+
+
+def make_due(*payments):
+    Payment.objects.filter(pk__in=[p.pk for p in payments]).update(
+        next_query_at=timezone.now() - timedelta(seconds=1)
+    )
+
+
+def check_now(batch=50):
+    return payments_check_due(now=timezone.now(), batch=batch)
+
+
+@pytest.mark.django_db
+def test_a_paid_order_whose_callbacks_are_all_lost_is_found_by_the_check(order, sandbox):
+    sandbox.set_faults({"notify_drop": 1})
+    payment = started(order)
+    sandbox.pay(payment.out_trade_no)
+    make_due(payment)
+
+    assert check_now() == 1
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert Event.objects.filter(type="order.paid").count() == 1
+    payment.refresh_from_db()
+    assert payment.next_query_at is None
+
+
+@pytest.mark.django_db
+def test_only_due_payments_are_checked(merchant, sandbox):
+    due, later = started(make_order(merchant)), started(make_order(merchant))
+    make_due(due)
+
+    assert check_now() == 1
+
+    later.refresh_from_db()
+    assert later.query_attempts == 0
+
+
+@pytest.mark.django_db
+def test_an_unpaid_payment_is_rescheduled_and_flagged_after_the_fast_checks(
+    order, sandbox, settings
+):
+    settings.PAYMENT_QUERY_SCHEDULE = [10, 20, 30]
+    payment = started(order)
+    for expected_attempts in (1, 2, 3, 4):
+        make_due(payment)
+        before = timezone.now()
+        check_now()
+        payment.refresh_from_db()
+        assert payment.status == PaymentStatus.PAYING
+        assert payment.query_attempts == expected_attempts
+        assert payment.next_query_at > before
+        assert payment.needs_attention is (expected_attempts > 3)
+
+
+@pytest.mark.django_db
+def test_the_check_schedule_is_fast_then_backs_off_until_the_deadline(order, settings):
+    settings.PAYMENT_QUERY_SCHEDULE = [10, 20, 30]
+    settings.PAYMENT_QUERY_BACKOFF_MAX_SECONDS = 200
+    settings.PAYMENT_QUERY_GRACE_SECONDS = 600
+    payment = Payment(order=order, amount=1, currency="CNY")
+    now = timezone.now()
+
+    def delay(attempts, at=now):
+        payment.query_attempts = attempts
+        next_at = next_check_at(payment, at)
+        return None if next_at is None else (next_at - at).total_seconds()
+
+    assert [delay(n) for n in (1, 2, 3, 4, 5, 6)] == [10, 20, 30, 60, 120, 200]
+    deadline = order.expires_at + timedelta(seconds=600)
+    assert delay(6, at=deadline - timedelta(seconds=50)) == 50  # one last check at the deadline
+    assert delay(6, at=deadline) is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "faults",
+    [{"api_error_rate": {"query": 1}}, {"api_timeout_rate": {"query": 1}, "hang_ms": 2500}],
+    ids=["5xx", "timeouts"],
+)
+def test_a_failing_query_api_keeps_payments_open_then_they_resolve(order, sandbox, faults):
+    sandbox.set_faults({**faults, "notify_drop": 1})
+    payment = started(order)
+    sandbox.pay(payment.out_trade_no)
+    make_due(payment)
+    check_now()
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PAYING  # unknown is never failed
+
+    sandbox.set_faults({"notify_drop": 1})
+    make_due(payment)
+    check_now()
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_never_check_the_same_payment_in_one_tick(merchant, sandbox):
+    payments = [started(make_order(merchant)) for _ in range(8)]
+    make_due(*payments)
+
+    counts = race(lambda _: check_now(batch=3), 2)
+
+    assert sum(counts) <= len(payments)
+    checked = Payment.objects.filter(query_attempts__gt=0)
+    assert set(checked.values_list("query_attempts", flat=True)) == {1}
+    assert checked.count() == sum(counts)
+
+
+@pytest.mark.django_db
+def test_expiry_closes_the_attempt_at_the_channel_first_then_the_order(merchant, sandbox):
+    order = make_order(merchant)
+    payment = started(order)
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert orders_close_expired(now=timezone.now(), batch=10) == 0  # attempt still open
+    make_due(payment)
+    check_now()
+    assert sandbox.trade(payment.out_trade_no)["status"] == "CLOSED"
+    assert orders_close_expired(now=timezone.now(), batch=10) == 1
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CLOSED
+    assert Event.objects.filter(type="order.closed").count() == 1
+
+
+@pytest.mark.django_db
+def test_expiry_with_an_unknown_close_keeps_trying(merchant, sandbox):
+    order = make_order(merchant)
+    payment = started(order)
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    sandbox.set_faults({"close_unknown_rate": 1})
+
+    make_due(payment)
+    check_now()
+    orders_close_expired(now=timezone.now(), batch=10)
+
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert order.status == OrderStatus.PAYING and payment.status == PaymentStatus.PAYING
+    assert payment.next_query_at is not None
+    sandbox.reset_faults()
+    make_due(payment)
+    check_now()
+    orders_close_expired(now=timezone.now(), batch=10)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CLOSED
+
+
+@pytest.mark.django_db
+def test_an_expired_order_that_was_paid_with_a_lost_callback_is_paid_after_all(merchant, sandbox):
+    sandbox.set_faults({"notify_drop": 1})
+    order = make_order(merchant)
+    payment = started(order)
+    sandbox.pay(payment.out_trade_no)
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    make_due(payment)
+    check_now()
+    orders_close_expired(now=timezone.now(), batch=10)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert not Event.objects.filter(type="order.closed").exists()
+
+
+@pytest.mark.django_db
+def test_an_expired_order_without_attempts_is_closed(merchant):
+    order = make_order(merchant)
+    fresh = make_order(merchant)
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert orders_close_expired(now=timezone.now(), batch=10) == 1
+
+    order.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (order.status, fresh.status) == (OrderStatus.CLOSED, OrderStatus.UNPAID)
+
+
+@pytest.mark.django_db
+def test_a_callback_stored_but_never_processed_is_applied_by_the_inbox_job(
+    order, sandbox, settings
+):
+    settings.NOTIFICATION_REPROCESS_AFTER_SECONDS = 0
+    payment = started(order)
+    headers, body = signed_notification(payment, TEST_SECRET)
+    # the process crashed right after storing it
+    stored = notification_receive(channel="sandbox", headers=headers, body=body, peer="127.0.0.1")
+
+    assert notifications_reprocess_stale(now=timezone.now(), batch=10) == 1
+
+    stored.refresh_from_db()
+    assert stored.outcome == NotificationOutcome.APPLIED
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert notifications_reprocess_stale(now=timezone.now(), batch=10) == 0
+    assert ChannelNotification.objects.count() == 1
