@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from orders.templatetags.money import money
 
@@ -6,6 +7,10 @@ from orders.templatetags.money import money
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Money and statuses change only through services, never by editing a row: no add, no
     change (a POSTed change form is refused), no delete. Actions are the only doors."""
+
+    # Django 6 changes forms.URLField's default scheme; say ours (the view-only form still
+    # builds its fields, and would warn on every page).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request):
         return False

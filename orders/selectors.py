@@ -24,6 +24,8 @@ def order_open_attempt(order: Order) -> Payment | None:
 
 
 def order_payable_until(order: Order) -> datetime:
-    """When paying stops being possible: the channels' time_expire, a safety margin before
-    the order's own expiry (payment_start refuses from then on)."""
-    return order.expires_at - timedelta(seconds=settings.TIME_EXPIRE_MARGIN_SECONDS)
+    """When paying stops being possible: the time_expire sent to the channels, a safety margin
+    before the order's own expiry (payment_start refuses from then on). Whole seconds, rounded
+    down: channels take second precision and must not round it up."""
+    deadline = order.expires_at - timedelta(seconds=settings.TIME_EXPIRE_MARGIN_SECONDS)
+    return deadline.replace(microsecond=0)

@@ -86,4 +86,3 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10, interval: flo
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
-

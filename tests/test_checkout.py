@@ -220,10 +220,24 @@ def test_an_expired_order_cannot_be_paid(client, demo_merchant, sandbox, setting
     html = page(client, order)
     pay(client, order)  # a hand-made post
 
-    assert "This order has expired" in html
+    assert "This order has expired" in html and "still confirming" not in html
     assert 'name="channel"' not in html and "countdown" not in html
     assert not Payment.objects.exists()
     assert "This order has expired" in page(client, order)
+
+
+def test_an_order_that_expired_during_its_payment_shows_no_code_and_keeps_watching(
+    client, demo_merchant, sandbox, settings
+):
+    order = create_order(client)
+    pay(client, order)
+    settings.TIME_EXPIRE_MARGIN_SECONDS = 3600  # the channels' deadline is now behind us
+
+    html = page(client, order)
+
+    assert "This order has expired" in html and "still confirming that payment" in html
+    assert "<svg" not in html and 'name="channel"' not in html
+    assert 'id="live-status"' in html  # a payment that lands now still turns the page
 
 
 def test_paying_without_choosing_a_channel_is_explained(client, demo_merchant, sandbox):

@@ -221,3 +221,21 @@ def test_a_callback_stored_but_never_processed_is_applied_by_the_inbox_job(
     assert order.status == OrderStatus.PAID
     assert notifications_reprocess_stale(now=timezone.now(), batch=10) == 0
     assert ChannelNotification.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_flagged_payment_that_settles_is_no_longer_flagged(order, sandbox, settings):
+    settings.PAYMENT_QUERY_SCHEDULE = [1]
+    payment = started(order)
+    for _ in range(2):
+        make_due(payment)
+        check_now()
+    payment.refresh_from_db()
+    assert payment.needs_attention
+
+    sandbox.pay(payment.out_trade_no)
+    make_due(payment)
+    check_now()
+
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED and not payment.needs_attention

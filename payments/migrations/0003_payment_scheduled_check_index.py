@@ -4,19 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0003_merchant_webhook_secret_rotation'),
-        ('payments', '0002_event_feed_order_webhook_replay'),
+        ("orders", "0003_merchant_webhook_secret_rotation"),
+        ("payments", "0002_event_feed_order_webhook_replay"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='payment',
-            name='payment_open_next_query',
+            model_name="payment",
+            name="payment_open_next_query",
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(condition=models.Q(('next_query_at__isnull', False)), fields=['next_query_at'], name='payment_scheduled_check'),
+            model_name="payment",
+            index=models.Index(
+                condition=models.Q(("next_query_at__isnull", False)),
+                fields=["next_query_at"],
+                name="payment_scheduled_check",
+            ),
         ),
     ]

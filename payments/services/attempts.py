@@ -18,6 +18,7 @@ from orders.audit import Actor, move, record_status_change
 from orders.enums import ORDER_TRANSITIONS, PAID_ORDER_STATUSES, OrderStatus
 from orders.errors import Refusal
 from orders.models import Order
+from orders.selectors import order_payable_until
 from payments.channels import UnknownChannel, get_channel
 from payments.channels.base import (
     ChannelError,
@@ -104,15 +105,8 @@ def _refuse_unpayable(order: Order) -> None:
         raise PaymentRefused("order_paid", "this order is already paid")
     if order.status == OrderStatus.CLOSED:
         raise PaymentRefused("order_closed", "this order is closed")
-    if _channel_deadline(order) <= timezone.now():
+    if order_payable_until(order) <= timezone.now():
         raise PaymentRefused("order_expired", "this order has expired")
-
-
-def _channel_deadline(order: Order):
-    """time_expire sent to the channel: it stops taking money before the order expires.
-    Whole seconds, rounded down: channels take second precision and must not round up."""
-    deadline = order.expires_at - timedelta(seconds=settings.TIME_EXPIRE_MARGIN_SECONDS)
-    return deadline.replace(microsecond=0)
 
 
 def _close_previous_attempt(previous: Payment, actor: Actor) -> None:
@@ -134,7 +128,7 @@ def _create_channel_trade(payment: Payment, adapter, actor: Actor) -> Payment:
         currency=payment.currency,
         subject=order.subject,
         notify_url=settings.PUBLIC_BASE_URL + reverse("callback", args=[payment.channel]),
-        time_expire=_channel_deadline(order),
+        time_expire=order_payable_until(order),
         client=payment.client,
         return_url=settings.PUBLIC_BASE_URL + reverse("checkout-return", args=[order.pk]),
     )
@@ -155,6 +149,9 @@ def _create_channel_trade(payment: Payment, adapter, actor: Actor) -> Payment:
         )
         raise PaymentRefused("channel_refused", f"the channel refused: {error.code}") from None
     with transaction.atomic():
+        # order row first, as every service locks: the audit row's deferred FK check takes a
+        # KEY SHARE lock on the order at COMMIT, which deadlocked with a concurrent read repair
+        lock_order(payment.order_id)
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if not payment.is_open:
             raise PaymentRefused("payment_ended", "this attempt has ended; start again")
@@ -201,6 +198,7 @@ def payment_close_attempt(*, payment_id: str, actor: Actor) -> CloseOutcome:
 
 def _supersede(payment_id: str, actor: Actor) -> CloseOutcome:
     with transaction.atomic():
+        lock_order(Payment.objects.values_list("order_id", flat=True).get(pk=payment_id))
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         if not payment.is_open:
             return CloseOutcome.NOT_OPEN

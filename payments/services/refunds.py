@@ -86,7 +86,12 @@ def refundable_amount(payment: Payment) -> int:
 
 def refund_execute(*, refund_id: str, actor: Actor) -> Refund:
     """Ask the channel to refund (or, with the same out_refund_no, how the refund went)."""
+    order_id = Refund.objects.values_list("payment__order_id", flat=True).get(pk=refund_id)
     with transaction.atomic():
+        # The order row first, as every service does: the audit row written here checks its
+        # (deferred) foreign key to the order at commit, which must not wait behind a service
+        # that holds the order and waits for this refund.
+        lock_order(order_id)
         refund = _lock_refund(refund_id)
         if refund.status in FINAL_REFUND_STATUSES:
             return refund

@@ -8,8 +8,11 @@ configuration since fixed, an adapter bug) and changes nothing for a forgery.
 """
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from orders.errors import Refusal
 from payments.enums import NotificationOutcome
@@ -49,7 +52,17 @@ def notification_reprocess(*, notification_id: int) -> ChannelNotification:
             raise ReprocessRefused(
                 "already_processed", f"this callback was already {notification.outcome}"
             )
+        elif _in_flight(notification):
+            raise ReprocessRefused("in_flight", "this callback is being processed right now")
         return notification_process(notification_id=notification_id)
+
+
+def _in_flight(notification: ChannelNotification) -> bool:
+    """A fresh RECEIVED row still has the request that stored it on it (which locks the order
+    before this row when the callback has no nonce): leave it to that request, as the inbox job
+    does for as long."""
+    grace = timedelta(seconds=settings.NOTIFICATION_REPROCESS_AFTER_SECONDS)
+    return notification.received_at > timezone.now() - grace
 
 
 def _reopen(notification: ChannelNotification) -> None:

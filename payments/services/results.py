@@ -120,6 +120,7 @@ def _apply_success(
     payment.channel_trade_no = result.channel_trade_no or payment.channel_trade_no
     payment.closing_since = None
     payment.next_query_at = None
+    payment.needs_attention = False  # settled: nothing left for finance on this payment
     payment.save()
     event_emit(
         merchant_id=order.merchant_id,
@@ -189,6 +190,7 @@ def _end_attempt(order: Order, payment: Payment, status: TradeStatus, actor: Act
     to_status = PaymentStatus.FAILED if status == TradeStatus.FAILED else PaymentStatus.CLOSED
     move(payment, to_status, transitions=PAYMENT_TRANSITIONS, actor=actor)
     payment.closing_since = None
+    payment.needs_attention = False
     # A closed trade is still checked until its order's deadline: a buyer's payment can cross
     # the close at the channel, and its callback can be lost. A failed one is final.
     payment.next_query_at = (

@@ -38,7 +38,7 @@ class BackOfficeAction:
     title: str
     permission: str  # the ModelAdmin answers it with has_<permission>_permission(request)
     run: Callable[[models.Model, ActionCall], str]  # calls the service; the outcome, for people
-    describe: Callable[[models.Model], str] = str  # a row on the confirmation page
+    describe: Callable[[models.Model], str]  # a row, as the confirmation page lists it
     form_class: type[forms.Form] | None = None
     summarize: Callable[[list, dict], str] | None = None  # the review line for the form's data
     one_row: bool = False

@@ -32,7 +32,7 @@
   function startCountdown(element) {
     var end = performance.now() + Number(element.dataset.secondsLeft) * 1000;
     function show() {
-      var left = Math.max(0, Math.round((end - performance.now()) / 1000));
+      var left = Math.max(0, Math.ceil((end - performance.now()) / 1000));  // 0 only at the end
       var minutes = Math.floor(left / 60), seconds = left % 60;
       element.textContent = minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
       element.classList.toggle("urgent", left < 60);
@@ -40,7 +40,7 @@
         if (!submitting) { window.location.reload(); }
         return;
       }
-      setTimeout(show, 1000 - ((end - performance.now()) % 1000));
+      setTimeout(show, ((end - performance.now()) % 1000) + 10);  // just past the next second
     }
     show();
   }

@@ -1,0 +1,211 @@
+"""Payment actions from the admin, against the real sandbox process: re-query, close, refund.
+
+Callbacks go to a closed port in tests (tests/conftest.py), so a buyer's payment is a lost
+callback until someone asks the channel."""
+
+import pytest
+from django.contrib.admin.models import LogEntry
+
+from orders.enums import ActorKind, OrderStatus
+from orders.models import StatusChange
+from payments.enums import PaymentStatus, RefundReason, RefundStatus
+from payments.models import Payment, PaymentQuery, Refund
+from tests.admin.conftest import admin_url, hidden_inputs, messages_of, paid, paying, run_action
+from tests.admin.scenario import aged
+
+pytestmark = pytest.mark.django_db
+
+PAYMENTS = "/admin/payments/payment/"
+STUCK = "/admin/reconciliation/stuckpayment/"
+
+
+def admin_moves(payment: Payment, username: str) -> list[tuple[str, str]]:
+    return list(
+        StatusChange.objects.filter(
+            entity_id=payment.pk, actor_kind=ActorKind.ADMIN, actor_ref=username
+        ).values_list("from_status", "to_status")
+    )
+
+
+def test_requery_turns_a_payment_whose_callback_was_lost_paid(support, merchant, sandbox):
+    payment = aged(paying(merchant), "created_at", 5 * 60)  # on the stuck list by now
+    sandbox.pay(payment.out_trade_no)  # the buyer paid; the callback goes nowhere
+
+    final, pages = run_action(support, STUCK, "requery_payments", [payment])
+
+    assert "Confirm" in pages[0].text and payment.out_trade_no in pages[0].text
+    payment.refresh_from_db()
+    payment.order.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert payment.order.status == OrderStatus.PAID
+    assert admin_moves(payment, "sam.support") == [("PAYING", "SUCCEEDED")]
+    query = PaymentQuery.objects.get(payment=payment)
+    assert (query.actor_kind, query.actor_ref, query.answer, query.outcome) == (
+        "ADMIN",
+        "sam.support",
+        "SUCCEEDED",
+        "PAID",
+    )
+    assert messages_of(final) == [f"{payment.pk}: channel queried: PAID; payment SUCCEEDED"]
+    assert LogEntry.objects.get(object_id=payment.pk).user.username == "sam.support"
+
+
+def test_nothing_happens_before_the_confirmation(finance, merchant, sandbox):
+    payment = paying(merchant)
+    sandbox.pay(payment.out_trade_no)
+
+    page = finance.post(
+        PAYMENTS, {"action": "requery_payments", "index": "0", "_selected_action": [payment.pk]}
+    )
+
+    assert page.status_code == 200 and "Yes, re-query at the channel now" in page.text
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PAYING
+    assert not PaymentQuery.objects.exists()
+
+
+def test_a_requery_that_changes_nothing_is_still_on_record(finance, merchant, sandbox):
+    payment = paying(merchant)
+
+    final, _ = run_action(finance, PAYMENTS, "requery_payments", [payment])
+
+    assert messages_of(final) == [f"{payment.pk}: channel queried: NO_CHANGE; payment PAYING"]
+    assert PaymentQuery.objects.get(payment=payment).answer == "PAYING"
+    assert LogEntry.objects.filter(object_id=payment.pk).count() == 1
+
+
+def test_close_at_channel_closes_the_trade_there_first(finance, merchant, sandbox):
+    payment = paying(merchant)
+
+    final, _ = run_action(finance, PAYMENTS, "close_payments", [payment])
+
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.CLOSED
+    assert sandbox.trade(payment.out_trade_no)["status"] == "CLOSED"
+    assert admin_moves(payment, "fiona.finance") == [("PAYING", "CLOSED")]
+    assert messages_of(final) == [f"{payment.pk}: close at channel: CLOSED; payment CLOSED"]
+
+
+def test_closing_a_trade_the_buyer_already_paid_records_the_payment(finance, merchant, sandbox):
+    payment = paying(merchant)
+    sandbox.pay(payment.out_trade_no)
+
+    run_action(finance, PAYMENTS, "close_payments", [payment])
+
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert payment.order.__class__.objects.get(pk=payment.order_id).status == OrderStatus.PAID
+
+
+def test_a_partial_refund_executes_at_the_sandbox_and_appears_in_the_timeline(
+    finance, merchant, sandbox
+):
+    payment = paid(merchant, sandbox)
+
+    final, pages = run_action(
+        finance, PAYMENTS, "refund_payment", [payment], amount="400", reason="customer asked"
+    )
+
+    assert "refundable CNY 10.00 (1000)" in pages[0].text
+    assert "Refund CNY 4.00 (400 minor units)" in pages[1].text
+    refund = Refund.objects.get(payment=payment)
+    assert (refund.amount, refund.reason, refund.note, refund.status) == (
+        400,
+        RefundReason.MANUAL,
+        "customer asked",
+        RefundStatus.SUCCEEDED,
+    )
+    assert sandbox.trade(payment.out_trade_no)["refunded_amount"] == 400
+    assert admin_moves(refund, "fiona.finance") == [
+        ("", "PENDING"),
+        ("PENDING", "PROCESSING"),
+        ("PROCESSING", "SUCCEEDED"),
+    ]
+    assert messages_of(final) == [f"{payment.pk}: refund {refund.pk} of CNY 4.00: SUCCEEDED"]
+
+    timeline = finance.get(admin_url(Payment, "change", payment.pk))
+    summaries = [entry.summary for entry in timeline.context["timeline"]]
+    assert f"refund {refund.pk} of CNY 4.00 (MANUAL): now SUCCEEDED" in summaries
+    assert f"refund {refund.pk}: PROCESSING → SUCCEEDED" in summaries
+    assert f"refund {refund.pk}: PROCESSING → SUCCEEDED" in timeline.text
+
+
+def test_a_refund_above_what_is_left_is_refused_and_creates_nothing(finance, merchant, sandbox):
+    payment = paid(merchant, sandbox)
+    run_action(finance, PAYMENTS, "refund_payment", [payment], amount="700", reason="part")
+
+    final, _ = run_action(
+        finance, PAYMENTS, "refund_payment", [payment], amount="301", reason="too much"
+    )
+
+    assert messages_of(final) == [
+        f"{payment.pk}: refused: 301 would refund more than the 300 still refundable"
+    ]
+    assert list(Refund.objects.values_list("amount", flat=True)) == [700]
+    assert sandbox.trade(payment.out_trade_no)["refunded_amount"] == 700
+    assert LogEntry.objects.filter(change_message__contains="refused").count() == 1
+
+
+def test_the_rest_can_be_refunded_which_refunds_the_order(finance, merchant, sandbox):
+    payment = paid(merchant, sandbox)
+    run_action(finance, PAYMENTS, "refund_payment", [payment], amount="700", reason="part")
+    run_action(finance, PAYMENTS, "refund_payment", [payment], amount="300", reason="rest")
+
+    payment.order.refresh_from_db()
+    assert payment.order.status == OrderStatus.REFUNDED
+    assert payment.order.refunded_amount == 1000
+
+
+def test_the_refund_form_rejects_a_non_integer_amount(finance, merchant, sandbox):
+    payment = paid(merchant, sandbox)
+    first = finance.post(
+        PAYMENTS, {"action": "refund_payment", "index": "0", "_selected_action": [payment.pk]}
+    )
+    page = finance.post(PAYMENTS, {**hidden_inputs(first.text), "amount": "10.5", "reason": "x"})
+
+    assert "Enter a whole number" in page.text
+    assert not Refund.objects.exists()
+
+
+def test_refund_is_one_payment_at_a_time(finance, merchant, sandbox):
+    payments = [paid(merchant, sandbox), paid(merchant, sandbox)]
+
+    response = finance.post(
+        PAYMENTS,
+        {"action": "refund_payment", "index": "0", "_selected_action": [p.pk for p in payments]},
+        follow=True,
+    )
+
+    assert messages_of(response) == ["Refund: select exactly one row."]
+
+
+def test_refund_needs_its_own_permission(support, merchant, sandbox):
+    payment = paid(merchant, sandbox)
+
+    offered = support.get(PAYMENTS).context["action_form"].fields["action"].choices
+    attempt = support.post(
+        PAYMENTS,
+        {
+            "action": "refund_payment",
+            "index": "0",
+            "_selected_action": [payment.pk],
+            "_backoffice_step": "confirm",
+            "amount": "100",
+            "reason": "sneaky",
+        },
+        follow=True,
+    )
+
+    assert "refund_payment" not in dict(offered)
+    assert "requery_payments" in dict(offered)
+    assert messages_of(attempt) == ["No action selected."]
+    assert not Refund.objects.exists()
+    assert sandbox.trade(payment.out_trade_no)["refunded_amount"] == 0
+
+
+def test_support_may_neither_close_nor_refund_but_finance_may(support, finance):
+    def offered(client):
+        return set(dict(client.get(PAYMENTS).context["action_form"].fields["action"].choices))
+
+    assert offered(support) == {"", "requery_payments"}
+    assert offered(finance) == {"", "requery_payments", "close_payments", "refund_payment"}
