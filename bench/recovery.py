@@ -36,7 +36,8 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from tests.system import System, wait_until  # noqa: E402
+from tests.helpers import wait_for  # noqa: E402
+from tests.system import System  # noqa: E402
 
 # The project's defaults, except that the pump is started right away (see System.kick_pump).
 SCHEDULE = {
@@ -80,7 +81,7 @@ def recovery(system: System, orders: int, buyers: int) -> list[float]:
         )
         return count
 
-    wait_until(lambda: unpaid() == 0, timeout=600, interval=1, what="every order PAID")
+    wait_for(lambda: unpaid() == 0, timeout=600, interval=1, what="every order PAID")
     rows = system.rows(
         """
         SELECT extract(epoch FROM change.created_at - payment.paid_at)

@@ -76,13 +76,19 @@ def signature_headers(secret: str, body: bytes, *, timestamp: str, nonce: str) -
     }
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 10, interval: float = 0.05):
-    """Poll until predicate() is truthy (bounded); the callback path is asynchronous."""
+def wait_for(
+    predicate: Callable[[], object],
+    timeout: float = 10,
+    interval: float = 0.05,
+    what: str = "condition",
+):
+    """Poll until predicate() is truthy (bounded); returns its value. For what happens
+    asynchronously: callbacks, jobs, other processes."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"{what} not met within {timeout} s")
         time.sleep(interval)

@@ -11,7 +11,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,6 +19,7 @@ import requests
 
 from config.processes import stop_processes
 from sandbox_channel.runner import SandboxProcess
+from tests.helpers import wait_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET = "system-test-secret"
@@ -34,17 +34,6 @@ def free_port() -> int:
 def database_url_named(url: str, name: str) -> str:
     """The same server URL, pointing at another database."""
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {timeout} s")
-        time.sleep(interval)
 
 
 class System:
@@ -101,7 +90,7 @@ class System:
         )
         for _ in range(clusters):
             self.start_cluster()
-        wait_until(lambda: self._web_answers(), 60, what="web server up")
+        wait_for(lambda: self._web_answers(), 60, what="web server up")
         return self
 
     def stop(self) -> None:

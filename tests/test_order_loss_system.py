@@ -10,7 +10,8 @@ import pytest
 from django.conf import settings
 
 from tests.api.receiver import Receiver
-from tests.system import System, wait_until
+from tests.helpers import wait_for
+from tests.system import System
 
 FAST = {
     "PAYMENT_TIMEOUT_SECONDS": "1",
@@ -89,9 +90,7 @@ def test_every_paid_order_is_found_when_every_callback_is_lost(system):
     orders = buy_and_pay(system, 12)
     system.kick_pump()
 
-    wait_until(
-        lambda: set(order_statuses(system, orders).values()) == {"PAID"}, 60, what="all PAID"
-    )
+    wait_for(lambda: set(order_statuses(system, orders).values()) == {"PAID"}, 60, what="all PAID")
 
     assert paid_events_per_order(system, orders) == {order_id: 1 for order_id in orders}
     (applied,) = system.one("SELECT count(*) FROM payments_channelnotification")
@@ -105,9 +104,7 @@ def test_lost_duplicated_and_reordered_callbacks_pay_each_order_once(system, rec
     orders = buy_and_pay(system, 12)
     system.kick_pump()
 
-    wait_until(
-        lambda: set(order_statuses(system, orders).values()) == {"PAID"}, 60, what="all PAID"
-    )
+    wait_for(lambda: set(order_statuses(system, orders).values()) == {"PAID"}, 60, what="all PAID")
 
     assert paid_events_per_order(system, orders) == {order_id: 1 for order_id in orders}
     (transactions,) = system.one(
@@ -116,7 +113,7 @@ def test_lost_duplicated_and_reordered_callbacks_pay_each_order_once(system, rec
         (orders,),
     )
     assert transactions == len(orders)
-    wait_until(
+    wait_for(
         lambda: set(paid_webhooks_per_order(receiver, orders)) == set(orders), 30, what="webhooks"
     )
     assert paid_webhooks_per_order(receiver, orders) == {order_id: 1 for order_id in orders}
@@ -143,10 +140,8 @@ def test_a_cluster_killed_mid_batch_again_and_again_loses_and_doubles_nothing(sy
         system.start_cluster()
     system.kick_pump()
 
-    wait_until(
-        lambda: set(order_statuses(system, orders).values()) == {"PAID"}, 90, what="all PAID"
-    )
-    refunds = wait_until(
+    wait_for(lambda: set(order_statuses(system, orders).values()) == {"PAID"}, 90, what="all PAID")
+    refunds = wait_for(
         lambda: (
             (
                 rows := system.rows(
@@ -174,7 +169,7 @@ def test_a_cluster_killed_mid_batch_again_and_again_loses_and_doubles_nothing(sy
         )
         assert events == 1
     # every order.paid reached the partner; no attempt (one lease) was ever sent twice
-    wait_until(
+    wait_for(
         lambda: set(paid_webhooks_per_order(receiver, orders)) == set(orders), 60, what="webhooks"
     )
     attempts = Counter(
