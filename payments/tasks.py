@@ -11,10 +11,7 @@ from orders.enums import ActorKind
 from payments.api.idempotency import idempotency_keys_purge
 from payments.models import Refund
 from payments.services.attempts import payment_close_attempt
-from payments.services.notifications import (
-    notification_process,
-    notifications_reprocess_stale,
-)
+from payments.services.notifications import notifications_reprocess_stale
 from payments.services.refunds import refund_execute
 from payments.services.scheduler import payments_check_due
 from payments.webhooks.delivery import webhook_deliver_due
@@ -36,10 +33,6 @@ def execute_refund(refund_id: str) -> str:
 
 def close_attempt(payment_id: str) -> str:
     return payment_close_attempt(payment_id=payment_id, actor=JOB)
-
-
-def process_notification(notification_id: int) -> str:
-    return notification_process(notification_id=notification_id).outcome
 
 
 def execute_due_refunds(batch: int = 20) -> int:
