@@ -86,7 +86,7 @@ def refundable_amount(payment: Payment) -> int:
 
 def refund_execute(*, refund_id: str, actor: Actor) -> Refund:
     """Ask the channel to refund (or, with the same out_refund_no, how the refund went)."""
-    order_id = Refund.objects.values_list("payment__order_id", flat=True).get(pk=refund_id)
+    order_id = _order_id_of(refund_id)
     with transaction.atomic():
         # The order row first, as every service does: the audit row written here checks its
         # (deferred) foreign key to the order at commit, which must not wait behind a service
@@ -127,7 +127,7 @@ def refund_execute(*, refund_id: str, actor: Actor) -> Refund:
 
 
 def refund_apply_result(*, refund_id: str, result: RefundResult, actor: Actor) -> Refund:
-    order_id = Refund.objects.values_list("payment__order_id", flat=True).get(pk=refund_id)
+    order_id = _order_id_of(refund_id)
     with transaction.atomic():
         order = lock_order(order_id)
         refund = _lock_refund(refund_id)
@@ -166,6 +166,10 @@ def refund_apply_result(*, refund_id: str, result: RefundResult, actor: Actor) -
                 refund.needs_attention = True
             refund.save()
     return refund
+
+
+def _order_id_of(refund_id: str) -> str:
+    return Refund.objects.values_list("payment__order_id", flat=True).get(pk=refund_id)
 
 
 def _lock_refund(refund_id: str) -> Refund:
