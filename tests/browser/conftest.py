@@ -50,6 +50,12 @@ class AsgiServer:
         wait_for(lambda: self._server.started, timeout=10)
         return self
 
+    def wait_idle(self) -> None:
+        """Until no request is being served: a status read still in flight from a page that
+        was just closed holds row locks that the next test's database flush would deadlock on."""
+        state = self._server.server_state
+        wait_for(lambda: not state.tasks and not state.connections, timeout=15, what="idle server")
+
     def __exit__(self, *exc_info) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
@@ -63,8 +69,9 @@ def asgi_server(django_db_setup):
 
 
 @pytest.fixture
-def new_context(browser):
-    """Opens browser contexts (each its own cookies: one customer), closed after the test."""
+def new_context(browser, asgi_server):
+    """Opens browser contexts (each its own cookies: one customer), closed after the test,
+    and then waits until the server has finished every request they made."""
     contexts = []
 
     def open_context(**options):
@@ -75,6 +82,7 @@ def new_context(browser):
     yield open_context
     for context in contexts:
         context.close()
+    asgi_server.wait_idle()
 
 
 @pytest.fixture
