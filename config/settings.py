@@ -280,6 +280,9 @@ CHANNEL_HTTP_TIMEOUT_SECONDS = env_float("CHANNEL_HTTP_TIMEOUT_SECONDS", 10)
 CHANNEL_CLOCK_SKEW_SECONDS = env_int("CHANNEL_CLOCK_SKEW_SECONDS", 120)
 # Seconds between refund execution attempts; the last step repeats.
 REFUND_RETRY_SCHEDULE = [int(s) for s in env_list("REFUND_RETRY_SCHEDULE", "10,30,60,300,900")]
+# One caller at a time talks to the channel about a refund, for at most this long: an execution
+# makes up to three channel calls (query, send, confirming query), so it outlives all three.
+REFUND_LEASE_SECONDS = env_float("REFUND_LEASE_SECONDS", 3 * CHANNEL_HTTP_TIMEOUT_SECONDS + 10)
 # After this many attempts a refund that has not succeeded is flagged for finance staff.
 REFUND_ATTENTION_AFTER_ATTEMPTS = env_int("REFUND_ATTENTION_AFTER_ATTEMPTS", 5)
 ORDER_LOCK_TIMEOUT_SECONDS = env_int("ORDER_LOCK_TIMEOUT_SECONDS", 30)

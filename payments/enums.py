@@ -43,9 +43,15 @@ class RefundReason(models.TextChoices):
     ORDER_CLOSED = "ORDER_CLOSED"
     MERCHANT_REQUEST = "MERCHANT_REQUEST"
     MANUAL = "MANUAL"
+    # The channel took another amount or currency than the payment asked for: it all goes back.
+    AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
 
 
-AUTOMATIC_REFUND_REASONS = (RefundReason.DUPLICATE_PAYMENT, RefundReason.ORDER_CLOSED)
+AUTOMATIC_REFUND_REASONS = (
+    RefundReason.DUPLICATE_PAYMENT,
+    RefundReason.ORDER_CLOSED,
+    RefundReason.AMOUNT_MISMATCH,
+)
 
 
 class RefundStatus(models.TextChoices):

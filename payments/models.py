@@ -192,6 +192,10 @@ class Refund(models.Model):
     channel_refund_no = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The one caller talking to the channel about this refund, until lease_until: taken under
+    # the row lock before any call, long enough to outlive every channel call it covers.
+    lease_owner = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     needs_attention = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,18 +1,13 @@
 """django-q2 entry points: ids in, one service call, idempotent (a retry repeats nothing)."""
 
-from datetime import timedelta
-
-from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from orders.audit import Actor
 from orders.enums import ActorKind
 from payments.api.idempotency import idempotency_keys_purge
-from payments.models import Refund
 from payments.services.attempts import payment_close_attempt
 from payments.services.notifications import notifications_reprocess_stale
-from payments.services.refunds import refund_execute
+from payments.services.refunds import refund_execute, refunds_execute_due
 from payments.services.scheduler import payments_check_due
 from payments.webhooks.delivery import webhook_deliver_due
 
@@ -36,24 +31,8 @@ def close_attempt(payment_id: str) -> str:
 
 
 def execute_due_refunds(batch: int = 20) -> int:
-    """Schedule: refunds not final whose next attempt is due, claimed with SKIP LOCKED.
-
-    The claim pushes next_attempt_at forward (a lease), so a worker killed mid-refund only
-    delays it: the next run picks it up again and out_refund_no keeps the channel idempotent.
-    """
-    now = timezone.now()
-    lease = timedelta(seconds=settings.CHANNEL_HTTP_TIMEOUT_SECONDS * 3)
-    with transaction.atomic():
-        due = list(
-            Refund.objects.select_for_update(skip_locked=True)
-            .filter(status__in=("PENDING", "PROCESSING"), next_attempt_at__lte=now)
-            .order_by("next_attempt_at")
-            .values_list("pk", flat=True)[:batch]
-        )
-        Refund.objects.filter(pk__in=due).update(next_attempt_at=now + lease)
-    for refund_id in due:
-        refund_execute(refund_id=refund_id, actor=JOB)
-    return len(due)
+    """Pump job: refunds not final whose next attempt is due (SKIP LOCKED, one owner each)."""
+    return refunds_execute_due(now=timezone.now(), batch=batch, actor=JOB)
 
 
 def deliver_due_webhooks() -> int:

@@ -1,6 +1,9 @@
 """payment_apply_channel_result: every branch of DESIGN §5 "Learn the result", and a race."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from orders.audit import Actor
 from orders.enums import ActorKind, OrderStatus
@@ -114,23 +117,70 @@ def test_success_on_a_closed_order_is_refunded(order):
     assert not Event.objects.filter(type="order.paid").exists()
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize(
+MISMATCHES = pytest.mark.parametrize(
     "override", [{"amount": 999}, {"currency": "USD"}], ids=["amount", "currency"]
 )
-def test_amount_or_currency_mismatch_changes_nothing_and_is_recorded(order, override):
-    payment = paying_attempt(order)
+
+
+@pytest.mark.django_db
+@MISMATCHES
+def test_a_callback_reporting_another_amount_changes_nothing_but_asks_the_channel(order, override):
+    # a signed notification can still be wrong (or a key leaked): the channel's own record,
+    # read by a query, decides
+    payment = paying_attempt(order, next_query_at=timezone.now() + timedelta(minutes=5))
 
     assert apply(success_for(payment, **override)) == ApplyOutcome.MISMATCH
 
     reload(order, payment)
     assert payment.status == PaymentStatus.PAYING
     assert order.status == OrderStatus.PAYING
+    assert payment.next_query_at <= timezone.now()  # checked at once
     assert not ChannelTransaction.objects.exists()
     assert not Event.objects.exists()
+    assert not Refund.objects.exists()
     discrepancy = Discrepancy.objects.get()
     assert discrepancy.payment_id == payment.pk
     assert discrepancy.kind in ("AMOUNT_MISMATCH", "CURRENCY_MISMATCH")
+
+
+@pytest.mark.django_db
+@MISMATCHES
+def test_a_confirmed_mismatch_refunds_what_was_taken_and_ends_the_attempt(order, override):
+    payment = paying_attempt(order)
+    taken = success_for(payment, **override)
+
+    assert apply(taken, source="query") == ApplyOutcome.MISMATCH_REFUNDED
+
+    reload(order, payment)
+    # the money is real: recorded once, all of it goes back, the order is not paid
+    transaction = ChannelTransaction.objects.get()
+    assert (transaction.amount, transaction.currency) == (taken.amount, taken.currency)
+    refund = Refund.objects.get()
+    assert (refund.payment_id, refund.amount, refund.currency, refund.reason) == (
+        payment.pk,
+        taken.amount,
+        taken.currency,
+        RefundReason.AMOUNT_MISMATCH,
+    )
+    assert payment.status == PaymentStatus.FAILED and payment.next_query_at is None
+    assert order.status == OrderStatus.UNPAID and order.paid_payment_id is None
+    assert Discrepancy.objects.get().payment_id == payment.pk
+    assert not Event.objects.filter(type="order.paid").exists()
+    # the same answer again (a statement line, another query) refunds nothing more
+    assert apply(taken, source="statement") == ApplyOutcome.ALREADY_APPLIED
+    assert Refund.objects.count() == 1 and Discrepancy.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_after_a_confirmed_mismatch_the_order_can_still_be_paid(order):
+    payment = paying_attempt(order)
+    apply(success_for(payment, amount=1), source="query")
+    second = paying_attempt(order, channel="sandbox_card")
+
+    assert apply(success_for(second)) == ApplyOutcome.PAID
+
+    reload(order)
+    assert order.paid_payment_id == second.pk
 
 
 @pytest.mark.django_db

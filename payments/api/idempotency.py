@@ -133,19 +133,52 @@ class IdempotentPostMixin:
     The key is claimed after authentication and throttling (their refusals are never stored);
     the answer is stored in finalize_response, which also sees mapped exceptions; a request
     that dies before it (the `finally` in dispatch) releases the key.
+
+    A view whose change is written in one database transaction without calling a channel
+    (refunds) sets ``idempotency_required``: the key must be sent, and the change, the key and
+    its stored answer commit together — a crash or a 5xx leaves neither, an answered request
+    leaves both, so a retry can never repeat the change. Views that call a channel (start a
+    payment, close an order) cannot hold a transaction across the call; their operations are
+    idempotent themselves (the same open attempt, an order closed once), so a retry after a
+    crash repeats nothing either.
     """
 
     idempotency: Claim | None = None
+    idempotency_required = False
+
+    def dispatch(self, request, *args, **kwargs):
+        if self.idempotency_required and request.method == "POST":
+            with transaction.atomic():
+                return self._dispatch_releasing(request, *args, **kwargs)
+        return self._dispatch_releasing(request, *args, **kwargs)
+
+    def _dispatch_releasing(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            if self.idempotency is not None:
+                idempotency_release(self.idempotency)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         key = request.headers.get(HEADER)
-        if request.method == "POST" and key is not None:
-            self.idempotency = idempotency_claim(
-                merchant=request.user,
-                key=key,
-                fingerprint=request_fingerprint(request.method, request.path, request.body),
-            )
+        if request.method != "POST":
+            return
+        if key is None:
+            if self.idempotency_required:
+                raise ApiError(
+                    status.HTTP_400_BAD_REQUEST,
+                    "idempotency_key_required",
+                    "this request changes money: send an Idempotency-Key header, and the same "
+                    "key again when you retry it",
+                    field=HEADER,
+                )
+            return
+        self.idempotency = idempotency_claim(
+            merchant=request.user,
+            key=key,
+            fingerprint=request_fingerprint(request.method, request.path, request.body),
+        )
 
     def handle_exception(self, exc):
         if isinstance(exc, Replay):
@@ -158,14 +191,9 @@ class IdempotentPostMixin:
         if claim is not None:
             if response.status_code >= 500:
                 idempotency_release(claim)
+                if self.idempotency_required:
+                    transaction.set_rollback(True)  # the change goes with the key
             else:
                 response.render()
                 idempotency_complete(claim, response)
         return response
-
-    def dispatch(self, request, *args, **kwargs):
-        try:
-            return super().dispatch(request, *args, **kwargs)
-        finally:
-            if self.idempotency is not None:
-                idempotency_release(self.idempotency)

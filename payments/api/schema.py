@@ -46,6 +46,18 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "the first is still running: 409. A 5xx answer is not kept: retry with the same key."
     ),
 )
+IDEMPOTENCY_KEY_REQUIRED = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description=(
+        "Required (400 `idempotency_key_required` without it): a refund must never happen "
+        "twice. The refund and the key's answer are committed together, so a retry with the "
+        "same key replays it (kept 24 h); with another request: 422; while the first is "
+        "still running: 409."
+    ),
+)
 REPLAYED = OpenApiParameter(
     "Idempotent-Replayed",
     str,

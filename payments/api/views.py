@@ -42,6 +42,7 @@ from payments.webhooks.envelope import event_envelope
 from payments.webhooks.signing import merchant_webhook_secret_rotate
 
 POST = {"parameters": [schema.IDEMPOTENCY_KEY, schema.REPLAYED, schema.RETRY_AFTER]}
+MONEY_POST = {"parameters": [schema.IDEMPOTENCY_KEY_REQUIRED, schema.REPLAYED, schema.RETRY_AFTER]}
 GET = {"parameters": [schema.RETRY_AFTER]}
 
 
@@ -150,13 +151,15 @@ class OrderCloseView(PartnerView):
 
 
 class OrderRefundsView(PartnerView):
+    idempotency_required = True
+
     @extend_schema(
         operation_id="orders_refunds_create",
         request=RefundCreateSerializer,
         responses={201: RefundSerializer, **schema.errors(404, *schema.POST_ERRORS)},
         description="Refund all or part of a paid order. The refund is executed at the "
         "channel in the background: watch for `refund.succeeded` / `refund.failed`.",
-        **POST,
+        **MONEY_POST,
     )
     def post(self, request, order_id: str):
         order = merchant_order(merchant=self.merchant, order_id=order_id)

@@ -26,11 +26,13 @@ class RefundResultStatus(enum.StrEnum):
     PROCESSING = "PROCESSING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+    NOT_FOUND = "NOT_FOUND"  # a refund query: the channel holds no refund with this number
     UNKNOWN = "UNKNOWN"
 
 
 class ChannelError(Exception):
-    """The channel refused a request definitively (bad request, conflict): not a maybe."""
+    """The channel refused a request (bad request, business rule). For a refund this is only a
+    candidate refusal: the service confirms it with a refund query before anything is FAILED."""
 
     def __init__(self, code: str, message: str = ""):
         super().__init__(f"{code}: {message}" if message else code)
@@ -39,7 +41,8 @@ class ChannelError(Exception):
 
 
 class ChannelUnavailable(Exception):
-    """The channel did not answer usably (timeout, connection error, 5xx): outcome unknown."""
+    """The channel did not answer usably (timeout, connection error, 5xx, a request of ours
+    still in flight, rate limited, an unreadable answer): outcome unknown."""
 
 
 class NotificationRejected(Exception):

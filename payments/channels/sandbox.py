@@ -41,6 +41,9 @@ REFUND_STATUSES = {
     "FAILED": RefundResultStatus.FAILED,
 }
 
+# A request of ours with the same number is still being worked on: it may yet succeed.
+IN_FLIGHT_CODES = {"REFUND_IN_PROGRESS"}
+
 
 class SandboxChannel:
     supports_close = True
@@ -112,7 +115,14 @@ class SandboxChannel:
         return self._refund_result(refund)
 
     def query_refund(self, out_refund_no: str) -> RefundResult:
-        return self._refund_result(self._call("GET", f"/v1/refunds/{out_refund_no}"))
+        try:
+            return self._refund_result(self._call("GET", f"/v1/refunds/{out_refund_no}"))
+        except ChannelError as error:
+            if error.code == "REFUND_NOT_FOUND":
+                return RefundResult(
+                    out_refund_no=out_refund_no, status=RefundResultStatus.NOT_FOUND
+                )
+            raise
 
     def download_statement(self, day: str) -> str:
         response = self._send("GET", f"/v1/statements/{day}", params={"channel": self.code})
@@ -185,12 +195,15 @@ class SandboxChannel:
             )
         except requests.RequestException as error:
             raise ChannelUnavailable(f"{method} {path}: {error}") from error
-        if response.status_code >= 500:
+        if response.status_code >= 500 or response.status_code == 429:
             raise ChannelUnavailable(f"{method} {path}: HTTP {response.status_code}")
         if response.status_code >= 400:
             try:
                 error = response.json()["error"]
-                raise ChannelError(error.get("code", "ERROR"), error.get("message", ""))
+                code, message = str(error.get("code", "ERROR")), str(error.get("message", ""))
             except (ValueError, KeyError, TypeError, AttributeError):
-                raise ChannelError(f"HTTP_{response.status_code}", response.text[:200]) from None
+                code, message = f"HTTP_{response.status_code}", response.text[:200]
+            if code in IN_FLIGHT_CODES:
+                raise ChannelUnavailable(f"{method} {path}: {code} {message}")
+            raise ChannelError(code, message)
         return response

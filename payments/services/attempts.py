@@ -35,7 +35,7 @@ from payments.enums import (
 )
 from payments.locks import lock_order, order_known_paid, order_lock
 from payments.models import Payment
-from payments.services.results import ApplyOutcome, payment_apply_channel_result
+from payments.services.results import payment_apply_channel_result
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ def _create_channel_trade(payment: Payment, adapter, actor: Actor) -> Payment:
 def payment_close_attempt(*, payment_id: str, actor: Actor) -> CloseOutcome:
     """Close an open attempt at its channel, then record what the channel said."""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        payment = Payment.objects.select_for_update().select_related("order").get(pk=payment_id)
         if not payment.is_open:
             return CloseOutcome.NOT_OPEN
         payment.closing_since = timezone.now()
@@ -181,19 +181,28 @@ def payment_close_attempt(*, payment_id: str, actor: Actor) -> CloseOutcome:
         logger.warning("close unknown: payment=%s error=%s", payment_id, error)
         result = TradeResult(out_trade_no=payment.out_trade_no, status=TradeStatus.UNKNOWN)
     if result.status == TradeStatus.NOT_FOUND:
-        # Nothing was ever created at the channel, so nothing can be paid there.
+        if not _past_time_expire(payment):
+            # Some channels create a trade only when the buyer scans its QR (Alipay's
+            # precreate): "not found" then means "not yet", and the QR stays payable until
+            # time_expire. The attempt is replaced but still checked, refunded if it succeeds.
+            return _supersede(payment_id, actor)
+        # time_expire has passed: nothing can be paid there any more.
         result = TradeResult(out_trade_no=payment.out_trade_no, status=TradeStatus.CLOSED)
-    outcome = payment_apply_channel_result(
-        result=result, source=TransactionSource.QUERY, actor=actor
-    )
-    if outcome == ApplyOutcome.ATTEMPT_ENDED:
-        return CloseOutcome.CLOSED
-    if result.status == TradeStatus.SUCCEEDED and outcome != ApplyOutcome.MISMATCH:
+    payment_apply_channel_result(result=result, source=TransactionSource.QUERY, actor=actor)
+    payment.refresh_from_db(fields=["status"])
+    if payment.status == PaymentStatus.SUCCEEDED:
         return CloseOutcome.SUCCEEDED
-    if result.status == TradeStatus.CLOSED:
-        return CloseOutcome.NOT_OPEN
+    if not payment.is_open:
+        # closed or failed: nothing more can be paid on it (a success the channel took with
+        # another amount ends the attempt too, and is refunded)
+        return CloseOutcome.CLOSED
     _clear_closing(payment_id)
     return CloseOutcome.UNKNOWN
+
+
+def _past_time_expire(payment: Payment) -> bool:
+    skew = timedelta(seconds=settings.CHANNEL_CLOCK_SKEW_SECONDS)
+    return timezone.now() > order_payable_until(payment.order) + skew
 
 
 def _supersede(payment_id: str, actor: Actor) -> CloseOutcome:

@@ -2,12 +2,13 @@
 through out_refund_no. A refund whose outcome is unknown is retried until the channel answers."""
 
 import logging
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from orders.audit import Actor, move, record_status_change
@@ -21,7 +22,13 @@ from payments.channels.base import (
     RefundResult,
     RefundResultStatus,
 )
-from payments.enums import REFUND_TRANSITIONS, EventType, PaymentStatus, RefundStatus
+from payments.enums import (
+    REFUND_TRANSITIONS,
+    EventType,
+    PaymentStatus,
+    RefundReason,
+    RefundStatus,
+)
 from payments.events import event_emit, order_payload, refund_payload
 from payments.locks import lock_order
 from payments.models import Payment, Refund
@@ -30,6 +37,7 @@ from payments.queue import enqueue
 logger = logging.getLogger(__name__)
 
 FINAL_REFUND_STATUSES = (RefundStatus.SUCCEEDED, RefundStatus.FAILED)
+UNFINISHED_REFUND_STATUSES = (RefundStatus.PENDING, RefundStatus.PROCESSING)
 
 
 class RefundRefused(Refusal):
@@ -54,8 +62,10 @@ def refund_create_in_transaction(
     *, payment: Payment, amount: int, reason: str, actor: Actor, note: str = ""
 ) -> Refund:
     """Create a PENDING refund. The caller holds the order and payment row locks, which is what
-    makes "never more than was paid" hold under concurrency."""
-    if payment.status != PaymentStatus.SUCCEEDED:
+    makes "never more than was paid" hold under concurrency. An AMOUNT_MISMATCH refund returns
+    what the channel took from an attempt that did not pay its order (it ended FAILED)."""
+    mismatch = reason == RefundReason.AMOUNT_MISMATCH
+    if payment.status != PaymentStatus.SUCCEEDED and not mismatch:
         raise RefundRefused("payment_not_succeeded", "only a succeeded payment can be refunded")
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise RefundRefused("invalid_amount", "the refund amount must be a positive integer")
@@ -68,7 +78,7 @@ def refund_create_in_transaction(
     refund = Refund.objects.create(
         payment=payment,
         amount=amount,
-        currency=payment.currency,
+        currency=captured_currency(payment),
         reason=reason,
         note=note,
         next_attempt_at=timezone.now(),
@@ -79,93 +89,176 @@ def refund_create_in_transaction(
 
 
 def refundable_amount(payment: Payment) -> int:
-    """What is left to refund: the payment minus every refund that has not failed."""
+    """What is left to refund: what the channel took minus every refund that has not failed."""
     refunded = payment.refunds.exclude(status=RefundStatus.FAILED).aggregate(total=Sum("amount"))
-    return payment.amount - (refunded["total"] or 0)
+    return captured_amount(payment) - (refunded["total"] or 0)
+
+
+def captured_amount(payment: Payment) -> int:
+    """What the channel confirmed it took for this payment: its recorded success, which differs
+    from the amount asked only when the channel took another amount (AMOUNT_MISMATCH)."""
+    captured = payment.transactions.values_list("amount", flat=True).first()
+    return payment.amount if captured is None else captured
+
+
+def captured_currency(payment: Payment) -> str:
+    captured = payment.transactions.values_list("currency", flat=True).first()
+    return captured or payment.currency
+
+
+def refunds_execute_due(*, now: datetime, batch: int, actor: Actor) -> int:
+    """Janitor (pump job): refunds not final whose next attempt is due and whose lease is free,
+    claimed with SKIP LOCKED so pumps share them; refund_execute takes each one's lease."""
+    with transaction.atomic():
+        due = list(
+            Refund.objects.select_for_update(skip_locked=True)
+            .filter(status__in=UNFINISHED_REFUND_STATUSES, next_attempt_at__lte=now)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+    for refund_id in due:
+        refund_execute(refund_id=refund_id, actor=actor)
+    return len(due)
 
 
 def refund_execute(*, refund_id: str, actor: Actor) -> Refund:
-    """Ask the channel to refund (or, with the same out_refund_no, how the refund went)."""
-    order_id = _order_id_of(refund_id)
+    """Bring a refund one step closer to final at its channel, if no one else is doing so.
+
+    The after-commit task, the janitor and an admin may all call this at once: only the one
+    that takes the lease talks to the channel. A refund that may already exist there (any
+    earlier attempt) is queried before anything is sent again, and a refusal counts as FAILED
+    only once a refund query confirms the channel holds nothing under this out_refund_no.
+    """
+    refund, lease = _take_lease(refund_id, actor)
+    if lease is None:
+        return refund
+    adapter = get_channel(refund.payment.channel)
+    sent_before = refund.attempts > 1  # this execution's attempt is already counted
+    result = _ask_refund(adapter, refund.out_refund_no) if sent_before else None
+    if result is None or result.status == RefundResultStatus.NOT_FOUND:
+        result = _send_refund(adapter, refund)
+    return refund_apply_result(refund_id=refund_id, result=result, actor=actor, lease=lease)
+
+
+def _take_lease(refund_id: str, actor: Actor) -> tuple[Refund, str | None]:
+    now = timezone.now()
     with transaction.atomic():
         # The order row first, as every service does: the audit row written here checks its
         # (deferred) foreign key to the order at commit, which must not wait behind a service
         # that holds the order and waits for this refund.
-        lock_order(order_id)
+        lock_order(_order_id_of(refund_id))
         refund = _lock_refund(refund_id)
         if refund.status in FINAL_REFUND_STATUSES:
-            return refund
+            return refund, None
+        if refund.lease_until is not None and refund.lease_until > now:
+            return refund, None  # another caller is talking to the channel about it
         if refund.status == RefundStatus.PENDING:
             move(refund, RefundStatus.PROCESSING, transitions=REFUND_TRANSITIONS, actor=actor)
         refund.attempts += 1
-        refund.next_attempt_at = timezone.now() + _retry_delay(refund.attempts)
+        refund.lease_owner = uuid.uuid4().hex
+        refund.lease_until = now + timedelta(seconds=settings.REFUND_LEASE_SECONDS)
         refund.save()
+    return refund, refund.lease_owner
+
+
+def _send_refund(adapter, refund: Refund) -> RefundResult:
     payment = refund.payment
     try:
-        result = get_channel(payment.channel).refund(
+        return adapter.refund(
             RefundRequest(
                 out_trade_no=payment.out_trade_no,
                 out_refund_no=refund.out_refund_no,
                 amount=refund.amount,
-                total_amount=payment.amount,
+                total_amount=captured_amount(payment),
                 currency=refund.currency,
             )
         )
     except ChannelUnavailable as error:
-        result = RefundResult(
-            out_refund_no=refund.out_refund_no,
-            status=RefundResultStatus.UNKNOWN,
-            raw={"error": str(error)},
-        )
+        return _unknown(refund.out_refund_no, error)
     except ChannelError as error:
-        result = RefundResult(
-            out_refund_no=refund.out_refund_no,
-            status=RefundResultStatus.FAILED,
-            raw={"error": str(error), "code": error.code},
-        )
-    return refund_apply_result(refund_id=refund_id, result=result, actor=actor)
+        # Perhaps a definite "no", perhaps the loser of a race with our own earlier call: only
+        # the channel's record of this out_refund_no can tell.
+        confirmed = _ask_refund(adapter, refund.out_refund_no)
+        if confirmed.status == RefundResultStatus.NOT_FOUND:
+            return RefundResult(
+                out_refund_no=refund.out_refund_no,
+                status=RefundResultStatus.FAILED,
+                raw={"error": str(error), "code": error.code},
+            )
+        return confirmed
 
 
-def refund_apply_result(*, refund_id: str, result: RefundResult, actor: Actor) -> Refund:
-    order_id = _order_id_of(refund_id)
+def _ask_refund(adapter, out_refund_no: str) -> RefundResult:
+    try:
+        return adapter.query_refund(out_refund_no)
+    except (ChannelUnavailable, ChannelError) as error:
+        return _unknown(out_refund_no, error)
+
+
+def _unknown(out_refund_no: str, error: Exception) -> RefundResult:
+    return RefundResult(
+        out_refund_no=out_refund_no, status=RefundResultStatus.UNKNOWN, raw={"error": str(error)}
+    )
+
+
+def refund_apply_result(
+    *, refund_id: str, result: RefundResult, actor: Actor, lease: str | None = None
+) -> Refund:
+    """Record what the channel said of a refund (an execution's answer, or a notification).
+    The caller's lease, if it holds one, ends here."""
     with transaction.atomic():
-        order = lock_order(order_id)
+        order = lock_order(_order_id_of(refund_id))
         refund = _lock_refund(refund_id)
+        if lease is not None and refund.lease_owner == lease:
+            refund.lease_owner, refund.lease_until = "", None
         if refund.status in FINAL_REFUND_STATUSES:
+            refund.save()
             return refund
         if result.status == RefundResultStatus.SUCCEEDED:
-            move(refund, RefundStatus.SUCCEEDED, transitions=REFUND_TRANSITIONS, actor=actor)
-            refund.channel_refund_no = result.channel_refund_no or ""
-            refund.finished_at = timezone.now()
-            refund.next_attempt_at = None
-            refund.needs_attention = False
-            refund.save()
-            event_emit(
-                merchant_id=order.merchant_id,
-                type=EventType.REFUND_SUCCEEDED,
-                payload={"refund": refund_payload(refund), "order": order.id},
-            )
-            if order.paid_payment_id == refund.payment_id:
-                _count_refund_on_order(order, refund, actor)
+            _succeed(order, refund, result, actor)
         elif result.status == RefundResultStatus.FAILED:
-            move(refund, RefundStatus.FAILED, transitions=REFUND_TRANSITIONS, actor=actor)
-            refund.last_error = str(result.raw.get("error", ""))[:2000]
-            refund.finished_at = timezone.now()
-            refund.next_attempt_at = None
-            refund.needs_attention = True  # money that should go back did not: finance decides
-            refund.save()
-            event_emit(
-                merchant_id=order.merchant_id,
-                type=EventType.REFUND_FAILED,
-                payload={"refund": refund_payload(refund), "order": order.id},
-            )
-            logger.error("refund failed: refund=%s order=%s", refund.id, order.id)
+            _fail(order, refund, result, actor)
         else:
+            # PROCESSING or UNKNOWN: asked again after a pause, measured from now (the call
+            # may have taken long), and flagged for finance once it has taken too many tries.
             refund.last_error = str(result.raw.get("error", ""))[:2000]
+            refund.next_attempt_at = timezone.now() + _retry_delay(refund.attempts)
             if refund.attempts >= settings.REFUND_ATTENTION_AFTER_ATTEMPTS:
                 refund.needs_attention = True
             refund.save()
     return refund
+
+
+def _succeed(order, refund: Refund, result: RefundResult, actor: Actor) -> None:
+    move(refund, RefundStatus.SUCCEEDED, transitions=REFUND_TRANSITIONS, actor=actor)
+    refund.channel_refund_no = result.channel_refund_no or ""
+    refund.finished_at = timezone.now()
+    refund.next_attempt_at = None
+    refund.needs_attention = False
+    refund.save()
+    event_emit(
+        merchant_id=order.merchant_id,
+        type=EventType.REFUND_SUCCEEDED,
+        payload={"refund": refund_payload(refund), "order": order.id},
+    )
+    if order.paid_payment_id == refund.payment_id:
+        _count_refund_on_order(order, refund, actor)
+
+
+def _fail(order, refund: Refund, result: RefundResult, actor: Actor) -> None:
+    move(refund, RefundStatus.FAILED, transitions=REFUND_TRANSITIONS, actor=actor)
+    refund.last_error = str(result.raw.get("error", ""))[:2000]
+    refund.finished_at = timezone.now()
+    refund.next_attempt_at = None
+    refund.needs_attention = True  # money that should go back did not: finance decides
+    refund.save()
+    event_emit(
+        merchant_id=order.merchant_id,
+        type=EventType.REFUND_FAILED,
+        payload={"refund": refund_payload(refund), "order": order.id},
+    )
+    logger.error("refund failed: refund=%s order=%s", refund.id, order.id)
 
 
 def _order_id_of(refund_id: str) -> str:

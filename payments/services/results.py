@@ -23,6 +23,7 @@ from payments.enums import (
     EventType,
     PaymentStatus,
     RefundReason,
+    TransactionSource,
 )
 from payments.events import event_emit, order_payload, payment_payload
 from payments.locks import cache_paid_order, lock_order
@@ -40,7 +41,8 @@ class ApplyOutcome(enum.StrEnum):
     DUPLICATE_REFUNDED = "DUPLICATE_REFUNDED"  # order already paid by another attempt
     CLOSED_REFUNDED = "CLOSED_REFUNDED"  # order was closed: the money goes back
     ALREADY_APPLIED = "ALREADY_APPLIED"  # the same success again: nothing to do
-    MISMATCH = "MISMATCH"  # amount/currency differ from the payment: nothing changed
+    MISMATCH = "MISMATCH"  # a callback's amount/currency differ: nothing changed, query asked
+    MISMATCH_REFUNDED = "MISMATCH_REFUNDED"  # the channel took another amount: all refunded
     ATTEMPT_ENDED = "ATTEMPT_ENDED"  # the channel closed or failed an open attempt
     NO_CHANGE = "NO_CHANGE"  # still paying, unknown, not found, or a late non-success
 
@@ -50,6 +52,7 @@ class ApplyOutcome(enum.StrEnum):
             self.PAID,
             self.DUPLICATE_REFUNDED,
             self.CLOSED_REFUNDED,
+            self.MISMATCH_REFUNDED,
             self.ATTEMPT_ENDED,
         }
 
@@ -93,23 +96,7 @@ def _apply_success(
     order: Order, payment: Payment, result: TradeResult, source: str, actor: Actor
 ) -> ApplyOutcome:
     if (result.amount, result.currency) != (payment.amount, payment.currency):
-        kind = (
-            Discrepancy.Kind.AMOUNT_MISMATCH
-            if result.amount != payment.amount
-            else Discrepancy.Kind.CURRENCY_MISMATCH
-        )
-        discrepancy_record(
-            channel=payment.channel,
-            kind=kind,
-            out_trade_no=payment.out_trade_no,
-            payment=payment,
-            details={
-                "expected": [payment.amount, payment.currency],
-                "reported": [result.amount, result.currency],
-                "source": source,
-            },
-        )
-        return ApplyOutcome.MISMATCH
+        return _apply_mismatch(order, payment, result, source, actor)
     if payment.status == PaymentStatus.SUCCEEDED:
         return ApplyOutcome.ALREADY_APPLIED
     if not _record_channel_transaction(payment, result, source):
@@ -161,6 +148,71 @@ def _apply_success(
         reason,
     )
     return outcome
+
+
+def _apply_mismatch(
+    order: Order, payment: Payment, result: TradeResult, source: str, actor: Actor
+) -> ApplyOutcome:
+    """The channel reports a success of another amount or currency than the payment asked.
+
+    A callback alone is not believed: signed notifications can still be wrong, so nothing moves
+    and the channel is queried at once. A query or statement is the channel's own record: the
+    money it took is recorded, all of it goes back (AMOUNT_MISMATCH, one per payment by
+    constraint), the attempt ends without paying the order, and finance gets a discrepancy.
+    """
+    details = {
+        "expected": [payment.amount, payment.currency],
+        "reported": [result.amount, result.currency],
+        "source": source,
+    }
+    kind = (
+        Discrepancy.Kind.AMOUNT_MISMATCH
+        if result.amount != payment.amount
+        else Discrepancy.Kind.CURRENCY_MISMATCH
+    )
+    valid_amount = isinstance(result.amount, int) and result.amount > 0 and result.currency
+    if source == TransactionSource.CALLBACK or not valid_amount:
+        discrepancy_record(
+            channel=payment.channel,
+            kind=kind,
+            out_trade_no=payment.out_trade_no,
+            payment=payment,
+            details=details,
+        )
+        if payment.next_query_at is None or payment.next_query_at > timezone.now():
+            payment.next_query_at = timezone.now()
+            payment.save(update_fields=["next_query_at", "updated_at"])
+        return ApplyOutcome.MISMATCH
+    if not _record_channel_transaction(payment, result, source):
+        return ApplyOutcome.ALREADY_APPLIED
+    discrepancy_record(
+        channel=payment.channel,
+        kind=kind,
+        out_trade_no=payment.out_trade_no,
+        payment=payment,
+        details=details,
+    )
+    if payment.is_open:
+        _end_attempt(order, payment, TradeStatus.FAILED, actor)
+    refund_create_in_transaction(
+        payment=payment,
+        amount=result.amount,
+        reason=RefundReason.AMOUNT_MISMATCH,
+        actor=actor,
+        note=f"automatic: the channel took {result.amount} {result.currency}, "
+        f"not {payment.amount} {payment.currency}",
+    )
+    logger.error(
+        "channel took another amount, refunded automatically: order=%s payment=%s "
+        "expected=%s %s taken=%s %s",
+        order.id,
+        payment.id,
+        payment.amount,
+        payment.currency,
+        result.amount,
+        result.currency,
+    )
+    return ApplyOutcome.MISMATCH_REFUNDED
 
 
 def _record_channel_transaction(payment: Payment, result: TradeResult, source: str) -> bool:

@@ -22,6 +22,10 @@ def start(partner, order, **body):
     return partner.post(f"/orders/{order['id']}/payments", {"channel": "sandbox"} | body)
 
 
+def key(value: str) -> dict:
+    return {"Idempotency-Key": value}
+
+
 def pay_at_sandbox(partner, sandbox, payment) -> dict:
     """The buyer pays; the API's sync learns it (callbacks go nowhere in these tests)."""
     assert sandbox.pay(payment["out_trade_no"]).status_code == 200
@@ -129,8 +133,8 @@ def test_a_paid_order_is_refunded_in_parts_never_beyond_what_was_paid(partner, s
     pay_at_sandbox(partner, sandbox, payment)
     path = f"/orders/{order['id']}/refunds"
 
-    first = partner.post(path, {"amount": 999, "reason": "one cup broken"})
-    too_much = partner.post(path, {"amount": 1001})
+    first = partner.post(path, {"amount": 999, "reason": "one cup broken"}, **key("r1"))
+    too_much = partner.post(path, {"amount": 1001}, **key("r2"))
 
     assert first.status_code == 201
     refund = first.json()
@@ -152,7 +156,7 @@ def test_a_paid_order_is_refunded_in_parts_never_beyond_what_was_paid(partner, s
 def test_a_refund_executes_at_the_channel(partner, sandbox, order):
     payment = start(partner, order).json()
     pay_at_sandbox(partner, sandbox, payment)
-    refund = partner.post(f"/orders/{order['id']}/refunds", {"amount": 1999}).json()
+    refund = partner.post(f"/orders/{order['id']}/refunds", {"amount": 1999}, **key("r1")).json()
 
     assert execute_due_refunds() == 1
 
@@ -171,7 +175,7 @@ def test_a_refund_executes_at_the_channel(partner, sandbox, order):
     ],
 )
 def test_bad_refunds_are_refused(partner, order, body, status, code):
-    response = partner.post(f"/orders/{order['id']}/refunds", body)
+    response = partner.post(f"/orders/{order['id']}/refunds", body, **key("bad"))
 
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
