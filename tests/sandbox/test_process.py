@@ -42,6 +42,26 @@ def test_trades_refunds_and_pending_notifications_survive_a_crash(
     assert receiver.received[-1].payload["out_trade_no"] == "pay_001"
 
 
+def test_an_async_refund_is_notified_after_a_crash_before_it_settled(
+    start_sandbox, create_trade, receiver
+):
+    sandbox = start_sandbox()
+    create_trade(sandbox, "pay_001")
+    sandbox.pay("pay_001")
+    receiver.wait_for(1)
+    sandbox.set_faults({"refund_async": True, "refund_async_ms": 1000})
+    body = {"out_trade_no": "pay_001", "out_refund_no": "re_001", "amount": 100}
+    sandbox.request("POST", "/v1/refunds", json=body | {"notify_url": receiver.url})
+
+    sandbox.kill()
+    sandbox.start()  # faults are gone; the refund and its notification are not
+    received = receiver.wait_for(2)
+
+    assert received[1].payload["type"] == "refund"
+    assert received[1].payload["out_refund_no"] == "re_001"
+    assert sandbox.refund("re_001")["status"] == "SUCCESS"
+
+
 def test_restart_keeps_the_url_and_the_data(start_sandbox, create_trade):
     sandbox = start_sandbox()
     create_trade(sandbox, "pay_001")
