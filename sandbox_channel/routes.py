@@ -19,7 +19,7 @@ from .web import Request, Response, error_response, html_response, json_response
 
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 CALL_LOG_SIZE = 100_000
-MERCHANT_NUMBERS = ("out_trade_no", "out_refund_no")
+MERCHANT_NUMBERS = ("out_refund_no", "out_trade_no")  # most specific first
 
 
 @dataclass(frozen=True)
@@ -93,15 +93,9 @@ class App:
         if not route.operation:
             return self._answer(route, request, arguments)
         asked = _asked(request, arguments)
-        self._calls.append(
-            {
-                "operation": route.operation,
-                "key": next(iter(arguments.values()), None)
-                or asked.get("out_refund_no")
-                or asked.get("out_trade_no"),
-                "at": time.time(),
-            }
-        )
+        # Logged under its path argument, else under the body's most specific merchant number.
+        key = next(iter(arguments.values()), None) or next(iter(asked.values()), None)
+        self._calls.append({"operation": route.operation, "key": key, "at": time.time()})
         time.sleep(self._faults.random_delay("api_latency_ms"))
         fault = self._faults.api_fault(route.operation)
         if fault is ApiFault.ERROR:
