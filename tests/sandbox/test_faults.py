@@ -256,11 +256,17 @@ def shape_of(response: requests.Response, asked: str) -> str:
 def test_bad_answers_are_200s_of_every_wrong_shape(sandbox, create_trade):
     create_trade(sandbox, "pay_001")
     sandbox.pay("pay_001")
-    sandbox.set_faults({"bad_answer_rate": {"query": 1}, "seed": 11})
 
-    shapes = [shape_of(sandbox.request("GET", "/v1/trades/pay_001"), "pay_001") for _ in range(60)]
+    def shapes_seen():
+        sandbox.set_faults({"bad_answer_rate": {"query": 1}, "api_latency_ms": [0, 1], "seed": 11})
+        return [
+            shape_of(sandbox.request("GET", "/v1/trades/pay_001"), "pay_001") for _ in range(60)
+        ]
+
+    shapes = shapes_seen()
 
     assert set(shapes) == set(SHAPES)
+    assert shapes_seen() == shapes  # latency and shapes come from the one seeded generator
     sandbox.reset_faults()
     assert shape_of(sandbox.request("GET", "/v1/trades/pay_001"), "pay_001") == "well_formed"
 
