@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     trades = Trades(
         store, faults, settings.channels, public_url, notifier.enqueue, on_paid=notifier.wake
     )
-    refunds = Refunds(store, faults, settings.refund_delay_ms)
+    refunds = Refunds(store, faults, settings.refund_delay_ms, notifier.enqueue)
     server.app = App(store, faults, trades, refunds, settings.channels)
 
     stop = threading.Event()

@@ -16,13 +16,21 @@ OPERATIONS = ("create", "query", "close", "refund", "refund_query", "statement")
 PROBABILITIES = (
     "notify_drop",
     "notify_duplicate",
+    "notify_amount_tamper_rate",
     "query_stale_rate",
     "close_unknown_rate",
     "refund_fail_rate",
+    "refund_conflict_rate",
 )
-FLAGS = ("notify_reorder", "pay_after_expire")
-PER_OPERATION = ("api_error_rate", "api_timeout_rate")
-DURATIONS_MS = {"hang_ms": 10_000, "reorder_window_ms": 500}
+FLAGS = ("notify_reorder", "pay_after_expire", "refund_async", "lazy_trades")
+PER_OPERATION = ("api_error_rate", "api_timeout_rate", "api_hang_rate", "bad_answer_rate")
+DURATIONS_MS = {
+    "hang_ms": 10_000,
+    "hang_long_ms": 60_000,
+    "reorder_window_ms": 500,
+    "refund_async_ms": 3_000,
+}
+RANGES_MS = ("notify_delay_ms", "api_latency_ms")
 MAX_DURATION_MS = 600_000
 
 
@@ -30,6 +38,9 @@ class ApiFault(Enum):
     ERROR = "error"  # answer 503 without doing the work
     TIMEOUT_BEFORE_WORK = "timeout_before_work"  # hang, answer 504, nothing done
     TIMEOUT_AFTER_WORK = "timeout_after_work"  # do the work, then hang and answer 504
+    HANG = "hang"  # do the work, hang for hang_long_ms, then answer normally
+    BAD_ANSWER_BEFORE_WORK = "bad_answer_before_work"  # answer 200 garbage, nothing done
+    BAD_ANSWER_AFTER_WORK = "bad_answer_after_work"  # do the work, answer 200 garbage
 
 
 def validate(raw: Any) -> dict[str, Any]:
@@ -51,13 +62,13 @@ def validate(raw: Any) -> dict[str, Any]:
                 _check_probability(f"{key}.{operation}", probability)
         elif key in DURATIONS_MS:
             _check_duration(key, value)
-        elif key == "notify_delay_ms":
+        elif key in RANGES_MS:
             if not (isinstance(value, list) and len(value) == 2):
-                raise invalid("notify_delay_ms must be [min, max]")
+                raise invalid(f"{key} must be [min, max]")
             for bound in value:
                 _check_duration(key, bound)
             if value[0] > value[1]:
-                raise invalid("notify_delay_ms: min is greater than max")
+                raise invalid(f"{key}: min is greater than max")
         elif key == "seed":
             if not _is_int(value):
                 raise invalid("seed must be an integer")
@@ -112,22 +123,42 @@ class Faults:
 
     def api_fault(self, operation: str) -> ApiFault | None:
         with self._lock:
-            if self._roll(self._settings.get("api_error_rate", {}).get(operation, 0)):
+            if self._roll_for("api_error_rate", operation):
                 return ApiFault.ERROR
-            if self._roll(self._settings.get("api_timeout_rate", {}).get(operation, 0)):
+            if self._roll_for("api_timeout_rate", operation):
                 if self._random.random() < 0.5:
                     return ApiFault.TIMEOUT_AFTER_WORK
                 return ApiFault.TIMEOUT_BEFORE_WORK
+            if self._roll_for("api_hang_rate", operation):
+                return ApiFault.HANG
+            if self._roll_for("bad_answer_rate", operation):
+                if self._random.random() < 0.5:
+                    return ApiFault.BAD_ANSWER_AFTER_WORK
+                return ApiFault.BAD_ANSWER_BEFORE_WORK
             return None
 
-    def notify_delay(self) -> float:
+    def random_delay(self, key: str) -> float:
+        """Seconds drawn from the ``[min, max]`` milliseconds of a range key; 0 when unset."""
         with self._lock:
-            low, high = self._settings.get("notify_delay_ms", (0, 0))
+            low, high = self._settings.get(key, (0, 0))
             return self._random.randint(low, high) / 1000 if high else 0.0
+
+    def choice(self, options: tuple):
+        with self._lock:
+            return self._random.choice(options)
+
+    def other_amount(self, amount: int) -> int:
+        """A positive amount that is not ``amount``, drawn uniformly from 1 to 2 * amount + 1."""
+        with self._lock:
+            other = self._random.randint(1, 2 * amount)
+        return other + 1 if other >= amount else other
 
     def shuffle(self, items: list) -> None:
         with self._lock:
             self._random.shuffle(items)
+
+    def _roll_for(self, key: str, operation: str) -> bool:
+        return self._roll(self._settings.get(key, {}).get(operation, 0))
 
     def _roll(self, probability: float) -> bool:
         # Certain and impossible outcomes consume no randomness, so they don't shift a seeded run.

@@ -1,10 +1,11 @@
-"""Calls merchants back: durable, signed payment notifications retried on a fixed schedule.
+"""Calls merchants back: durable, signed notifications retried on a fixed schedule.
 
-A notification row is written in the same transaction as the payment, so a crash never loses
-one; after a restart, pending rows are simply picked up again (at-least-once, stable notify_id).
-Attempt k is due ``schedule[k-1]`` seconds after the payment or the previous attempt; after the
-last step the notification is abandoned. One loop thread finds due rows; each attempt runs in
-its own short-lived thread so a slow merchant never holds up the others.
+A notification row (a payment, or an asynchronous refund) is written in the same transaction
+as its event, so a crash never loses one; after a restart, pending rows are simply picked up
+again (at-least-once, stable notify_id). Attempt k is due ``schedule[k-1]`` seconds after the
+event or the previous attempt; after the last step the notification is abandoned. One loop
+thread finds due rows (and settles due refunds); each attempt runs in its own short-lived thread
+so a slow merchant never holds up the others.
 """
 
 import http.client
@@ -14,10 +15,11 @@ import secrets
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from . import clock
+from . import clock, refunds
 from .faults import Faults
 from .signing import sign
 from .store import Store
@@ -28,6 +30,19 @@ SEND_TIMEOUT = 5.0
 READ_LIMIT = 64 * 1024
 STORED_BODY_LIMIT = 500
 IDLE_WAKEUP = 1.0  # also how quickly a change of the reorder fault is noticed
+
+
+class EnqueueNotification(Protocol):
+    def __call__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        trade_no: str,
+        out_trade_no: str,
+        url: str,
+        payload: dict[str, Any],
+        at: float,
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -61,35 +76,27 @@ class Notifier:
         self._guard = threading.Lock()  # protects _in_flight and _workers
         self._loop = threading.Thread(target=self._run, name="notifier", daemon=True)
 
-    def enqueue(self, conn: sqlite3.Connection, trade: sqlite3.Row) -> None:
-        """Store the notification of a payment; called inside the paying transaction."""
+    def enqueue(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        trade_no: str,
+        out_trade_no: str,
+        url: str,
+        payload: dict[str, Any],
+        at: float,
+    ) -> None:
+        """Store a notification whose first attempt falls due at ``at`` (plus the first step).
+
+        Called inside the transaction that makes the event certain (a payment, a refund whose
+        outcome is drawn), so the two are stored or lost together.
+        """
         notify_id = f"ntf_{secrets.token_hex(12)}"
-        body = json.dumps(
-            {
-                "notify_id": notify_id,
-                "event": "trade.success",
-                "channel": trade["channel"],
-                "trade_no": trade["trade_no"],
-                "out_trade_no": trade["out_trade_no"],
-                "status": "SUCCESS",
-                "amount": trade["amount"],
-                "currency": trade["currency"],
-                "paid_at": clock.iso(trade["paid_at"]),
-            },
-            separators=(",", ":"),
-        ).encode()
+        body = json.dumps({"notify_id": notify_id, **payload}, separators=(",", ":")).encode()
         conn.execute(
             "INSERT INTO notifications (notify_id, trade_no, out_trade_no, url, body, state,"
             " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-            (
-                notify_id,
-                trade["trade_no"],
-                trade["out_trade_no"],
-                trade["notify_url"],
-                body,
-                trade["paid_at"] + self._schedule[0],
-                trade["paid_at"],
-            ),
+            (notify_id, trade_no, out_trade_no, url, body, at + self._schedule[0], at),
         )
 
     def start(self) -> None:
@@ -139,6 +146,9 @@ class Notifier:
     def _claim_due(self, now: float) -> tuple[list[Due], float | None]:
         """Due notifications not already being sent, and when the next one falls due."""
         with self._store.transaction() as conn:
+            # Refunds settle here too, so a due refund is final before its notification goes out
+            # even when nobody reads it.
+            refunds.settle_due(conn, now)
             rows = conn.execute(
                 "SELECT notify_id, out_trade_no, url, body, attempts, next_attempt_at"
                 " FROM notifications WHERE state = 'pending' ORDER BY next_attempt_at"
@@ -181,18 +191,26 @@ class Notifier:
             self._wakeup.set()
 
     def _attempt(self, due: Due) -> None:
-        delay = self._faults.notify_delay()
+        delay = self._faults.random_delay("notify_delay_ms")
         if delay and self._stopping.wait(delay):
             return
         if self._faults.chance("notify_drop"):
             outcomes = [Outcome("dropped", clock.now())]
         else:
-            outcomes = [self._send(due)]
+            outcomes = [self._send(self._maybe_tampered(due))]
             if self._faults.chance("notify_duplicate"):
-                outcomes.append(self._send(due))
+                outcomes.append(self._send(self._maybe_tampered(due)))
         if self._stopping.is_set():
             return  # the store may be closing; the attempt will be made again after a restart
         self._record(due, outcomes)
+
+    def _maybe_tampered(self, due: Due) -> Due:
+        """The notification as sent: under the tamper fault, signed but with another amount."""
+        if not self._faults.chance("notify_amount_tamper_rate"):
+            return due
+        payload = json.loads(due.body)
+        payload["amount"] = self._faults.other_amount(payload["amount"])
+        return replace(due, body=json.dumps(payload, separators=(",", ":")).encode())
 
     def _send(self, due: Due) -> Outcome:
         timestamp = str(int(time.time()))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote, unquote
 
-from . import notifier, validation, wallet
+from . import bad_answers, notifier, validation, wallet
 from .errors import ApiError, invalid
 from .faults import ApiFault, Faults
 from .refunds import Refunds
@@ -19,6 +19,7 @@ from .web import Request, Response, error_response, html_response, json_response
 
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 CALL_LOG_SIZE = 100_000
+MERCHANT_NUMBERS = ("out_refund_no", "out_trade_no")  # most specific first
 
 
 @dataclass(frozen=True)
@@ -89,31 +90,39 @@ class App:
         return error_response(ApiError(404, "NOT_FOUND", f"no route for {request.path}"))
 
     def _run(self, route: Route, request: Request, arguments: dict[str, str]) -> Response:
-        if route.operation:
-            self._log_call(route.operation, request, arguments)
-        fault = self._faults.api_fault(route.operation) if route.operation else None
+        if not route.operation:
+            return self._answer(route, request, arguments)
+        asked = _asked(request, arguments)
+        # Logged under its path argument, else under the body's most specific merchant number.
+        key = next(iter(arguments.values()), None) or next(iter(asked.values()), None)
+        self._calls.append({"operation": route.operation, "key": key, "at": time.time()})
+        time.sleep(self._faults.random_delay("api_latency_ms"))
+        fault = self._faults.api_fault(route.operation)
         if fault is ApiFault.ERROR:
             return error_response(ApiError(503, "SYSTEM_ERROR", "injected fault"))
         if fault is ApiFault.TIMEOUT_BEFORE_WORK:
             return self._hang()
-        try:
-            response = route.handler(request, **arguments)
-        except ApiError as error:
-            response = error_response(error)
+        if fault is ApiFault.BAD_ANSWER_BEFORE_WORK:
+            return self._bad_answer(None, asked)
+        response = self._answer(route, request, arguments)
         if fault is ApiFault.TIMEOUT_AFTER_WORK:
             return self._hang()
+        if fault is ApiFault.HANG:
+            # Slower than any caller's timeout, but the work is done and the answer is true.
+            time.sleep(self._faults.seconds("hang_long_ms"))
+        if fault is ApiFault.BAD_ANSWER_AFTER_WORK:
+            return self._bad_answer(response, asked)
         return response
 
-    def _log_call(self, operation: str, request: Request, arguments: dict[str, str]) -> None:
-        key = next(iter(arguments.values()), None)
-        if key is None and request.body:
-            try:
-                body = request.json()
-            except ApiError:
-                body = None
-            if isinstance(body, dict):
-                key = body.get("out_refund_no") or body.get("out_trade_no")
-        self._calls.append({"operation": operation, "key": key, "at": time.time()})
+    @staticmethod
+    def _answer(route: Route, request: Request, arguments: dict[str, str]) -> Response:
+        try:
+            return route.handler(request, **arguments)
+        except ApiError as error:
+            return error_response(error)
+
+    def _bad_answer(self, response: Response | None, asked: dict[str, str]) -> Response:
+        return bad_answers.bad_answer(self._faults.choice(bad_answers.SHAPES), response, asked)
 
     def calls(self, request: Request) -> Response:
         wanted = {name: request.query.get(name) for name in ("operation", "key")}
@@ -192,3 +201,18 @@ class App:
             return html_response(page, error.status)
         # Post/redirect/get: reloading the result page must not pay again.
         return redirect(f"/wallet/{quote(trade_no)}")
+
+
+def _asked(request: Request, arguments: dict[str, str]) -> dict[str, str]:
+    """The merchant numbers a call is about, from its path or (for creates) its body."""
+    asked = {key: value for key, value in arguments.items() if key in MERCHANT_NUMBERS}
+    if not arguments and request.body:
+        try:
+            body = request.json()
+        except ApiError:
+            body = None
+        if isinstance(body, dict):
+            for key in MERCHANT_NUMBERS:
+                if isinstance(body.get(key), str):
+                    asked[key] = body[key]
+    return asked

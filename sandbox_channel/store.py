@@ -25,7 +25,9 @@ CREATE TABLE IF NOT EXISTS trades (
     time_expire   REAL NOT NULL,
     created_at    REAL NOT NULL,
     paid_at       REAL,
-    closed_at     REAL
+    closed_at     REAL,
+    -- 1 while a lazy trade exists only as a pre-created QR code (query and close: not found)
+    precreated    INTEGER NOT NULL DEFAULT 0 CHECK (precreated IN (0, 1))
 );
 CREATE INDEX IF NOT EXISTS trades_paid_at ON trades (paid_at);
 
@@ -38,7 +40,8 @@ CREATE TABLE IF NOT EXISTS refunds (
     final_status  TEXT NOT NULL CHECK (final_status IN ('SUCCESS', 'FAILED')),
     created_at    REAL NOT NULL,
     settles_at    REAL NOT NULL,
-    succeeded_at  REAL
+    succeeded_at  REAL,
+    notify_url    TEXT
 );
 CREATE INDEX IF NOT EXISTS refunds_trade ON refunds (trade_no);
 CREATE INDEX IF NOT EXISTS refunds_settling ON refunds (status, settles_at);
@@ -71,6 +74,14 @@ CREATE TABLE IF NOT EXISTS notify_attempts (
 CREATE INDEX IF NOT EXISTS notify_attempts_trade ON notify_attempts (out_trade_no);
 """
 
+# Columns added since the first release: a store written by an older sandbox gains them on open.
+ADDED_COLUMNS = {
+    "trades": {
+        "precreated": "INTEGER NOT NULL DEFAULT 0 CHECK (precreated IN (0, 1))",
+    },
+    "refunds": {"notify_url": "TEXT"},
+}
+
 
 class Store:
     def __init__(self, path: Path):
@@ -81,6 +92,7 @@ class Store:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.executescript(SCHEMA)
+        self._add_missing_columns()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -93,6 +105,13 @@ class Store:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    def _add_missing_columns(self) -> None:
+        for table, columns in ADDED_COLUMNS.items():
+            present = {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            for name, definition in columns.items():
+                if name not in present:
+                    self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
 
     def close(self) -> None:
         with self._lock:

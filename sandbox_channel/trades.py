@@ -2,6 +2,10 @@
 
 Every read or write first applies expiry (a WAITING trade past its ``time_expire`` becomes
 CLOSED and stays so), which is how a real channel behaves without a timer per trade.
+
+Under the ``lazy_trades`` fault a trade is created *pre-created*, like Alipay's QR trades: the
+merchant's query and close do not find it until the buyer opens the wallet page or pays, yet
+it is payable all along until its ``time_expire``.
 """
 
 import secrets
@@ -13,6 +17,7 @@ from typing import Any
 from . import clock, refunds, validation
 from .errors import ApiError
 from .faults import Faults
+from .notifier import EnqueueNotification
 from .store import Store
 
 NOT_FOUND = "no trade with this out_trade_no"
@@ -29,9 +34,6 @@ _LOAD_BY = {
         "SELECT * FROM trades WHERE out_trade_no = ?",
     ),
 }
-
-# Called inside the paying transaction so the notification is stored together with the payment.
-EnqueueNotification = Callable[[sqlite3.Connection, sqlite3.Row], None]
 
 
 class Trades:
@@ -82,8 +84,8 @@ class Trades:
                 raise ApiError(400, "INVALID_REQUEST", "time_expire is in the past")
             conn.execute(
                 "INSERT INTO trades (trade_no, out_trade_no, channel, status, amount, currency,"
-                " subject, notify_url, return_url, time_expire, created_at)"
-                " VALUES (?, ?, ?, 'WAITING', ?, ?, ?, ?, ?, ?, ?)",
+                " subject, notify_url, return_url, time_expire, created_at, precreated)"
+                " VALUES (?, ?, ?, 'WAITING', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     _new_trade_no(now),
                     out_trade_no,
@@ -95,6 +97,7 @@ class Trades:
                     return_url,
                     time_expire,
                     now,
+                    int(self._faults.flag("lazy_trades")),
                 ),
             )
             return self._view(conn, self._load(conn, "out_trade_no", out_trade_no, now))
@@ -133,21 +136,33 @@ class Trades:
             if trade["status"] == "CLOSED" and not self._faults.flag("pay_after_expire"):
                 raise ApiError(409, "TRADE_NOT_PAYABLE", "this trade is closed or expired")
             conn.execute(
-                "UPDATE trades SET status = 'SUCCESS', paid_at = ? WHERE trade_no = ?",
+                "UPDATE trades SET status = 'SUCCESS', paid_at = ?, precreated = 0"
+                " WHERE trade_no = ?",
                 (now, trade["trade_no"]),
             )
             trade = self._load(conn, column, value, now)
-            self._enqueue_notification(conn, trade)
+            self._enqueue_notification(
+                conn,
+                trade_no=trade["trade_no"],
+                out_trade_no=trade["out_trade_no"],
+                url=trade["notify_url"],
+                payload=_notification_payload(trade),
+                at=now,
+            )
             view = self._view(conn, trade)
         self._on_paid()
         return view
 
     def for_wallet(self, trade_no: str) -> tuple[dict[str, Any], str | None, bool]:
-        """The trade as the wallet page shows it: (trade, return_url, payable)."""
+        """The trade as the wallet page shows it: (trade, return_url, payable).
+
+        Opening the page makes a pre-created trade exist at the channel (the buyer scanned it).
+        """
         with self._store.transaction() as conn:
             trade = self._load(conn, "trade_no", trade_no, clock.now())
             if trade is None:
                 raise ApiError(404, "TRADE_NOT_FOUND", "no such trade")
+            conn.execute("UPDATE trades SET precreated = 0 WHERE trade_no = ?", (trade_no,))
             view = self._view(conn, trade)
         payable = view["status"] == "WAITING" or (
             view["status"] == "CLOSED" and self._faults.flag("pay_after_expire")
@@ -156,7 +171,7 @@ class Trades:
 
     def _require(self, conn: sqlite3.Connection, out_trade_no: str) -> sqlite3.Row:
         trade = self._load(conn, "out_trade_no", out_trade_no, clock.now())
-        if trade is None:
+        if trade is None or trade["precreated"]:
             raise ApiError(404, "TRADE_NOT_FOUND", NOT_FOUND)
         return trade
 
@@ -184,6 +199,20 @@ class Trades:
             "pay_url": wallet_url,
             "created_at": clock.iso(trade["created_at"]),
         }
+
+
+def _notification_payload(trade: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "event": "trade.success",
+        "type": "trade",
+        "channel": trade["channel"],
+        "trade_no": trade["trade_no"],
+        "out_trade_no": trade["out_trade_no"],
+        "status": "SUCCESS",
+        "amount": trade["amount"],
+        "currency": trade["currency"],
+        "paid_at": clock.iso(trade["paid_at"]),
+    }
 
 
 def _new_trade_no(now: float) -> str:

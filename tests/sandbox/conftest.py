@@ -117,7 +117,12 @@ def create_trade(receiver: Receiver) -> Callable[..., requests.Response]:
     """POST /v1/trades with sensible fields; any field can be overridden (None drops it)."""
 
     def create(
-        sandbox: SandboxProcess, out_trade_no: str, /, expire_in: float = 600, **overrides: Any
+        sandbox: SandboxProcess,
+        out_trade_no: str,
+        /,
+        expire_in: float = 600,
+        timeout: float = 30,
+        **overrides: Any,
     ) -> requests.Response:
         body = {
             "channel": "sandbox",
@@ -130,7 +135,7 @@ def create_trade(receiver: Receiver) -> Callable[..., requests.Response]:
         }
         body.update(overrides)
         body = {key: value for key, value in body.items() if value is not None}
-        return sandbox.request("POST", "/v1/trades", json=body)
+        return sandbox.request("POST", "/v1/trades", json=body, timeout=timeout)
 
     return create
 

@@ -21,6 +21,7 @@ def test_a_payment_is_notified_signed(sandbox, create_trade, receiver, eventuall
     assert payload == {
         "notify_id": payload["notify_id"],
         "event": "trade.success",
+        "type": "trade",
         "channel": "sandbox",
         "trade_no": trade["trade_no"],
         "out_trade_no": "pay_001",
@@ -133,3 +134,24 @@ def test_reordered_notifications_arrive_shuffled(sandbox, create_trade, receiver
     arrival_order = [json.loads(notification.body)["out_trade_no"] for notification in received]
     assert sorted(arrival_order) == paid_order
     assert arrival_order != paid_order
+
+
+def test_a_tampered_notification_is_signed_but_reports_another_amount(
+    sandbox, create_trade, receiver
+):
+    sandbox.set_faults({"notify_amount_tamper_rate": 1, "notify_duplicate": 1, "seed": 3})
+    create_trade(sandbox, "pay_001", amount=1000)
+
+    paid = sandbox.pay("pay_001").json()
+    received = receiver.wait_for(2)
+
+    assert len(received) == 2
+    for notification in received:
+        assert notification.signature_ok
+        payload = notification.payload
+        assert isinstance(payload["amount"], int)
+        assert payload["amount"] > 0
+        assert payload["amount"] != 1000
+        assert (payload["out_trade_no"], payload["status"]) == ("pay_001", "SUCCESS")
+        assert payload["paid_at"] == paid["paid_at"]
+    assert sandbox.trade("pay_001")["amount"] == 1000

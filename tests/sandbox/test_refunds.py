@@ -1,4 +1,5 @@
-"""Refunds (idempotent, never more than paid, optionally delayed) and the daily statement."""
+"""Refunds (idempotent, never more than paid, optionally delayed or asynchronous with a
+notification, conflicting while in flight) and the daily statement."""
 
 import time
 from datetime import UTC, datetime, timedelta
@@ -17,9 +18,9 @@ def paid_trade(create_trade):
     return pay
 
 
-def refund(sandbox, out_trade_no, out_refund_no, amount):
+def refund(sandbox, out_trade_no, out_refund_no, amount, **fields):
     body = {"out_trade_no": out_trade_no, "out_refund_no": out_refund_no, "amount": amount}
-    return sandbox.request("POST", "/v1/refunds", json=body)
+    return sandbox.request("POST", "/v1/refunds", json=body | fields)
 
 
 def test_a_refund_succeeds_and_repeating_it_changes_nothing(sandbox, paid_trade):
@@ -156,3 +157,107 @@ def test_another_days_statement_is_empty_and_bad_dates_are_400(sandbox, paid_tra
         .headers["Content-Type"]
         .startswith("text/csv")
     )
+
+
+def test_an_async_refund_answers_processing_and_notifies_when_it_settles(
+    sandbox, paid_trade, receiver
+):
+    paid_trade(sandbox, "pay_001", amount=1000)
+    receiver.wait_for(1)  # the payment's notification
+    sandbox.set_faults({"refund_async": True, "refund_async_ms": 1500})
+
+    created = refund(sandbox, "pay_001", "re_001", 400, notify_url=receiver.url).json()
+    # Nobody reads the refund: the channel settles it and calls back on its own.
+    notification = receiver.wait_for(2)[1:]
+
+    assert (created["status"], created["succeeded_at"]) == ("PROCESSING", None)
+    [notification] = notification
+    assert notification.signature_ok
+    assert {"X-Sandbox-Timestamp", "X-Sandbox-Nonce"} <= set(notification.headers)
+    settled = sandbox.refund("re_001")
+    assert settled["status"] == "SUCCESS"
+    assert settled["succeeded_at"] is not None
+    assert notification.payload == settled | {
+        "notify_id": notification.payload["notify_id"],
+        "event": "refund.success",
+        "type": "refund",
+        "channel": "sandbox",
+    }
+    assert (settled["amount"], settled["currency"]) == (400, "CNY")
+    assert sandbox.trade("pay_001")["refunded_amount"] == 400
+
+
+def test_an_async_refund_notification_is_retried_like_a_trade_notification(
+    sandbox, paid_trade, receiver
+):
+    paid_trade(sandbox, "pay_001", amount=1000)
+    receiver.wait_for(1)
+    sandbox.set_faults({"refund_async": True, "refund_async_ms": 200, "refund_fail_rate": 1})
+    receiver.answer_with((500, "oops"))
+
+    refund(sandbox, "pay_001", "re_001", 1000, notify_url=receiver.url)
+    received = receiver.wait_for(3)[1:]
+
+    assert len(received) == 2
+    assert received[0].body == received[1].body
+    assert received[0].headers["X-Sandbox-Nonce"] != received[1].headers["X-Sandbox-Nonce"]
+    payload = received[0].payload
+    assert (payload["event"], payload["status"], payload["succeeded_at"]) == (
+        "refund.failed",
+        "FAILED",
+        None,
+    )
+    assert sandbox.refund("re_001")["status"] == "FAILED"
+    refund_attempts = [a for a in sandbox.notifications("pay_001") if a["attempt"] == 2]
+    assert [a["notify_id"] for a in refund_attempts] == [payload["notify_id"]]
+
+
+def test_refunds_without_async_or_notify_url_send_no_notification(
+    start_sandbox, paid_trade, receiver
+):
+    sandbox = start_sandbox(refund_delay_ms=200)
+    paid_trade(sandbox, "pay_001", amount=1000)
+    refund(sandbox, "pay_001", "re_001", 100, notify_url=receiver.url)  # not async
+    sandbox.set_faults({"refund_async": True, "refund_async_ms": 200})
+    refund(sandbox, "pay_001", "re_002", 100)  # async, nowhere to notify
+
+    time.sleep(0.6)
+
+    assert [sandbox.refund(no)["status"] for no in ("re_001", "re_002")] == ["SUCCESS"] * 2
+    assert [r.payload["type"] for r in receiver.received] == ["trade"]
+
+
+def test_a_bad_refund_notify_url_is_a_400_and_creates_nothing(sandbox, paid_trade):
+    paid_trade(sandbox, "pay_001")
+
+    for notify_url in ("ftp://merchant.test/cb", "not a url", 42, ""):
+        response = refund(sandbox, "pay_001", "re_001", 100, notify_url=notify_url)
+
+        assert response.status_code == 400, notify_url
+        assert response.json()["error"]["code"] == "INVALID_REQUEST", notify_url
+    assert sandbox.request("GET", "/v1/refunds/re_001").status_code == 404
+
+
+@pytest.mark.parametrize("in_flight", ["refund_async", "refund_delay_ms"])
+def test_a_refund_repeated_while_in_flight_answers_409_refund_in_progress(
+    start_sandbox, paid_trade, eventually, in_flight
+):
+    sandbox = start_sandbox(refund_delay_ms=1500 if in_flight == "refund_delay_ms" else 0)
+    paid_trade(sandbox, "pay_001", amount=1000)
+    faults = {"refund_conflict_rate": 1}
+    if in_flight == "refund_async":
+        faults |= {"refund_async": True, "refund_async_ms": 1500}
+    sandbox.set_faults(faults)
+
+    first = refund(sandbox, "pay_001", "re_001", 1000)
+    repeated = refund(sandbox, "pay_001", "re_001", 1000)
+    settled = eventually(lambda: sandbox.refund("re_001")["status"] == "SUCCESS", timeout=10)
+    after = refund(sandbox, "pay_001", "re_001", 1000)
+
+    assert first.json()["status"] == "PROCESSING"
+    assert repeated.status_code == 409
+    assert repeated.json()["error"]["code"] == "REFUND_IN_PROGRESS"
+    assert settled
+    assert after.status_code == 200
+    assert after.json() == sandbox.refund("re_001")
+    assert sandbox.trade("pay_001")["refunded_amount"] == 1000
