@@ -23,11 +23,13 @@ from payments.enums import (
     PaymentStatus,
     RefundStatus,
 )
-from payments.models import Payment
+from payments.models import Payment, Refund
 from payments.services.attempts import PaymentRefused, payment_start
 from payments.services.queries import payment_sync
+from payments.services.refunds import UNFINISHED_REFUND_STATUSES, refund_execute
 from payments.services.scheduler import payments_check_due
 from payments.tasks import execute_due_refunds
+from tests.helpers import wait_for
 
 ACTOR = Actor(ActorKind.CUSTOMER, "property")
 TRANSITIONS = {
@@ -45,13 +47,31 @@ STEP = {
     "faults": st.tuples(
         st.just("faults"),
         st.sampled_from(
-            [{}, {"pay_after_expire": True}, {"close_unknown_rate": 1}, {"query_stale_rate": 1}]
+            [
+                {},
+                {"pay_after_expire": True},
+                {"close_unknown_rate": 1},
+                {"query_stale_rate": 1},
+                # real channels' habits: QR trades that exist only once scanned, refunds that
+                # finish later and answer a repeat in flight with 409, slow answers
+                {"lazy_trades": True},
+                {"refund_async": True, "refund_async_ms": 200, "refund_conflict_rate": 1},
+                {"api_latency_ms": [0, 30], "pay_after_expire": True},
+            ]
         ),
     ),
 }
 # Clicks and payments are drawn more often than the rest: double charges need several of each.
 KINDS = ["click"] * 3 + ["buyer_pays"] * 3 + ["learn", "submit_again", "expire", "faults"]
 steps = st.lists(st.sampled_from(KINDS).flatmap(STEP.__getitem__), min_size=6, max_size=16)
+
+
+def refunds_settled(order) -> bool:
+    """Refunds the channel finishes later are asked again until each one is final."""
+    unfinished = Refund.objects.filter(payment__order=order, status__in=UNFINISHED_REFUND_STATUSES)
+    for refund_id in unfinished.values_list("pk", flat=True):
+        refund_execute(refund_id=refund_id, actor=ACTOR)
+    return not unfinished.exists()
 
 
 @pytest.mark.django_db
@@ -125,6 +145,7 @@ def test_no_sequence_leaves_a_double_charge_without_a_refund(merchant, sandbox, 
     for payment in Payment.objects.filter(order=order):
         payment_sync(payment_id=payment.pk, actor=ACTOR)
     execute_due_refunds()
+    wait_for(lambda: refunds_settled(order), timeout=10, interval=0.1, what="refunds final")
 
     order.refresh_from_db()
     payments = list(Payment.objects.filter(order=order))
@@ -144,4 +165,6 @@ def test_no_sequence_leaves_a_double_charge_without_a_refund(merchant, sandbox, 
     if kept:
         assert order.paid_payment_id == kept[0].pk
     for change in StatusChange.objects.filter(order=order).exclude(from_status=""):
+        if change.from_status == change.to_status:
+            continue  # an audit note on a state that did not move (an attempt superseded)
         assert change.to_status in TRANSITIONS[change.entity][change.from_status], change
