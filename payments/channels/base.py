@@ -96,6 +96,7 @@ class RefundRequest:
     amount: int
     total_amount: int
     currency: str
+    notify_url: str = ""  # where a channel that finishes refunds later reports the result
 
 
 @dataclass(frozen=True)
@@ -103,14 +104,17 @@ class RefundResult:
     out_refund_no: str
     status: RefundResultStatus
     channel_refund_no: str | None = None
+    amount: int | None = None
+    currency: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Notification:
-    """A verified notification: what it says, plus the freshness facts the service checks."""
+    """A verified notification: what it says (a trade's or a refund's result), plus the
+    freshness facts the service checks."""
 
-    result: TradeResult
+    result: TradeResult | RefundResult
     timestamp: datetime | None
     nonce: str | None
 

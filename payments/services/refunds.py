@@ -9,6 +9,7 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, Sum
+from django.urls import reverse
 from django.utils import timezone
 
 from orders.audit import Actor, move, record_status_change
@@ -42,6 +43,14 @@ UNFINISHED_REFUND_STATUSES = (RefundStatus.PENDING, RefundStatus.PROCESSING)
 
 class RefundRefused(Refusal):
     pass
+
+
+class UnknownRefund(LookupError):
+    """A channel reported an out_refund_no we never issued."""
+
+
+class RefundNotificationMismatch(Exception):
+    """A refund notification reporting another amount or currency than the refund's."""
 
 
 def refund_request(
@@ -172,6 +181,7 @@ def _send_refund(adapter, refund: Refund) -> RefundResult:
                 amount=refund.amount,
                 total_amount=captured_amount(payment),
                 currency=refund.currency,
+                notify_url=settings.PUBLIC_BASE_URL + reverse("callback", args=[payment.channel]),
             )
         )
     except ChannelUnavailable as error:
@@ -228,6 +238,31 @@ def refund_apply_result(
                 refund.needs_attention = True
             refund.save()
     return refund
+
+
+def refund_apply_notification(*, result: RefundResult, actor: Actor) -> bool:
+    """A channel's notification about one of our refunds; True when it changed the refund.
+
+    A success of the refund's own amount is applied at once. Anything else (a failure, another
+    amount) only makes the refund due now: the janitor's refund query, the channel's own record,
+    decides — a signed notification can still be wrong.
+    """
+    refund = Refund.objects.filter(out_refund_no=result.out_refund_no).first()
+    if refund is None:
+        raise UnknownRefund(result.out_refund_no)
+    matches = (result.amount, result.currency or refund.currency) == (
+        refund.amount,
+        refund.currency,
+    )
+    if result.status == RefundResultStatus.SUCCEEDED and matches:
+        before = refund.status
+        return refund_apply_result(refund_id=refund.pk, result=result, actor=actor).status != before
+    Refund.objects.filter(pk=refund.pk, status__in=UNFINISHED_REFUND_STATUSES).update(
+        next_attempt_at=timezone.now()
+    )
+    if not matches:
+        raise RefundNotificationMismatch(result.out_refund_no)
+    return False
 
 
 def _succeed(order, refund: Refund, result: RefundResult, actor: Actor) -> None:
