@@ -130,7 +130,8 @@ class SandboxChannel:
         expected = hmac.new(
             self.secret, f"{timestamp}\n{nonce}\n".encode() + body, hashlib.sha256
         ).hexdigest()
-        if not hmac.compare_digest(expected, signature):
+        # compare_digest takes only ASCII str: anything else cannot be our hex digest anyway
+        if not (signature.isascii() and hmac.compare_digest(expected, signature)):
             raise NotificationRejected("bad_signature", "signature does not verify")
         try:
             data = json.loads(body)
