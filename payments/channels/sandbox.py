@@ -41,6 +41,9 @@ REFUND_STATUSES = {
     "FAILED": RefundResultStatus.FAILED,
 }
 
+# What reading an answer of the wrong shape raises: missing keys, wrong types, bad values.
+WRONG_SHAPE = (ValueError, TypeError, KeyError, AttributeError)
+
 
 class SandboxChannel:
     supports_close = True
@@ -68,16 +71,7 @@ class SandboxChannel:
                 "return_url": request.return_url,
             },
         )
-        if request.client == "mobile":
-            return PayAction(
-                type="redirect", channel_trade_no=trade["trade_no"], url=trade["pay_url"]
-            )
-        return PayAction(
-            type="qr",
-            channel_trade_no=trade["trade_no"],
-            qr_content=trade["qr_content"],
-            url=trade["pay_url"],
-        )
+        return _translated(f"create {request.out_trade_no}", _pay_action, trade, request.client)
 
     def query_trade(self, out_trade_no: str) -> TradeResult:
         try:
@@ -86,7 +80,7 @@ class SandboxChannel:
             if error.code == "TRADE_NOT_FOUND":
                 return TradeResult(out_trade_no=out_trade_no, status=TradeStatus.NOT_FOUND)
             raise
-        return self._trade_result(trade)
+        return _translated(f"query {out_trade_no}", _trade_result, trade)
 
     def close_trade(self, out_trade_no: str) -> TradeResult:
         try:
@@ -97,7 +91,7 @@ class SandboxChannel:
             raise
         if trade.get("status") == "UNKNOWN":
             return TradeResult(out_trade_no=out_trade_no, status=TradeStatus.UNKNOWN, raw=trade)
-        return self._trade_result(trade)
+        return _translated(f"close {out_trade_no}", _trade_result, trade)
 
     def refund(self, request: RefundRequest) -> RefundResult:
         refund = self._call(
@@ -109,10 +103,11 @@ class SandboxChannel:
                 "amount": request.amount,
             },
         )
-        return self._refund_result(refund)
+        return _translated(f"refund {request.out_refund_no}", _refund_result, refund)
 
     def query_refund(self, out_refund_no: str) -> RefundResult:
-        return self._refund_result(self._call("GET", f"/v1/refunds/{out_refund_no}"))
+        refund = self._call("GET", f"/v1/refunds/{out_refund_no}")
+        return _translated(f"query refund {out_refund_no}", _refund_result, refund)
 
     def download_statement(self, day: str) -> str:
         response = self._send("GET", f"/v1/statements/{day}", params={"channel": self.code})
@@ -136,8 +131,8 @@ class SandboxChannel:
         try:
             data = json.loads(body)
             sent_at = datetime.fromtimestamp(int(timestamp), tz=UTC)
-            result = self._trade_result(data)
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            result = _trade_result(data)
+        except (*WRONG_SHAPE, OverflowError, OSError) as error:  # a timestamp out of range
             raise NotificationRejected("malformed", f"unreadable notification: {error}") from None
         if data.get("channel") != self.code:
             raise NotificationRejected("wrong_channel", "notification is for another channel")
@@ -146,38 +141,17 @@ class SandboxChannel:
     def acknowledgement(self) -> tuple[int, str, str]:
         return 200, "text/plain", "success"
 
-    # --- translation ------------------------------------------------------------------------
-
-    def _trade_result(self, trade: Mapping[str, Any]) -> TradeResult:
-        status = TRADE_STATUSES.get(trade["status"], TradeStatus.UNKNOWN)
-        amount = trade.get("amount")
-        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)):
-            raise ValueError("amount must be an integer")
-        paid_at = trade.get("paid_at")
-        return TradeResult(
-            out_trade_no=str(trade["out_trade_no"]),
-            status=status,
-            channel_trade_no=trade.get("trade_no"),
-            amount=amount,
-            currency=trade.get("currency"),
-            paid_at=datetime.fromisoformat(paid_at) if paid_at else None,
-            raw=dict(trade),
-        )
-
-    def _refund_result(self, refund: Mapping[str, Any]) -> RefundResult:
-        return RefundResult(
-            out_refund_no=refund["out_refund_no"],
-            status=REFUND_STATUSES.get(refund.get("status"), RefundResultStatus.UNKNOWN),
-            channel_refund_no=refund.get("refund_no"),
-            raw=dict(refund),
-        )
+    # --- HTTP ------------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, **kwargs) -> dict[str, Any]:
         response = self._send(method, path, **kwargs)
         try:
-            return response.json()
+            answer = response.json()
         except ValueError:
             raise ChannelUnavailable(f"{method} {path}: unreadable answer") from None
+        if not isinstance(answer, dict):
+            raise ChannelUnavailable(f"{method} {path}: answer is not a JSON object")
+        return answer
 
     def _send(self, method: str, path: str, **kwargs) -> requests.Response:
         try:
@@ -195,3 +169,69 @@ class SandboxChannel:
             except (ValueError, KeyError, TypeError, AttributeError):
                 raise ChannelError(f"HTTP_{response.status_code}", response.text[:200]) from None
         return response
+
+
+# --- translation: answers in, our dataclasses out ------------------------------------------
+
+
+def _translated(what: str, translate, *args):
+    """An answer of the wrong shape is no answer: unknown (ChannelUnavailable), never a crash
+    in whoever asked (checkout, sync, the pump)."""
+    try:
+        return translate(*args)
+    except WRONG_SHAPE as error:
+        raise ChannelUnavailable(f"{what}: answer of the wrong shape: {error!r}") from None
+
+
+def _pay_action(trade: Mapping[str, Any], client: str) -> PayAction:
+    if client == "mobile":
+        return PayAction(
+            type="redirect", channel_trade_no=_text(trade["trade_no"]), url=_text(trade["pay_url"])
+        )
+    return PayAction(
+        type="qr",
+        channel_trade_no=_text(trade["trade_no"]),
+        qr_content=_text(trade["qr_content"]),
+        url=_text(trade["pay_url"]),
+    )
+
+
+def _trade_result(trade: Mapping[str, Any]) -> TradeResult:
+    status = TRADE_STATUSES.get(_text(trade["status"]), TradeStatus.UNKNOWN)
+    amount = trade.get("amount")
+    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)):
+        raise ValueError("amount must be an integer")
+    currency = _optional_text(trade.get("currency"))
+    if status == TradeStatus.SUCCEEDED and (amount is None or currency is None):
+        raise ValueError("a success must say its amount and currency")
+    paid_at = _optional_text(trade.get("paid_at"))
+    return TradeResult(
+        out_trade_no=_text(trade["out_trade_no"]),
+        status=status,
+        channel_trade_no=_optional_text(trade.get("trade_no")),
+        amount=amount,
+        currency=currency,
+        paid_at=datetime.fromisoformat(paid_at) if paid_at else None,
+        raw=dict(trade),
+    )
+
+
+def _refund_result(refund: Mapping[str, Any]) -> RefundResult:
+    status = refund.get("status")
+    return RefundResult(
+        out_refund_no=_text(refund["out_refund_no"]),
+        status=REFUND_STATUSES.get(_optional_text(status), RefundResultStatus.UNKNOWN),
+        channel_refund_no=_optional_text(refund.get("refund_no")),
+        raw=dict(refund),
+    )
+
+
+def _text(value: Any) -> str:
+    """A string we can keep: PostgreSQL text holds no NUL byte."""
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValueError(f"expected text, got {value!r}")
+    return value
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else _text(value)

@@ -3,6 +3,7 @@
 Used by the query job, the partner API's sync, read repair on pages and the admin's re-query.
 """
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,6 +18,8 @@ from payments.models import Payment
 from payments.services.query_log import payment_query_record
 from payments.services.results import ApplyOutcome, payment_apply_channel_result
 
+logger = logging.getLogger(__name__)
+
 
 def payment_sync(*, payment_id: str, actor: Actor) -> ApplyOutcome:
     """Query the channel now and apply what it says. Never raises for channel trouble:
@@ -26,9 +29,8 @@ def payment_sync(*, payment_id: str, actor: Actor) -> ApplyOutcome:
     try:
         result = get_channel(payment.channel).query_trade(payment.out_trade_no)
     except (ChannelUnavailable, ChannelError) as error:
-        result = TradeResult(
-            out_trade_no=payment.out_trade_no, status=TradeStatus.UNKNOWN, raw={"error": str(error)}
-        )
+        result = unknown_answer(payment.out_trade_no, str(error))
+    result = answer_about(result, out_trade_no=payment.out_trade_no)
     if result.status == TradeStatus.NOT_FOUND and _past_not_found_deadline(payment):
         # The channel never had it and the order can no longer be paid: nothing to wait for.
         result = TradeResult(out_trade_no=payment.out_trade_no, status=TradeStatus.CLOSED)
@@ -39,6 +41,29 @@ def payment_sync(*, payment_id: str, actor: Actor) -> ApplyOutcome:
         payment=payment, asked_at=asked_at, result=result, outcome=outcome, actor=actor
     )
     return outcome
+
+
+def answer_about(result: TradeResult, *, out_trade_no: str) -> TradeResult:
+    """A channel's answer counts only for the trade we asked about. One about another
+    out_trade_no (a channel bug, a proxy mixing up answers) says nothing about ours, and
+    applying it would move a payment nobody asked about: it is UNKNOWN. Queries and closes
+    both pass through here."""
+    if result.out_trade_no == out_trade_no:
+        return result
+    logger.warning(
+        "channel answered about another trade: asked=%s answered=%r",
+        out_trade_no,
+        result.out_trade_no,
+    )
+    return unknown_answer(out_trade_no, f"answer about another trade: {result.out_trade_no!r}")
+
+
+def unknown_answer(out_trade_no: str, error: str) -> TradeResult:
+    return TradeResult(
+        out_trade_no=out_trade_no,
+        status=TradeStatus.UNKNOWN,
+        raw={"error": error.replace("\x00", "\\x00")},  # kept as text: no NUL in PostgreSQL
+    )
 
 
 def payment_read_repair(*, payment_id: str, actor: Actor) -> None:
