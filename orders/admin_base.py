@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db import models
 
+from orders.ids import is_id_shaped
 from orders.templatetags.money import money
 
 
@@ -20,6 +21,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_object(self, request, object_id, from_field=None):
+        # an id we never issue does not exist (and a NUL byte in it would fail in PostgreSQL)
+        if not is_id_shaped(object_id):
+            return None
+        return super().get_object(request, object_id, from_field)
 
 
 @admin.display(description="amount", ordering="amount")
