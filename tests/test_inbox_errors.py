@@ -150,3 +150,18 @@ def test_after_the_last_try_a_failing_row_is_dead_lettered_and_replayable(
     assert row.outcome == NotificationOutcome.APPLIED
     assert payment.status == PaymentStatus.SUCCEEDED
     assert payment.order.status == OrderStatus.PAID
+
+
+def test_a_body_over_the_upload_limit_is_stored_and_rejected(client, paying, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    headers, _ = signed_notification(paying, TEST_SECRET)
+
+    response = client.post(
+        "/callbacks/sandbox/", data=b"x" * 2_000, content_type="application/json", headers=headers
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "too_large"
+    row = ChannelNotification.objects.get()
+    assert (row.outcome, row.error_code) == (NotificationOutcome.REJECTED, "too_large")
+    assert row.headers["X-Sandbox-Nonce"] == headers["X-Sandbox-Nonce"]

@@ -38,16 +38,25 @@ class Acknowledgement:
 
 
 def notification_receive(
-    *, channel: str, headers: dict[str, str], body: bytes, peer: str
+    *, channel: str, headers: dict[str, str], body: bytes | None, peer: str
 ) -> ChannelNotification:
     """Store the callback exactly as it came, committed before anything can fail. The body is
-    kept byte for byte; header text PostgreSQL cannot hold (NUL, lone surrogates) is escaped."""
-    return ChannelNotification.objects.create(
+    kept byte for byte; header text PostgreSQL cannot hold (NUL, lone surrogates) is escaped.
+    ``None``: the body was over DATA_UPLOAD_MAX_MEMORY_SIZE and never read; the request is
+    kept, rejected as too large."""
+    notification = ChannelNotification(
         channel=channel[:32],
         headers={storable_text(name): storable_text(value) for name, value in headers.items()},
-        body=body,
+        body=body or b"",
         peer=storable_text(peer[:64]),
     )
+    if body is None:
+        notification.outcome = NotificationOutcome.REJECTED
+        notification.error_code = "too_large"
+        notification.error = f"body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes, not read"
+        notification.processed_at = timezone.now()
+    notification.save()
+    return notification
 
 
 def storable_text(value: str) -> str:
