@@ -220,3 +220,15 @@ def test_a_close_answer_about_another_trade_closes_nothing(merchant, scripted):
 
     assert_unchanged(asked)
     assert_unchanged(other)
+
+
+def test_a_refusal_with_a_nul_byte_in_its_message_is_recorded(merchant, scripted):
+    payment = paying(merchant)
+    scripted.status = 400
+    scripted.answer({"error": {"code": "BAD\x00", "message": "no\x00pe"}})
+
+    payment_sync(payment_id=payment.pk, actor=ACTOR)
+
+    assert_unchanged(payment)
+    query = PaymentQuery.objects.get(payment=payment)
+    assert (query.answer, query.error) == ("UNKNOWN", "BAD\\x00: no\\x00pe")

@@ -24,6 +24,7 @@ from payments.channels.base import NotificationRejected
 from payments.enums import NotificationOutcome, TransactionSource
 from payments.models import ChannelNotification
 from payments.services.results import ApplyOutcome, UnknownTrade, payment_apply_channel_result
+from payments.text import storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +58,6 @@ def notification_receive(
         notification.processed_at = timezone.now()
     notification.save()
     return notification
-
-
-def storable_text(value: str) -> str:
-    """Text PostgreSQL can store: NUL and lone surrogates become visible escapes."""
-    return value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def notification_process(*, notification_id: int) -> ChannelNotification:

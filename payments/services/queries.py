@@ -17,6 +17,7 @@ from payments.locks import first_in_window
 from payments.models import Payment
 from payments.services.query_log import payment_query_record
 from payments.services.results import ApplyOutcome, payment_apply_channel_result
+from payments.text import storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def unknown_answer(out_trade_no: str, error: str) -> TradeResult:
     return TradeResult(
         out_trade_no=out_trade_no,
         status=TradeStatus.UNKNOWN,
-        raw={"error": error.replace("\x00", "\\x00")},  # kept as text: no NUL in PostgreSQL
+        raw={"error": storable_text(error)},
     )
 
 
