@@ -119,6 +119,9 @@ WRONG_TRADE_ANSWERS = {
     "unknown-status": lambda p: json.dumps(success(p, status="REFUNDING")).encode(),
     "paid-at-a-number": lambda p: json.dumps(success(p, paid_at=5)).encode(),
     "paid-at-garbage": lambda p: json.dumps(success(p, paid_at="yesterday")).encode(),
+    "paid-at-naive": lambda p: json.dumps(success(p, paid_at="2026-11-21T10:00:00")).encode(),
+    "amount-huge": lambda p: json.dumps(success(p, amount=10**30)).encode(),
+    "amount-negative": lambda p: json.dumps(success(p, amount=-1000)).encode(),
     "trade-no-nul": lambda p: json.dumps(success(p, trade_no="T\x00")).encode(),
     "out-trade-no-nul": lambda p: json.dumps(success(p, out_trade_no="P\x00")).encode(),
     "out-trade-no-int": lambda p: json.dumps(success(p, out_trade_no=7)).encode(),
@@ -232,3 +235,19 @@ def test_a_refusal_with_a_nul_byte_in_its_message_is_recorded(merchant, scripted
     assert_unchanged(payment)
     query = PaymentQuery.objects.get(payment=payment)
     assert (query.answer, query.error) == ("UNKNOWN", "BAD\\x00: no\\x00pe")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"note": "a\x00b"}, {"rate": float("nan")}, {"x\x00": [float("inf"), {"y": "\x00"}]}],
+    ids=["nul", "nan", "nested"],
+)
+def test_a_success_with_odd_extra_fields_is_applied_and_kept(merchant, scripted, extra):
+    payment = paying(merchant)
+    scripted.answer(success(payment, **extra))
+
+    payment_sync(payment_id=payment.pk, actor=ACTOR)
+
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert payment.transactions.get().raw["out_trade_no"] == payment.out_trade_no

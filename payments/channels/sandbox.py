@@ -29,6 +29,7 @@ from payments.channels.base import (
     TradeResult,
     TradeStatus,
 )
+from payments.text import storable_json
 
 TRADE_STATUSES = {
     "WAITING": TradeStatus.PAYING,
@@ -42,6 +43,8 @@ REFUND_STATUSES = {
 }
 
 # What reading an answer of the wrong shape raises: missing keys, wrong types, bad values.
+# An amount must also fit the BIGINT columns it is kept in.
+MAX_AMOUNT = 2**63 - 1
 WRONG_SHAPE = (ValueError, TypeError, KeyError, AttributeError)
 
 
@@ -199,20 +202,23 @@ def _pay_action(trade: Mapping[str, Any], client: str) -> PayAction:
 def _trade_result(trade: Mapping[str, Any]) -> TradeResult:
     status = TRADE_STATUSES.get(_text(trade["status"]), TradeStatus.UNKNOWN)
     amount = trade.get("amount")
-    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)):
-        raise ValueError("amount must be an integer")
+    if amount is not None and not (type(amount) is int and 0 < amount <= MAX_AMOUNT):
+        raise ValueError(f"amount must be a positive integer, got {amount!r}")
     currency = _optional_text(trade.get("currency"))
     if status == TradeStatus.SUCCEEDED and (amount is None or currency is None):
         raise ValueError("a success must say its amount and currency")
-    paid_at = _optional_text(trade.get("paid_at"))
+    paid_text = _optional_text(trade.get("paid_at"))
+    paid_at = datetime.fromisoformat(paid_text) if paid_text else None
+    if paid_at is not None and paid_at.tzinfo is None:
+        raise ValueError("paid_at must say its time zone")
     return TradeResult(
         out_trade_no=_text(trade["out_trade_no"]),
         status=status,
         channel_trade_no=_optional_text(trade.get("trade_no")),
         amount=amount,
         currency=currency,
-        paid_at=datetime.fromisoformat(paid_at) if paid_at else None,
-        raw=dict(trade),
+        paid_at=paid_at,
+        raw=storable_json(dict(trade)),
     )
 
 
@@ -222,7 +228,7 @@ def _refund_result(refund: Mapping[str, Any]) -> RefundResult:
         out_refund_no=_text(refund["out_refund_no"]),
         status=REFUND_STATUSES.get(_optional_text(status), RefundResultStatus.UNKNOWN),
         channel_refund_no=_optional_text(refund.get("refund_no")),
-        raw=dict(refund),
+        raw=storable_json(dict(refund)),
     )
 
 
