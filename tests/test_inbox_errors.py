@@ -15,7 +15,7 @@ from payments.services.notifications import notification_receive, notifications_
 from tests.admin.conftest import client_for, messages_of, run_action, staff_user
 from tests.admin.conftest import paying as paying_at_sandbox
 from tests.conftest import TEST_SECRET
-from tests.helpers import signed_notification
+from tests.helpers import race, signed_notification
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +165,27 @@ def test_a_body_over_the_upload_limit_is_stored_and_rejected(client, paying, set
     row = ChannelNotification.objects.get()
     assert (row.outcome, row.error_code) == (NotificationOutcome.REJECTED, "too_large")
     assert row.headers["X-Sandbox-Nonce"] == headers["X-Sandbox-Nonce"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_inbox_jobs_at_once_try_a_failing_row_once_and_apply_the_rest(
+    merchant, sandbox, settings
+):
+    settings.NOTIFICATION_REPROCESS_AFTER_SECONDS = 0
+    settings.NOTIFICATION_RETRY_SCHEDULE = [60]
+    channel_class(settings, "sandbox_card", BROKEN)
+    payments = [paying_at_sandbox(merchant) for _ in range(4)]
+    failing = stored(payments[0], channel="sandbox_card")
+    good = [stored(payment) for payment in payments[1:]]
+
+    done = race(lambda _: notifications_reprocess_stale(now=timezone.now(), batch=10), 2)
+
+    assert sum(done) == 4  # each row claimed by exactly one job
+    failing.refresh_from_db()
+    assert (failing.outcome, failing.attempts) == (NotificationOutcome.RECEIVED, 1)
+    assert (
+        ChannelNotification.objects.filter(
+            pk__in=[row.pk for row in good], outcome=NotificationOutcome.APPLIED
+        ).count()
+        == 3
+    )
