@@ -9,7 +9,7 @@ import json
 import time
 
 import pytest
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck, given
@@ -84,7 +84,8 @@ def notification_shaped(draw, channel: str) -> dict:
 
 @st.composite
 def callbacks(draw) -> tuple[str, dict, bytes, str]:
-    channel = draw(st.sampled_from([*sorted(settings.PAYMENT_CHANNELS), "nosuch-channel"]))
+    channels = django_settings.PAYMENT_CHANNELS
+    channel = draw(st.sampled_from([*sorted(channels), "nosuch-channel"]))
     body = draw(
         st.one_of(
             st.binary(max_size=3_000),
@@ -94,13 +95,13 @@ def callbacks(draw) -> tuple[str, dict, bytes, str]:
         )
     )
     headers = draw(st.dictionaries(header_names, header_values, max_size=6))
-    if channel in settings.PAYMENT_CHANNELS and draw(st.integers(0, 2)):
+    if channel in channels and draw(st.integers(0, 2)):
         # signed with the channel's real secret: the fuzz reaches past the signature check
         fresh = str(int(time.time()))
         any_time = st.integers(min_value=-(10**20), max_value=10**20).map(str) | st.text()
         headers.update(
             signature_headers(
-                settings.PAYMENT_CHANNELS[channel]["secret"],
+                channels[channel]["secret"],
                 body,
                 timestamp=draw(
                     st.sampled_from([fresh, fresh, str(int(time.time()) - 400)]) | any_time
@@ -130,7 +131,6 @@ def post(client: Client, channel: str, headers: dict, body: bytes, content_type:
 def test_hostile_callbacks_never_500_are_all_stored_and_valid_ones_still_apply(merchant, settings):
     settings.NOTIFICATION_REPROCESS_AFTER_SECONDS = 0
     client = Client(raise_request_exception=False)
-    answers: dict[int, int] = {}
 
     @given(callbacks())
     @hypothesis_settings(
@@ -139,14 +139,12 @@ def test_hostile_callbacks_never_500_are_all_stored_and_valid_ones_still_apply(m
     def fuzz(callback):
         stored_before = ChannelNotification.objects.count()
         response = post(client, *callback)
-        answers[response.status_code] = answers.get(response.status_code, 0) + 1
         assert response.status_code == 400, (response.status_code, response.content)
         assert response.json()["error"]["code"] in REJECTIONS
         assert ChannelNotification.objects.count() == stored_before + 1
 
     fuzz()
 
-    assert set(answers) == {400}
     assert not ChannelNotification.objects.filter(outcome=NotificationOutcome.RECEIVED).exists()
     for channel in sorted(settings.PAYMENT_CHANNELS):
         secret = settings.PAYMENT_CHANNELS[channel]["secret"]
