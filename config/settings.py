@@ -275,6 +275,12 @@ SAFETY_SCAN_MINUTES = env_int("SAFETY_SCAN_MINUTES", 5)
 CALLBACK_TOLERANCE_SECONDS = env_int("CALLBACK_TOLERANCE_SECONDS", 300)
 # A stored callback still unprocessed after this long is picked up by the inbox job.
 NOTIFICATION_REPROCESS_AFTER_SECONDS = env_float("NOTIFICATION_REPROCESS_AFTER_SECONDS", 10)
+# A stored callback whose processing raised is tried again after each step (seconds; the last
+# repeats), and dead-lettered (shown in the back office, replayable) after the maximum tries.
+NOTIFICATION_RETRY_SCHEDULE = [
+    int(s) for s in env_list("NOTIFICATION_RETRY_SCHEDULE", "10,30,60,300,900,3600")
+]
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 10)
 CHANNEL_HTTP_TIMEOUT_SECONDS = env_float("CHANNEL_HTTP_TIMEOUT_SECONDS", 10)
 # How far a channel's clock may be from ours: "trade not found" is final only past deadline+skew.
 CHANNEL_CLOCK_SKEW_SECONDS = env_int("CHANNEL_CLOCK_SKEW_SECONDS", 120)

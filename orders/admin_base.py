@@ -1,6 +1,9 @@
 from django.contrib import admin
+from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db import models
 
+from orders.ids import is_id_shaped
 from orders.templatetags.money import money
 
 
@@ -20,6 +23,21 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_changelist_instance(self, request):
+        # A NUL byte in a filter, the search or a selected row would fail in PostgreSQL: it is
+        # a filter that cannot match, answered as Django answers any bad filter.
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        values = [value for _, values in request.GET.lists() for value in values]
+        if any("\x00" in value for value in [*values, *selected]):
+            raise IncorrectLookupParameters("a NUL byte cannot match anything")
+        return super().get_changelist_instance(request)
+
+    def get_object(self, request, object_id, from_field=None):
+        # an id we never issue does not exist (and a NUL byte in it would fail in PostgreSQL)
+        if not is_id_shaped(object_id):
+            return None
+        return super().get_object(request, object_id, from_field)
 
 
 @admin.display(description="amount", ordering="amount")

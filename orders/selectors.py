@@ -3,14 +3,18 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from orders.ids import is_id_shaped
 from orders.models import Order
 from payments.enums import OPEN_PAYMENT_STATUSES
 from payments.models import Payment
 
 
 def order_get(order_id: str) -> Order:
+    if not is_id_shaped(order_id):
+        raise Http404
     return get_object_or_404(Order.objects.select_related("merchant"), pk=order_id)
 
 

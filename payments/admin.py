@@ -73,6 +73,8 @@ class ChannelNotificationAdmin(ReadOnlyAdmin):
         "outcome",
         "error_code",
         "signature_valid",
+        "attempts",
+        "next_attempt_at",
         "received_at",
     )
     list_filter = (RiskFilter, "channel", "outcome", "error_code")

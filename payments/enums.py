@@ -74,6 +74,7 @@ class NotificationOutcome(models.TextChoices):
     APPLIED = "APPLIED"  # verified and changed state
     UNCHANGED = "UNCHANGED"  # verified, already known (a repeat): nothing to change
     REJECTED = "REJECTED"  # bad signature, stale, replayed, malformed, unknown trade, mismatch
+    DEAD = "DEAD"  # processing failed on every try: given up until someone replays it
 
 
 class EventType(models.TextChoices):

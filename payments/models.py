@@ -157,6 +157,11 @@ class ChannelNotification(models.Model):
     error_code = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Processing that raised (not a rejection: our side failed) is tried again with back-off,
+    # then DEAD; the last error is kept for whoever replays it.
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-received_at"]

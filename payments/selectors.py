@@ -1,17 +1,12 @@
 """Reads for the partner API: always scoped to one merchant (another merchant's id is a 404)."""
 
-import re
-
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 
+from orders.ids import is_id_shaped
 from orders.models import Merchant, Order
 from payments.models import Event, Payment, Refund
-
-# Our ids are short [A-Za-z0-9_] strings; anything else cannot exist (and a NUL byte in a query
-# would be a database error, not an answer).
-ID_PATTERN = re.compile(r"[A-Za-z0-9_]{1,32}")
 
 # Every transaction older than this one has ended (committed or rolled back).
 OLDEST_RUNNING_TRANSACTION = RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", [])
@@ -85,7 +80,7 @@ def merchant_events_after(
 
 
 def _own(queryset: QuerySet, pk: str, **scope):
-    if not ID_PATTERN.fullmatch(pk):
+    if not is_id_shaped(pk):
         raise Http404
     found = queryset.filter(pk=pk, **scope).first()
     if found is None:

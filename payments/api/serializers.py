@@ -17,6 +17,10 @@ MAX_AMOUNT = 10**12
 # Printable ASCII, no spaces: safe in logs, URLs and every channel's merchant reference.
 REFERENCE = RegexValidator(r"^[\x21-\x7e]+$", "use visible ASCII characters only")
 PUBLIC_ID = r"^[A-Za-z0-9_]{1,32}$"
+# Paying stops TIME_EXPIRE_MARGIN_SECONDS before an order expires (the channels' time_expire);
+# an order must leave a customer at least this long to pay after that.
+MIN_PAYABLE_SECONDS = 60
+MIN_EXPIRES_IN = settings.TIME_EXPIRE_MARGIN_SECONDS + MIN_PAYABLE_SECONDS
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -47,10 +51,20 @@ class OrderCreateSerializer(serializers.Serializer):
     currency = serializers.ChoiceField(choices=sorted(ISO_4217), help_text="ISO 4217 code")
     subject = serializers.CharField(max_length=256, help_text="shown to the customer")
     expires_in = StrictIntegerField(
-        min_value=60,
+        min_value=MIN_EXPIRES_IN,
         max_value=86_400,
         required=False,
-        help_text="seconds until the order can no longer be paid (default 1800)",
+        error_messages={
+            "min_value": (
+                f"must be at least {MIN_EXPIRES_IN} seconds: paying stops "
+                f"{settings.TIME_EXPIRE_MARGIN_SECONDS} s before the order expires, and a "
+                f"customer needs at least {MIN_PAYABLE_SECONDS} s to pay"
+            )
+        },
+        help_text=(
+            f"seconds until the order expires (default 1800), at least {MIN_EXPIRES_IN}: "
+            f"paying stops {settings.TIME_EXPIRE_MARGIN_SECONDS} s before it"
+        ),
     )
     return_url = serializers.URLField(
         max_length=500,

@@ -106,6 +106,7 @@ class RefundResult:
     channel_refund_no: str | None = None
     amount: int | None = None
     currency: str | None = None
+    out_trade_no: str | None = None  # the trade refunded, where the channel says
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 

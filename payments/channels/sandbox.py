@@ -29,6 +29,7 @@ from payments.channels.base import (
     TradeResult,
     TradeStatus,
 )
+from payments.text import storable_json
 
 TRADE_STATUSES = {
     "WAITING": TradeStatus.PAYING,
@@ -43,6 +44,10 @@ REFUND_STATUSES = {
 
 # A request of ours with the same number is still being worked on: it may yet succeed.
 IN_FLIGHT_CODES = {"REFUND_IN_PROGRESS"}
+# What reading an answer of the wrong shape raises: missing keys, wrong types, bad values.
+# An amount must also fit the BIGINT columns it is kept in.
+MAX_AMOUNT = 2**63 - 1
+WRONG_SHAPE = (ValueError, TypeError, KeyError, AttributeError)
 
 
 class SandboxChannel:
@@ -71,16 +76,7 @@ class SandboxChannel:
                 "return_url": request.return_url,
             },
         )
-        if request.client == "mobile":
-            return PayAction(
-                type="redirect", channel_trade_no=trade["trade_no"], url=trade["pay_url"]
-            )
-        return PayAction(
-            type="qr",
-            channel_trade_no=trade["trade_no"],
-            qr_content=trade["qr_content"],
-            url=trade["pay_url"],
-        )
+        return _translated(f"create {request.out_trade_no}", _pay_action, trade, request.client)
 
     def query_trade(self, out_trade_no: str) -> TradeResult:
         try:
@@ -89,7 +85,7 @@ class SandboxChannel:
             if error.code == "TRADE_NOT_FOUND":
                 return TradeResult(out_trade_no=out_trade_no, status=TradeStatus.NOT_FOUND)
             raise
-        return self._trade_result(trade)
+        return _translated(f"query {out_trade_no}", _trade_result, trade)
 
     def close_trade(self, out_trade_no: str) -> TradeResult:
         try:
@@ -100,7 +96,7 @@ class SandboxChannel:
             raise
         if trade.get("status") == "UNKNOWN":
             return TradeResult(out_trade_no=out_trade_no, status=TradeStatus.UNKNOWN, raw=trade)
-        return self._trade_result(trade)
+        return _translated(f"close {out_trade_no}", _trade_result, trade)
 
     def refund(self, request: RefundRequest) -> RefundResult:
         refund = self._call(
@@ -110,19 +106,21 @@ class SandboxChannel:
                 "out_trade_no": request.out_trade_no,
                 "out_refund_no": request.out_refund_no,
                 "amount": request.amount,
+                "notify_url": request.notify_url,
             },
         )
-        return self._refund_result(refund)
+        return _translated(f"refund {request.out_refund_no}", _refund_result, refund)
 
     def query_refund(self, out_refund_no: str) -> RefundResult:
         try:
-            return self._refund_result(self._call("GET", f"/v1/refunds/{out_refund_no}"))
+            refund = self._call("GET", f"/v1/refunds/{out_refund_no}")
         except ChannelError as error:
             if error.code == "REFUND_NOT_FOUND":
                 return RefundResult(
                     out_refund_no=out_refund_no, status=RefundResultStatus.NOT_FOUND
                 )
             raise
+        return _translated(f"query refund {out_refund_no}", _refund_result, refund)
 
     def download_statement(self, day: str) -> str:
         response = self._send("GET", f"/v1/statements/{day}", params={"channel": self.code})
@@ -140,13 +138,16 @@ class SandboxChannel:
         expected = hmac.new(
             self.secret, f"{timestamp}\n{nonce}\n".encode() + body, hashlib.sha256
         ).hexdigest()
-        if not hmac.compare_digest(expected, signature):
+        # compare_digest takes only ASCII str: anything else cannot be our hex digest anyway
+        if not (signature.isascii() and hmac.compare_digest(expected, signature)):
             raise NotificationRejected("bad_signature", "signature does not verify")
         try:
             data = json.loads(body)
             sent_at = datetime.fromtimestamp(int(timestamp), tz=UTC)
-            result = self._trade_result(data)
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            # refund notifications say so; trade ones may not (older senders)
+            is_refund = data.get("type") == "refund"
+            result = _refund_result(data) if is_refund else _trade_result(data)
+        except (*WRONG_SHAPE, OverflowError, OSError) as error:  # a timestamp out of range
             raise NotificationRejected("malformed", f"unreadable notification: {error}") from None
         if data.get("channel") != self.code:
             raise NotificationRejected("wrong_channel", "notification is for another channel")
@@ -155,38 +156,17 @@ class SandboxChannel:
     def acknowledgement(self) -> tuple[int, str, str]:
         return 200, "text/plain", "success"
 
-    # --- translation ------------------------------------------------------------------------
-
-    def _trade_result(self, trade: Mapping[str, Any]) -> TradeResult:
-        status = TRADE_STATUSES.get(trade["status"], TradeStatus.UNKNOWN)
-        amount = trade.get("amount")
-        if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)):
-            raise ValueError("amount must be an integer")
-        paid_at = trade.get("paid_at")
-        return TradeResult(
-            out_trade_no=str(trade["out_trade_no"]),
-            status=status,
-            channel_trade_no=trade.get("trade_no"),
-            amount=amount,
-            currency=trade.get("currency"),
-            paid_at=datetime.fromisoformat(paid_at) if paid_at else None,
-            raw=dict(trade),
-        )
-
-    def _refund_result(self, refund: Mapping[str, Any]) -> RefundResult:
-        return RefundResult(
-            out_refund_no=refund["out_refund_no"],
-            status=REFUND_STATUSES.get(refund.get("status"), RefundResultStatus.UNKNOWN),
-            channel_refund_no=refund.get("refund_no"),
-            raw=dict(refund),
-        )
+    # --- HTTP ------------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, **kwargs) -> dict[str, Any]:
         response = self._send(method, path, **kwargs)
         try:
-            return response.json()
+            answer = response.json()
         except ValueError:
             raise ChannelUnavailable(f"{method} {path}: unreadable answer") from None
+        if not isinstance(answer, dict):
+            raise ChannelUnavailable(f"{method} {path}: answer is not a JSON object")
+        return answer
 
     def _send(self, method: str, path: str, **kwargs) -> requests.Response:
         try:
@@ -207,3 +187,79 @@ class SandboxChannel:
                 raise ChannelUnavailable(f"{method} {path}: {code} {message}")
             raise ChannelError(code, message)
         return response
+
+
+# --- translation: answers in, our dataclasses out ------------------------------------------
+
+
+def _translated(what: str, translate, *args):
+    """An answer of the wrong shape is no answer: unknown (ChannelUnavailable), never a crash
+    in whoever asked (checkout, sync, the pump)."""
+    try:
+        return translate(*args)
+    except WRONG_SHAPE as error:
+        raise ChannelUnavailable(f"{what}: answer of the wrong shape: {error!r}") from None
+
+
+def _pay_action(trade: Mapping[str, Any], client: str) -> PayAction:
+    if client == "mobile":
+        return PayAction(
+            type="redirect", channel_trade_no=_text(trade["trade_no"]), url=_text(trade["pay_url"])
+        )
+    return PayAction(
+        type="qr",
+        channel_trade_no=_text(trade["trade_no"]),
+        qr_content=_text(trade["qr_content"]),
+        url=_text(trade["pay_url"]),
+    )
+
+
+def _trade_result(trade: Mapping[str, Any]) -> TradeResult:
+    status = TRADE_STATUSES.get(_text(trade["status"]), TradeStatus.UNKNOWN)
+    amount = _amount(trade.get("amount"))
+    currency = _optional_text(trade.get("currency"))
+    if status == TradeStatus.SUCCEEDED and (amount is None or currency is None):
+        raise ValueError("a success must say its amount and currency")
+    paid_text = _optional_text(trade.get("paid_at"))
+    paid_at = datetime.fromisoformat(paid_text) if paid_text else None
+    if paid_at is not None and paid_at.tzinfo is None:
+        raise ValueError("paid_at must say its time zone")
+    return TradeResult(
+        out_trade_no=_text(trade["out_trade_no"]),
+        status=status,
+        channel_trade_no=_optional_text(trade.get("trade_no")),
+        amount=amount,
+        currency=currency,
+        paid_at=paid_at,
+        raw=storable_json(dict(trade)),
+    )
+
+
+def _refund_result(refund: Mapping[str, Any]) -> RefundResult:
+    status = refund.get("status")
+    return RefundResult(
+        out_refund_no=_text(refund["out_refund_no"]),
+        status=REFUND_STATUSES.get(_optional_text(status), RefundResultStatus.UNKNOWN),
+        channel_refund_no=_optional_text(refund.get("refund_no")),
+        amount=_amount(refund.get("amount")),
+        currency=_optional_text(refund.get("currency")),
+        out_trade_no=_optional_text(refund.get("out_trade_no")),
+        raw=storable_json(dict(refund)),
+    )
+
+
+def _amount(amount: Any) -> int | None:
+    if amount is not None and not (type(amount) is int and 0 < amount <= MAX_AMOUNT):
+        raise ValueError(f"amount must be a positive integer, got {amount!r}")
+    return amount
+
+
+def _text(value: Any) -> str:
+    """A string we can keep: PostgreSQL text holds no NUL byte."""
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValueError(f"expected text, got {value!r}")
+    return value
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else _text(value)

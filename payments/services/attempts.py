@@ -35,6 +35,7 @@ from payments.enums import (
 )
 from payments.locks import lock_order, order_known_paid, order_lock
 from payments.models import Payment
+from payments.services.queries import answer_about
 from payments.services.results import payment_apply_channel_result
 
 logger = logging.getLogger(__name__)
@@ -176,7 +177,9 @@ def payment_close_attempt(*, payment_id: str, actor: Actor) -> CloseOutcome:
     if not adapter.supports_close:
         return _supersede(payment_id, actor)
     try:
-        result = adapter.close_trade(payment.out_trade_no)
+        result = answer_about(
+            adapter.close_trade(payment.out_trade_no), out_trade_no=payment.out_trade_no
+        )
     except (ChannelUnavailable, ChannelError) as error:
         logger.warning("close unknown: payment=%s error=%s", payment_id, error)
         result = TradeResult(out_trade_no=payment.out_trade_no, status=TradeStatus.UNKNOWN)

@@ -1,7 +1,10 @@
 """The callback inbox: store raw first, then verify, then apply through the one result service.
 
 Every rejection (bad signature, stale timestamp, replayed nonce, malformed body, unknown trade,
-amount mismatch) is kept on the stored row with its reason, and changes nothing else.
+amount mismatch) is kept on the stored row with its reason, and changes nothing else. Any other
+error while processing (our side failed, not the callback) is kept on the row too, with a next
+try after a back-off, so one bad row never blocks the rows behind it; after
+NOTIFICATION_MAX_ATTEMPTS tries the row is DEAD (the back office shows and replays it).
 """
 
 import json
@@ -11,15 +14,22 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from orders.audit import Actor
 from orders.enums import ActorKind
 from payments.channels import UnknownChannel, get_channel
-from payments.channels.base import NotificationRejected
+from payments.channels.base import NotificationRejected, RefundResult, TradeResult
 from payments.enums import NotificationOutcome, TransactionSource
 from payments.models import ChannelNotification
+from payments.services.refunds import (
+    RefundNoticeOutcome,
+    UnknownRefund,
+    refund_apply_notification,
+)
 from payments.services.results import ApplyOutcome, UnknownTrade, payment_apply_channel_result
+from payments.text import storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -34,19 +44,46 @@ class Acknowledgement:
 
 
 def notification_receive(
-    *, channel: str, headers: dict[str, str], body: bytes, peer: str
+    *, channel: str, headers: dict[str, str], body: bytes | None, peer: str
 ) -> ChannelNotification:
-    """Store the callback exactly as it came, committed before anything can fail."""
-    return ChannelNotification.objects.create(
-        channel=channel[:32], headers=headers, body=body, peer=peer[:64]
+    """Store the callback exactly as it came, committed before anything can fail. The body is
+    kept byte for byte; header text PostgreSQL cannot hold (NUL, lone surrogates) is escaped.
+    ``None``: the body was over DATA_UPLOAD_MAX_MEMORY_SIZE and never read; the request is
+    kept, rejected as too large."""
+    notification = ChannelNotification(
+        channel=channel[:32],
+        headers={storable_text(name): storable_text(value) for name, value in headers.items()},
+        body=body or b"",
+        peer=storable_text(peer[:64]),
     )
+    if body is None:
+        notification.outcome = NotificationOutcome.REJECTED
+        notification.error_code = "too_large"
+        notification.error = f"body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes, not read"
+        notification.processed_at = timezone.now()
+    notification.save()
+    return notification
 
 
 def notification_process(*, notification_id: int) -> ChannelNotification:
-    """Verify and apply a stored callback. Idempotent: a processed row is left as it is."""
+    """Verify and apply a stored callback. Idempotent: a processed row is left as it is.
+    Never raises for what processing does: a failure is recorded on the row for a later try."""
     notification = ChannelNotification.objects.get(pk=notification_id)
     if notification.outcome != NotificationOutcome.RECEIVED:
         return notification
+    try:
+        with transaction.atomic():
+            return _verify_and_apply(notification)
+    except Exception as error:  # whatever broke, the row keeps it and is tried again
+        logger.exception(
+            "callback processing failed: channel=%s notification=%s",
+            notification.channel,
+            notification_id,
+        )
+        return _record_failure(notification_id, error)
+
+
+def _verify_and_apply(notification: ChannelNotification) -> ChannelNotification:
     try:
         adapter = get_channel(notification.channel)
     except UnknownChannel:
@@ -58,7 +95,7 @@ def notification_process(*, notification_id: int) -> ChannelNotification:
         return _reject(notification, error.code, error.message, signature_valid=valid)
 
     notification.signature_valid = True
-    notification.out_trade_no = parsed.result.out_trade_no[:64]
+    notification.out_trade_no = (parsed.result.out_trade_no or "")[:64]
     tolerance = timedelta(seconds=settings.CALLBACK_TOLERANCE_SECONDS)
     # Freshness is judged at receipt: a callback reprocessed later after a crash is still good.
     received_at = notification.received_at
@@ -70,24 +107,44 @@ def notification_process(*, notification_id: int) -> ChannelNotification:
         with transaction.atomic():
             if parsed.nonce:
                 _accept_nonce(notification, parsed.nonce)
-            outcome = payment_apply_channel_result(
-                result=parsed.result, source=TransactionSource.CALLBACK, actor=actor
-            )
-            if outcome == ApplyOutcome.MISMATCH:
-                # Signed, but not what we asked for: the discrepancy is kept, nothing moved.
+            if isinstance(parsed.result, RefundResult):
+                outcome = _apply_refund_result(parsed.result, actor)
+            else:
+                outcome = _apply_trade_result(parsed.result, actor)
+            if outcome is None:
+                # Signed, but not what we asked for: the discrepancy is kept (this transaction
+                # commits), nothing moved, the channel's own record is asked for.
                 return _reject(notification, "amount_mismatch", "amount or currency differ")
-            notification.outcome = (
-                NotificationOutcome.APPLIED
-                if outcome.changed_state
-                else NotificationOutcome.UNCHANGED
-            )
+            notification.outcome = outcome
             notification.processed_at = timezone.now()
             notification.save()
     except _ReplayedNonce:
         return _reject(notification, "replayed", "this nonce was already used")
     except UnknownTrade:
         return _reject(notification, "unknown_trade", "no payment has this out_trade_no")
+    except UnknownRefund:
+        return _reject(notification, "unknown_refund", "no refund has this out_refund_no")
     return notification
+
+
+def _apply_trade_result(result: TradeResult, actor: Actor) -> NotificationOutcome | None:
+    """APPLIED / UNCHANGED, or None for an amount that is not the payment's."""
+    outcome = payment_apply_channel_result(
+        result=result, source=TransactionSource.CALLBACK, actor=actor
+    )
+    if outcome == ApplyOutcome.MISMATCH:
+        return None
+    return NotificationOutcome.APPLIED if outcome.changed_state else NotificationOutcome.UNCHANGED
+
+
+def _apply_refund_result(result: RefundResult, actor: Actor) -> NotificationOutcome | None:
+    """APPLIED / UNCHANGED, or None for an amount that is not the refund's."""
+    outcome = refund_apply_notification(result=result, actor=actor)
+    if outcome == RefundNoticeOutcome.MISMATCH:
+        return None
+    if outcome == RefundNoticeOutcome.APPLIED:
+        return NotificationOutcome.APPLIED
+    return NotificationOutcome.UNCHANGED
 
 
 def notifications_reprocess_stale(*, now: datetime, batch: int) -> int:
@@ -101,6 +158,7 @@ def notifications_reprocess_stale(*, now: datetime, batch: int) -> int:
             notification = (
                 ChannelNotification.objects.select_for_update(skip_locked=True)
                 .filter(outcome=NotificationOutcome.RECEIVED, received_at__lte=stale_before)
+                .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
                 .order_by("received_at")
                 .first()
             )
@@ -117,8 +175,12 @@ def notification_acknowledgement(notification: ChannelNotification) -> Acknowled
     if notification.outcome in (NotificationOutcome.APPLIED, NotificationOutcome.UNCHANGED):
         status, content_type, body = get_channel(notification.channel).acknowledgement()
         return Acknowledgement(status, content_type, body)
-    error = {"code": notification.error_code, "message": notification.error}
-    return Acknowledgement(400, "application/json", json.dumps({"error": error}))
+    if notification.outcome == NotificationOutcome.REJECTED:
+        error = {"code": notification.error_code, "message": notification.error}
+        return Acknowledgement(400, "application/json", json.dumps({"error": error}))
+    # Kept but not processed (our side failed): the channel's retry, or our job, will apply it.
+    error = {"code": "processing_failed", "message": "stored; it will be processed again"}
+    return Acknowledgement(503, "application/json", json.dumps({"error": error}))
 
 
 class _ReplayedNonce(Exception):
@@ -135,6 +197,34 @@ def _accept_nonce(notification: ChannelNotification, nonce: str) -> None:
         raise _ReplayedNonce from None
 
 
+def _record_failure(notification_id: int, error: Exception) -> ChannelNotification:
+    with transaction.atomic():
+        notification = ChannelNotification.objects.select_for_update().get(pk=notification_id)
+        notification.attempts += 1
+        notification.last_error = storable_text(f"{type(error).__name__}: {error}"[:2000])
+        if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+            notification.outcome = NotificationOutcome.DEAD
+            notification.next_attempt_at = None
+            logger.error(
+                "callback dead-lettered after %s tries: channel=%s notification=%s",
+                notification.attempts,
+                notification.channel,
+                notification.pk,
+            )
+        else:
+            notification.next_attempt_at = timezone.now() + timedelta(
+                seconds=retry_delay(notification.attempts)
+            )
+        notification.save(update_fields=["attempts", "last_error", "outcome", "next_attempt_at"])
+    return notification
+
+
+def retry_delay(attempts: int) -> int:
+    """Seconds before the next try after ``attempts`` failed ones (the schedule's last repeats)."""
+    schedule = settings.NOTIFICATION_RETRY_SCHEDULE
+    return schedule[min(attempts, len(schedule)) - 1]
+
+
 def _reject(
     notification: ChannelNotification,
     code: str,
@@ -145,7 +235,7 @@ def _reject(
     notification.signature_valid = signature_valid
     notification.outcome = NotificationOutcome.REJECTED
     notification.error_code = code
-    notification.error = message[:2000]
+    notification.error = storable_text(message[:2000])
     notification.processed_at = timezone.now()
     notification.save()
     logger.warning(

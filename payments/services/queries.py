@@ -3,6 +3,7 @@
 Used by the query job, the partner API's sync, read repair on pages and the admin's re-query.
 """
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,6 +17,9 @@ from payments.locks import first_in_window
 from payments.models import Payment
 from payments.services.query_log import payment_query_record
 from payments.services.results import ApplyOutcome, payment_apply_channel_result
+from payments.text import storable_text
+
+logger = logging.getLogger(__name__)
 
 
 def payment_sync(*, payment_id: str, actor: Actor) -> ApplyOutcome:
@@ -26,9 +30,8 @@ def payment_sync(*, payment_id: str, actor: Actor) -> ApplyOutcome:
     try:
         result = get_channel(payment.channel).query_trade(payment.out_trade_no)
     except (ChannelUnavailable, ChannelError) as error:
-        result = TradeResult(
-            out_trade_no=payment.out_trade_no, status=TradeStatus.UNKNOWN, raw={"error": str(error)}
-        )
+        result = unknown_answer(payment.out_trade_no, str(error))
+    result = answer_about(result, out_trade_no=payment.out_trade_no)
     if result.status == TradeStatus.NOT_FOUND and _past_not_found_deadline(payment):
         # The channel never had it and the order can no longer be paid: nothing to wait for.
         result = TradeResult(out_trade_no=payment.out_trade_no, status=TradeStatus.CLOSED)
@@ -39,6 +42,29 @@ def payment_sync(*, payment_id: str, actor: Actor) -> ApplyOutcome:
         payment=payment, asked_at=asked_at, result=result, outcome=outcome, actor=actor
     )
     return outcome
+
+
+def answer_about(result: TradeResult, *, out_trade_no: str) -> TradeResult:
+    """A channel's answer counts only for the trade we asked about. One about another
+    out_trade_no (a channel bug, a proxy mixing up answers) says nothing about ours, and
+    applying it would move a payment nobody asked about: it is UNKNOWN. Queries and closes
+    both pass through here."""
+    if result.out_trade_no == out_trade_no:
+        return result
+    logger.warning(
+        "channel answered about another trade: asked=%s answered=%r",
+        out_trade_no,
+        result.out_trade_no,
+    )
+    return unknown_answer(out_trade_no, f"answer about another trade: {result.out_trade_no!r}")
+
+
+def unknown_answer(out_trade_no: str, error: str) -> TradeResult:
+    return TradeResult(
+        out_trade_no=out_trade_no,
+        status=TradeStatus.UNKNOWN,
+        raw={"error": storable_text(error)},
+    )
 
 
 def payment_read_repair(*, payment_id: str, actor: Actor) -> None:

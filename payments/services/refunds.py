@@ -1,6 +1,7 @@
 """Refunds: requested under the payment's row lock, executed by a job, idempotent at the channel
 through out_refund_no. A refund whose outcome is unknown is retried until the channel answers."""
 
+import enum
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -49,8 +50,10 @@ class UnknownRefund(LookupError):
     """A channel reported an out_refund_no we never issued."""
 
 
-class RefundNotificationMismatch(Exception):
-    """A refund notification reporting another amount or currency than the refund's."""
+class RefundNoticeOutcome(enum.StrEnum):
+    APPLIED = "APPLIED"  # the refund is final now
+    UNCHANGED = "UNCHANGED"  # known already, or left to the refund query
+    MISMATCH = "MISMATCH"  # another amount or currency than the refund's: left to the query
 
 
 def refund_request(
@@ -240,8 +243,8 @@ def refund_apply_result(
     return refund
 
 
-def refund_apply_notification(*, result: RefundResult, actor: Actor) -> bool:
-    """A channel's notification about one of our refunds; True when it changed the refund.
+def refund_apply_notification(*, result: RefundResult, actor: Actor) -> RefundNoticeOutcome:
+    """A channel's notification about one of our refunds.
 
     A success of the refund's own amount is applied at once. Anything else (a failure, another
     amount) only makes the refund due now: the janitor's refund query, the channel's own record,
@@ -256,13 +259,12 @@ def refund_apply_notification(*, result: RefundResult, actor: Actor) -> bool:
     )
     if result.status == RefundResultStatus.SUCCEEDED and matches:
         before = refund.status
-        return refund_apply_result(refund_id=refund.pk, result=result, actor=actor).status != before
+        after = refund_apply_result(refund_id=refund.pk, result=result, actor=actor).status
+        return RefundNoticeOutcome.APPLIED if after != before else RefundNoticeOutcome.UNCHANGED
     Refund.objects.filter(pk=refund.pk, status__in=UNFINISHED_REFUND_STATUSES).update(
         next_attempt_at=timezone.now()
     )
-    if not matches:
-        raise RefundNotificationMismatch(result.out_refund_no)
-    return False
+    return RefundNoticeOutcome.UNCHANGED if matches else RefundNoticeOutcome.MISMATCH
 
 
 def _succeed(order, refund: Refund, result: RefundResult, actor: Actor) -> None:

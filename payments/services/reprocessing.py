@@ -1,6 +1,7 @@
 """Reprocessing a stored callback on request (the back office's "reprocess callback").
 
-A RECEIVED row is processed as the inbox job would process it. A REJECTED row is verified again
+A RECEIVED row is processed as the inbox job would process it, and a DEAD one (every try
+failed on our side) is tried once more. A REJECTED row is verified again
 from its stored headers and body through notification_process: the same signature, freshness
 (judged at receipt) and nonce checks, so nothing is applied that a correct first pass would not
 have applied. It helps when the rejection came from our side (a wrong channel secret or
@@ -48,6 +49,11 @@ def notification_reprocess(*, notification_id: int) -> ChannelNotification:
                 notification.error_code,
             )
             _reopen(notification)
+        elif notification.outcome == NotificationOutcome.DEAD:
+            # Every try failed on our side; its error is kept, and one more try may succeed now
+            # (a bug fixed, a dependency back). Failing again leaves it DEAD.
+            logger.info("dead callback replayed: notification=%s", notification.pk)
+            _reopen(notification)
         elif notification.outcome != NotificationOutcome.RECEIVED:
             raise ReprocessRefused(
                 "already_processed", f"this callback was already {notification.outcome}"
@@ -71,4 +77,5 @@ def _reopen(notification: ChannelNotification) -> None:
     notification.error_code = ""
     notification.error = ""
     notification.processed_at = None
+    notification.next_attempt_at = None
     notification.save()

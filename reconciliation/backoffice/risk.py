@@ -88,6 +88,13 @@ RISKS = (
         False,
     ),
     Risk(
+        "callbacks_dead",
+        "Callbacks dead-lettered (processing failed on every try)",
+        ChannelNotification,
+        _always(Q(outcome=NotificationOutcome.DEAD)),
+        False,
+    ),
+    Risk(
         "webhooks_dead",
         "Webhook deliveries dead-lettered",
         WebhookDelivery,

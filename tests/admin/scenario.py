@@ -23,6 +23,7 @@ EXPECTED = {
     "refunds_flagged": (2, {"CNY": 500}),
     "callbacks_unprocessed": (1, {}),
     "callbacks_rejected": (2, {}),
+    "callbacks_dead": (1, {}),
     "webhooks_dead": (2, {}),
     "discrepancies_open": (2, {}),
 }
@@ -115,6 +116,7 @@ def _callbacks() -> None:
     callback(NotificationOutcome.REJECTED, error_code="bad_signature")
     callback(NotificationOutcome.REJECTED, age=3600, error_code="stale")
     callback(NotificationOutcome.APPLIED, age=60)
+    callback(NotificationOutcome.DEAD, age=7200)  # processing failed on every try
 
 
 def _deliveries(merchant) -> None:

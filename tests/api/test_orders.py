@@ -36,6 +36,30 @@ def test_expires_in_defaults_to_the_setting(partner, settings):
     assert 1790 < (order.expires_at - order.created_at).total_seconds() <= 1800
 
 
+def test_an_order_that_could_never_be_paid_is_refused(partner, settings):
+    # paying stops TIME_EXPIRE_MARGIN_SECONDS (60) before expiry: 60 s would leave no time at all
+    assert settings.TIME_EXPIRE_MARGIN_SECONDS == 60
+
+    for expires_in in (60, 119):
+        response = partner.post("/orders", ORDER | {"expires_in": expires_in})
+
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert (error["code"], error["field"]) == ("invalid_request", "expires_in")
+        assert "at least 120 seconds" in error["message"]
+    assert Order.objects.count() == 0
+    assert partner.post("/orders", ORDER | {"expires_in": 120}).status_code == 201
+
+
+def test_the_documented_minimum_expires_in_is_the_real_one(partner, settings):
+    schema = partner.client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    field = schema["components"]["schemas"]["OrderCreateRequest"]["properties"]["expires_in"]
+
+    minimum = settings.TIME_EXPIRE_MARGIN_SECONDS + 60
+    assert field["minimum"] == minimum
+    assert f"at least {minimum}" in field["description"]
+
+
 def test_the_same_order_again_is_the_same_order_and_other_content_is_a_conflict(partner):
     first = partner.post("/orders", ORDER)
     again = partner.post("/orders", ORDER)
@@ -66,7 +90,7 @@ def test_the_same_order_again_is_the_same_order_and_other_content_is_a_conflict(
         ({"merchant_order_no": "nul\x00byte"}, "merchant_order_no"),
         ({"subject": "s" * 257}, "subject"),
         ({"subject": "nul\x00"}, "subject"),
-        ({"expires_in": 59}, "expires_in"),
+        ({"expires_in": 119}, "expires_in"),
         ({"expires_in": 86_401}, "expires_in"),
         ({"return_url": "javascript:alert(1)"}, "return_url"),
         ({"return_url": "ftp://example.com/"}, "return_url"),

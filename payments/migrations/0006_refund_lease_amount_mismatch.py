@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("payments", "0004_backoffice_permissions_payment_query"),
+        ("payments", "0005_notification_retries"),
     ]
 
     operations = [
