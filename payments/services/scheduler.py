@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from orders.audit import Actor
 from orders.enums import OPEN_ORDER_STATUSES, ActorKind
@@ -59,13 +60,21 @@ def payment_check(*, payment_id: str, now: datetime) -> None:
     payment = Payment.objects.select_related("order").get(pk=payment_id)
     if payment.status not in CHECKED_STATUSES:
         return
-    order = payment.order
-    expiring = order.status in OPEN_ORDER_STATUSES and order.expires_at <= now
-    if payment.is_open and expiring and not payment.superseded:
+    if payment.is_open and _should_close(payment, now):
         payment_close_attempt(payment_id=payment_id, actor=EXPIRY_JOB)
     else:
         payment_sync(payment_id=payment_id, actor=QUERY_JOB)
-    _schedule_next_check(payment_id, now)
+    _schedule_next_check(payment_id, timezone.now())
+
+
+def _should_close(payment: Payment, now: datetime) -> bool:
+    """An open attempt is closed when its order has expired, and also whenever its order is no
+    longer open (another attempt won, or the order was closed): one close answered unknown is
+    retried on every check until the channel confirms, so the attempt never stays payable."""
+    order = payment.order
+    if order.status not in OPEN_ORDER_STATUSES:
+        return True
+    return order.expires_at <= now and not payment.superseded
 
 
 def _schedule_next_check(payment_id: str, now: datetime) -> None:
@@ -96,14 +105,19 @@ def _schedule_next_check(payment_id: str, now: datetime) -> None:
 
 
 def next_check_at(payment: Payment, now: datetime) -> datetime | None:
-    """The fast schedule (10 s, 20 s, 30 s by default), then doubling back-off up to a cap,
-    until the order's expiry plus a grace; None after that (finance sees it flagged)."""
+    """The fast schedule (10 s, 20 s, 30 s by default), then doubling back-off up to a cap.
+
+    An open payment is checked for as long as it is open (closed or queried until the channel
+    gives a final answer; past the fast checks it is flagged for finance). A closed one is
+    checked until its order's expiry plus a grace, then None: a payment can cross the close."""
     fast = settings.PAYMENT_QUERY_SCHEDULE
     done = payment.query_attempts
     if done <= len(fast):
         delay = fast[done - 1]
     else:
         delay = min(fast[-1] * 2 ** (done - len(fast)), settings.PAYMENT_QUERY_BACKOFF_MAX_SECONDS)
+    if payment.is_open:
+        return now + timedelta(seconds=delay)
     deadline = payment.order.expires_at + timedelta(seconds=settings.PAYMENT_QUERY_GRACE_SECONDS)
     if now >= deadline:
         return None
