@@ -36,6 +36,14 @@ class Liveness:
     def alive(self) -> bool:
         return self.fresh or not self.work_due
 
+    def as_json(self) -> dict:
+        return {
+            "alive": self.alive,
+            "heartbeat_fresh": self.fresh,
+            "work_due": self.work_due,
+            "last_tick_at": self.last_tick_at.isoformat() if self.last_tick_at else None,
+        }
+
 
 def heartbeat_advance(*, now: datetime, name: str | None = None) -> None:
     """One upsert (INSERT … ON CONFLICT DO UPDATE): concurrent beats never conflict."""
