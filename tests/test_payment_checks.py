@@ -13,7 +13,7 @@ from payments.enums import NotificationOutcome, PaymentStatus
 from payments.models import ChannelNotification, Event, Payment
 from payments.services.attempts import payment_start
 from payments.services.notifications import notification_receive, notifications_reprocess_stale
-from payments.services.scheduler import next_check_at, payments_check_due
+from payments.services.scheduler import next_check_at, payment_claim_due, payments_check_due
 from reconciliation.backoffice.risk import money_at_risk
 from tests.conftest import TEST_SECRET, make_order
 from tests.helpers import race, signed_notification
@@ -296,3 +296,33 @@ def test_an_open_attempt_of_a_paid_order_is_closed_until_the_channel_confirms(me
 
     assert sandbox.trade(other.out_trade_no)["status"] == "CLOSED"
     assert Payment.objects.get(pk=other.pk).status == PaymentStatus.CLOSED
+
+
+@pytest.mark.django_db
+def test_a_claim_holds_its_payment_longer_than_the_channel_calls_of_a_check(
+    order, sandbox, settings
+):
+    settings.PAYMENT_CHECK_LEASE_SECONDS = 3
+    settings.CHANNEL_HTTP_TIMEOUT_SECONDS = 10
+    payment = started(order)
+    make_due(payment)
+    claimed_at = timezone.now()
+
+    assert payment_claim_due(now=claimed_at) == payment.pk
+
+    payment.refresh_from_db()
+    assert payment.next_query_at >= claimed_at + timedelta(seconds=20)  # two channel timeouts
+
+
+@pytest.mark.django_db
+def test_the_next_check_is_scheduled_from_when_the_check_finished(order, sandbox, settings):
+    settings.PAYMENT_QUERY_SCHEDULE = [10]
+    payment = started(order)
+    sandbox.set_faults({"api_timeout_rate": {"query": 1}, "hang_ms": 1000})  # a slow answer
+    make_due(payment)
+    before = timezone.now()
+
+    check_now()
+
+    payment.refresh_from_db()
+    assert payment.next_query_at >= before + timedelta(seconds=11)  # the 1 s call, then 10 s
