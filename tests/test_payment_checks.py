@@ -9,8 +9,8 @@ from orders.audit import Actor
 from orders.enums import ActorKind, OrderStatus
 from orders.models import Order
 from orders.services import orders_close_expired
-from payments.enums import NotificationOutcome, PaymentStatus
-from payments.models import ChannelNotification, Event, Payment
+from payments.enums import NotificationOutcome, PaymentStatus, RefundReason
+from payments.models import ChannelNotification, Event, Payment, Refund
 from payments.services.attempts import payment_start
 from payments.services.notifications import notification_receive, notifications_reprocess_stale
 from payments.services.scheduler import next_check_at, payment_claim_due, payments_check_due
@@ -326,3 +326,31 @@ def test_the_next_check_is_scheduled_from_when_the_check_finished(order, sandbox
 
     payment.refresh_from_db()
     assert payment.next_query_at >= before + timedelta(seconds=11)  # the 1 s call, then 10 s
+
+
+@pytest.mark.django_db
+def test_an_attempt_its_channel_cannot_close_is_still_queried_after_the_order_is_paid(
+    merchant, sandbox, settings
+):
+    settings.PAYMENT_CHANNELS = {
+        **settings.PAYMENT_CHANNELS,
+        "sandbox_card": {
+            **settings.PAYMENT_CHANNELS["sandbox_card"],
+            "class": "tests.channels.SandboxWithoutClose",
+        },
+    }
+    sandbox.set_faults({"notify_drop": 1})
+    order = make_order(merchant)
+    old = started(order, channel="sandbox_card")
+    new = started(order)  # the old attempt cannot be closed: superseded, still payable
+    sandbox.pay(new.out_trade_no)
+    make_due(new)
+    check_now()
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+
+    sandbox.pay(old.out_trade_no)  # the customer pays the old one too
+    make_due(old)
+    check_now()
+
+    assert Payment.objects.get(pk=old.pk).status == PaymentStatus.SUCCEEDED  # found by a query
+    assert Refund.objects.get(payment=old).reason == RefundReason.DUPLICATE_PAYMENT

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from orders.audit import Actor
 from orders.enums import OPEN_ORDER_STATUSES, ActorKind
+from payments.channels import get_channel
 from payments.enums import OPEN_PAYMENT_STATUSES, PaymentStatus
 from payments.models import Payment
 from payments.services.attempts import payment_close_attempt
@@ -81,7 +82,10 @@ def payment_check(*, payment_id: str, now: datetime) -> None:
 def _should_close(payment: Payment, now: datetime) -> bool:
     """An open attempt is closed when its order has expired, and also whenever its order is no
     longer open (another attempt won, or the order was closed): one close answered unknown is
-    retried on every check until the channel confirms, so the attempt never stays payable."""
+    retried on every check until the channel confirms, so the attempt never stays payable.
+    An attempt its channel cannot close is queried instead, so a late success is still found."""
+    if not get_channel(payment.channel).supports_close:
+        return False
     order = payment.order
     if order.status not in OPEN_ORDER_STATUSES:
         return True
