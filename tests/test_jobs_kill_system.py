@@ -28,8 +28,6 @@ LIVENESS = {
     **FAST,
     "PUMP_LIFETIME_SECONDS": "10",
     "JOBS_HEARTBEAT_STALE_SECONDS": "3",
-    "CHANNEL_HTTP_TIMEOUT_SECONDS": "2",
-    "PUMP_LANE_GRACE_SECONDS": "3",
 }
 # One at a time, each followed by new work. An idle worker then the busy one (running the
 # pump) leaves the task queue's lock held by a dead process and no pump: the cluster is stuck.

@@ -21,6 +21,8 @@ FAST = {
     "REFUND_RETRY_SCHEDULE": "1,1,2",
     "PUMP_TICK_SECONDS": "0.2",
     "PUMP_LIFETIME_SECONDS": "20",
+    "PUMP_LANE_GRACE_SECONDS": "5",  # life + grace below Q_TIMEOUT
+    "CHANNEL_HTTP_TIMEOUT_SECONDS": "3",  # check leases are two of these
     "Q_TIMEOUT": "30",
     "Q_RETRY": "35",
     "Q_WORKERS": "2",
