@@ -20,7 +20,9 @@ from tests.api.receiver import Receiver
 from tests.conftest import make_order
 from tests.helpers import wait_for
 
-pytestmark = pytest.mark.django_db
+# Lanes are threads with connections of their own: their writes (the heartbeat) commit, so every
+# test here flushes the database after itself.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 CUSTOMER = Actor(ActorKind.CUSTOMER, "test")
 
@@ -86,7 +88,6 @@ def test_an_interrupt_ends_the_pump_after_the_current_tick(only_these_jobs):
     assert signal.getsignal(signal.SIGINT) is before  # the previous handler is back
 
 
-@pytest.mark.django_db(transaction=True)
 def test_every_tick_advances_the_clusters_heartbeat(only_these_jobs, settings):
     only_these_jobs()
     settings.JOBS_HEARTBEAT_NAME = "cluster-under-test"
@@ -124,7 +125,6 @@ class SilentChannel:
             held.close()
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_hanging_channel_delays_only_its_own_checks(merchant, sandbox, settings):
     settings.PAYMENT_CHANNELS["sandbox_card"]["timeout"] = 30
     sandbox.set_faults({"notify_drop": 1})
