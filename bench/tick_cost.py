@@ -1,8 +1,8 @@
 """Per-tick database cost of the payment checks' claim, at the current table size.
 
-Run by bench/recovery.py with DATABASE_URL pointing at its database. Times the claim
-transaction (SELECT … FOR UPDATE SKIP LOCKED + the lease UPDATE) that every pump tick runs,
-rolled back so every repetition sees the same due rows. Prints one JSON line.
+Run by bench/recovery.py with DATABASE_URL pointing at its database. Times the claims
+(SELECT … FOR UPDATE SKIP LOCKED + the lease UPDATE, one payment each) that a pump lane runs
+in a tick, rolled back so every repetition sees the same due rows. Prints one JSON line.
 """
 
 import json
@@ -23,7 +23,7 @@ from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from payments.models import Payment  # noqa: E402
-from payments.services.scheduler import payments_claim_due  # noqa: E402
+from payments.services.scheduler import payment_claim_due  # noqa: E402
 
 
 class Rollback(Exception):
@@ -31,14 +31,15 @@ class Rollback(Exception):
 
 
 def claim_seconds(batch: int) -> tuple[float, int]:
+    """One lane's claims of a tick: ``batch`` one-payment claims, each its own transaction."""
     started = time.perf_counter()
     try:
         with transaction.atomic():
-            claimed = payments_claim_due(now=timezone.now(), batch=batch)
+            claimed = [payment_claim_due(now=timezone.now()) for _ in range(batch)]
             raise Rollback
     except Rollback:
         pass
-    return time.perf_counter() - started, len(claimed)
+    return time.perf_counter() - started, sum(payment_id is not None for payment_id in claimed)
 
 
 def main() -> None:

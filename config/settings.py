@@ -6,6 +6,7 @@ are started (or joined) — see config/embedded.py.
 
 import os
 import secrets
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -212,12 +213,14 @@ WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10)
 # After a secret rotation the old secret still signs (a second v1=) for this long.
 WEBHOOK_SECRET_OVERLAP_SECONDS = env_int("WEBHOOK_SECRET_OVERLAP_SECONDS", 24 * 3600)
 
-# The pump (config/pump.py): started every minute by a Schedule, it ticks every second and runs
-# each due-work job, so delays are seconds, not minutes. Its life must stay below Q_TIMEOUT.
+# The pump (config/pump.py): started every minute by a Schedule, it runs each due-work job in a
+# lane of its own every second, so delays are seconds, not minutes. Its life plus the lane grace
+# must stay below Q_TIMEOUT. PUMP_CHANNEL_JOBS get one lane per payment channel (channel=code).
 PUMP_TICK_SECONDS = env_float("PUMP_TICK_SECONDS", 1)
 PUMP_LIFETIME_SECONDS = env_float("PUMP_LIFETIME_SECONDS", 70)
+PUMP_LANE_GRACE_SECONDS = env_float("PUMP_LANE_GRACE_SECONDS", 20)
+PUMP_CHANNEL_JOBS = ["payments.tasks.check_due_payments"]
 PUMP_JOBS = [
-    "payments.tasks.check_due_payments",
     "payments.tasks.reprocess_stale_notifications",
     "orders.tasks.close_expired_orders",
     "payments.tasks.execute_due_refunds",
@@ -240,6 +243,16 @@ Q_CLUSTER = {
     "sync": env_bool("Q_SYNC", False),
 }
 
+# Job system liveness (config/liveness.py): a cluster's heartbeat advances with work done; one
+# older than the stale limit while work is due means the cluster has stopped (runsystem then
+# restarts it; /readyz and `manage.py jobs_alive` report it). Every tick of a running pump beats.
+JOBS_HEARTBEAT_NAME = os.environ.get(
+    "JOBS_HEARTBEAT_NAME", f"{Q_CLUSTER['name']}@{socket.gethostname()}"
+)
+JOBS_HEARTBEAT_STALE_SECONDS = env_float("JOBS_HEARTBEAT_STALE_SECONDS", 120)
+# How often runsystem's supervisor checks its cluster's heartbeat.
+JOBS_SUPERVISE_INTERVAL_SECONDS = env_float("JOBS_SUPERVISE_INTERVAL_SECONDS", 5)
+
 # --- Paycenter ---------------------------------------------------------------------------------
 # Where channels send callbacks and customers return: the public address of this web server.
 PUBLIC_BASE_URL = os.environ.get(
@@ -257,7 +270,8 @@ PAYMENT_TIMEOUT_SECONDS = env_int("PAYMENT_TIMEOUT_SECONDS", 30)
 PAYMENT_QUERY_SCHEDULE = [float(s) for s in env_list("PAYMENT_QUERY_SCHEDULE", "10,20,30")]
 PAYMENT_QUERY_BACKOFF_MAX_SECONDS = env_float("PAYMENT_QUERY_BACKOFF_MAX_SECONDS", 300)
 PAYMENT_QUERY_GRACE_SECONDS = env_float("PAYMENT_QUERY_GRACE_SECONDS", 600)
-# A claimed check holds its payment this long; a worker killed mid-check only delays it.
+# A claimed check holds its payment this long; a worker killed mid-check only delays it. Checks
+# are claimed one at a time, and the lease is never shorter than two channel calls' timeout.
 PAYMENT_CHECK_LEASE_SECONDS = env_float("PAYMENT_CHECK_LEASE_SECONDS", 30)
 # Read repair: a status read of an open payment queries the channel at most this often.
 READ_REPAIR_INTERVAL_SECONDS = env_float("READ_REPAIR_INTERVAL_SECONDS", 3)

@@ -2,9 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.readiness import readyz
 from payments.views import callback
 
 urlpatterns = [
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("callbacks/<slug:channel>/", callback, name="callback"),
     path("api/v1/", include("payments.api.urls")),

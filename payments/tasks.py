@@ -14,8 +14,9 @@ from payments.webhooks.delivery import webhook_deliver_due
 JOB = Actor(ActorKind.SYSTEM, "job")
 
 
-def check_due_payments(batch: int = 20) -> int:
-    return payments_check_due(now=timezone.now(), batch=batch)
+def check_due_payments(batch: int = 20, channel: str | None = None) -> int:
+    """Pump job, one lane per channel (settings.PUMP_CHANNEL_JOBS)."""
+    return payments_check_due(now=timezone.now(), batch=batch, channel=channel)
 
 
 def reprocess_stale_notifications(batch: int = 20) -> int:

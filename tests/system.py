@@ -1,16 +1,20 @@
 """The whole system as real processes — web (gunicorn), django-q2 cluster(s), sandbox channel —
 on a database of its own, for tests that kill workers and for bench/recovery.py.
 
-The caller's process only drives it over HTTP and reads its database with plain SQL.
+The caller's process only drives it over HTTP and reads its database with plain SQL; a cluster
+can run under the same supervisor as `make run` (`supervised_cluster`), and its children can be
+found by kind to be killed one at a time (`cluster_children`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,6 +22,7 @@ import psycopg
 import requests
 
 from config.processes import stop_processes
+from config.supervisor import ClusterSupervisor
 from sandbox_channel.runner import SandboxProcess
 from tests.helpers import wait_for
 
@@ -106,12 +111,85 @@ class System:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start_cluster(self) -> subprocess.Popen:
-        cluster = self._spawn(
-            f"cluster{len(self.clusters)}", [sys.executable, "manage.py", "qcluster"]
-        )
+    def start_cluster(self, heartbeat_name: str | None = None) -> subprocess.Popen:
+        """A django-q2 cluster; its heartbeat is kept under ``heartbeat_name`` (default: the
+        host's, shared by every cluster started here)."""
+        name = f"cluster{len(self.clusters)}"
+        extra = {"JOBS_HEARTBEAT_NAME": heartbeat_name} if heartbeat_name else {}
+        cluster = self._spawn(name, [sys.executable, "manage.py", "qcluster"], extra)
         self.clusters.append(cluster)
         return cluster
+
+    @contextlib.contextmanager
+    def supervised_cluster(self, heartbeat_name: str, interval: float = 0.5):
+        """A cluster run by the same supervisor as `make run` (config/supervisor.py), judged by
+        `manage.py jobs_alive` on this system's database; yields the supervisor."""
+
+        def start() -> subprocess.Popen:
+            cluster = self.start_cluster(heartbeat_name)
+            self.kick_pump()
+            return cluster
+
+        supervisor = ClusterSupervisor(
+            start=start,
+            alive=lambda: self.jobs_alive(heartbeat_name),
+            stale_seconds=float(self.settings["JOBS_HEARTBEAT_STALE_SECONDS"]),
+        )
+        supervisor.start()
+        stopping = threading.Event()
+
+        def supervise() -> None:
+            while not stopping.wait(interval):
+                supervisor.check()
+
+        thread = threading.Thread(target=supervise, name="supervisor", daemon=True)
+        thread.start()
+        try:
+            yield supervisor
+        finally:
+            stopping.set()
+            thread.join()
+
+    def jobs_alive(self, heartbeat_name: str | None = None) -> bool:
+        argv = ["jobs_alive", *(["--name", heartbeat_name] if heartbeat_name else [])]
+        return self._manage(*argv, check=False).returncode == 0
+
+    @staticmethod
+    def cluster_children(cluster: subprocess.Popen) -> dict[str, list[int]]:
+        """The pids of a running cluster's children by kind (busy or idle worker, pusher,
+        monitor), told apart by the titles django-q2 sets (setproctitle), read from /proc."""
+        children: dict[int, list[int]] = {}
+        titles: dict[int, str] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                titles[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue  # exited meanwhile
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+        kinds: dict[str, list[int]] = {
+            "busy worker": [],
+            "idle worker": [],  # the next in line waits in the task queue's get(), holding its lock
+            "pusher": [],
+            "monitor": [],
+        }
+        pending = list(children.get(cluster.pid, []))
+        while pending:
+            pid = pending.pop()
+            pending += children.get(pid, [])
+            title = titles.get(pid, "").replace("\0", " ").strip()
+            if title.endswith(" pusher"):
+                kinds["pusher"].append(pid)
+            elif title.endswith(" monitor"):
+                kinds["monitor"].append(pid)
+            elif title.endswith(" idle"):
+                kinds["idle worker"].append(pid)
+            elif " processing " in title:
+                kinds["busy worker"].append(pid)
+        return kinds
 
     def stop_clusters(self) -> None:
         stop_processes(
@@ -200,21 +278,23 @@ class System:
             **self.settings,
         }
 
-    def _manage(self, *args: str) -> None:
-        subprocess.run(
+    def _manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=BASE_DIR,
             env=self.env(),
-            check=True,
+            check=check,
             capture_output=True,
         )
 
-    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
+    def _spawn(
+        self, name: str, argv: list[str], extra_env: dict[str, str] | None = None
+    ) -> subprocess.Popen:
         log = (self.directory / f"{name}.log").open("a")
         return subprocess.Popen(
             argv,
             cwd=BASE_DIR,
-            env=self.env(),
+            env={**self.env(), **(extra_env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

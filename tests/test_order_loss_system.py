@@ -21,6 +21,8 @@ FAST = {
     "REFUND_RETRY_SCHEDULE": "1,1,2",
     "PUMP_TICK_SECONDS": "0.2",
     "PUMP_LIFETIME_SECONDS": "20",
+    "PUMP_LANE_GRACE_SECONDS": "5",  # life + grace below Q_TIMEOUT
+    "CHANNEL_HTTP_TIMEOUT_SECONDS": "3",  # check leases are two of these
     "Q_TIMEOUT": "30",
     "Q_RETRY": "35",
     "Q_WORKERS": "2",
@@ -195,3 +197,34 @@ def test_two_clusters_never_query_the_same_payment_in_the_same_tick(system):
     assert all(len(times) >= 2 for times in queries.values()), queries
     gaps = [b - a for times in queries.values() for a, b in itertools.pairwise(times)]
     assert min(gaps) > 0.5, "a payment was queried twice within one tick"
+
+
+def test_two_clusters_drain_a_backlog_and_check_each_payment_once(system):
+    system.sandbox.set_faults({"notify_drop": 1})
+    system.stop_clusters()  # the backlog builds up while no cluster runs
+    paid_at = {}
+    orders = []
+    for _ in range(16):
+        order_id, out_trade_no = system.buy()
+        paid_at[out_trade_no] = time.time()
+        system.sandbox.pay(out_trade_no)
+        orders.append(order_id)
+    extra = system.start_cluster()
+    system.start_cluster()
+    try:
+        system.kick_pump()
+        system.kick_pump()
+        wait_for(
+            lambda: set(order_statuses(system, orders).values()) == {"PAID"}, 60, what="all PAID"
+        )
+    finally:
+        system.kill_cluster(extra)
+
+    # each paid payment was queried once after it was paid: the first check found the success,
+    # and no other pump or cluster checked it at the same time
+    queries_after_pay = {
+        out_trade_no: sum(c["at"] >= at for c in system.sandbox.calls("query", out_trade_no))
+        for out_trade_no, at in paid_at.items()
+    }
+    assert set(queries_after_pay.values()) == {1}, queries_after_pay
+    assert paid_events_per_order(system, orders) == {order_id: 1 for order_id in orders}

@@ -9,11 +9,12 @@ from orders.audit import Actor
 from orders.enums import ActorKind, OrderStatus
 from orders.models import Order
 from orders.services import orders_close_expired
-from payments.enums import NotificationOutcome, PaymentStatus
-from payments.models import ChannelNotification, Event, Payment
+from payments.enums import NotificationOutcome, PaymentStatus, RefundReason
+from payments.models import ChannelNotification, Event, Payment, Refund
 from payments.services.attempts import payment_start
 from payments.services.notifications import notification_receive, notifications_reprocess_stale
-from payments.services.scheduler import next_check_at, payments_check_due
+from payments.services.scheduler import next_check_at, payment_claim_due, payments_check_due
+from reconciliation.backoffice.risk import money_at_risk
 from tests.conftest import TEST_SECRET, make_order
 from tests.helpers import race, signed_notification
 
@@ -79,7 +80,9 @@ def test_an_unpaid_payment_is_rescheduled_and_flagged_after_the_fast_checks(
 
 
 @pytest.mark.django_db
-def test_the_check_schedule_is_fast_then_backs_off_until_the_deadline(order, settings):
+def test_the_check_schedule_is_fast_then_backs_off_while_open_and_until_the_deadline(
+    order, settings
+):
     settings.PAYMENT_QUERY_SCHEDULE = [10, 20, 30]
     settings.PAYMENT_QUERY_BACKOFF_MAX_SECONDS = 200
     settings.PAYMENT_QUERY_GRACE_SECONDS = 600
@@ -93,6 +96,8 @@ def test_the_check_schedule_is_fast_then_backs_off_until_the_deadline(order, set
 
     assert [delay(n) for n in (1, 2, 3, 4, 5, 6)] == [10, 20, 30, 60, 120, 200]
     deadline = order.expires_at + timedelta(seconds=600)
+    assert delay(6, at=deadline + timedelta(days=1)) == 200  # open: checked until final
+    payment.status = PaymentStatus.CLOSED  # closed: checked until the deadline for a crossing
     assert delay(6, at=deadline - timedelta(seconds=50)) == 50  # one last check at the deadline
     assert delay(6, at=deadline) is None
 
@@ -239,3 +244,113 @@ def test_a_flagged_payment_that_settles_is_no_longer_flagged(order, sandbox, set
 
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED and not payment.needs_attention
+
+
+@pytest.mark.django_db
+def test_an_open_attempt_past_its_deadline_is_never_abandoned(merchant, sandbox, settings):
+    settings.PAYMENT_QUERY_SCHEDULE = [1]
+    settings.PAYMENT_QUERY_GRACE_SECONDS = 60
+    order = make_order(merchant)
+    payment = started(order)
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=120))
+    sandbox.set_faults({"close_unknown_rate": 1})
+
+    for _ in range(3):  # past expiry + grace, and every close answers unknown
+        make_due(payment)
+        check_now()
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PAYING
+    assert payment.next_query_at is not None  # still scheduled: closed or queried until final
+    assert payment.needs_attention
+    line = next(line for line in money_at_risk(now=timezone.now()) if line.risk.key == "expired")
+    assert (line.count, line.totals) == (1, ((payment.amount, payment.currency),))
+
+    sandbox.reset_faults()
+    make_due(payment)
+    check_now()
+    orders_close_expired(now=timezone.now(), batch=10)
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert (order.status, payment.status) == (OrderStatus.CLOSED, PaymentStatus.CLOSED)
+    assert payment.next_query_at is None  # closed, and past the deadline a crossing is over
+    assert sandbox.trade(payment.out_trade_no)["status"] == "CLOSED"
+
+
+@pytest.mark.django_db
+def test_an_open_attempt_of_a_paid_order_is_closed_until_the_channel_confirms(merchant, sandbox):
+    sandbox.set_faults({"notify_drop": 1, "close_unknown_rate": 1})
+    order = make_order(merchant)
+    other = started(order)
+    Payment.objects.filter(pk=other.pk).update(superseded=True)  # e.g. its close said not found
+    winner = started(order, channel="sandbox_card")
+    sandbox.pay(winner.out_trade_no)
+    make_due(winner)
+    check_now()  # the late winner is found; the other attempt's close answers unknown
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert Payment.objects.get(pk=other.pk).is_open
+
+    sandbox.reset_faults()
+    make_due(other)
+    check_now()
+
+    assert sandbox.trade(other.out_trade_no)["status"] == "CLOSED"
+    assert Payment.objects.get(pk=other.pk).status == PaymentStatus.CLOSED
+
+
+@pytest.mark.django_db
+def test_a_claim_holds_its_payment_longer_than_the_channel_calls_of_a_check(
+    order, sandbox, settings
+):
+    settings.PAYMENT_CHECK_LEASE_SECONDS = 3
+    settings.CHANNEL_HTTP_TIMEOUT_SECONDS = 10
+    payment = started(order)
+    make_due(payment)
+    claimed_at = timezone.now()
+
+    assert payment_claim_due(now=claimed_at) == payment.pk
+
+    payment.refresh_from_db()
+    assert payment.next_query_at >= claimed_at + timedelta(seconds=20)  # two channel timeouts
+
+
+@pytest.mark.django_db
+def test_the_next_check_is_scheduled_from_when_the_check_finished(order, sandbox, settings):
+    settings.PAYMENT_QUERY_SCHEDULE = [10]
+    payment = started(order)
+    sandbox.set_faults({"api_timeout_rate": {"query": 1}, "hang_ms": 1000})  # a slow answer
+    make_due(payment)
+    before = timezone.now()
+
+    check_now()
+
+    payment.refresh_from_db()
+    assert payment.next_query_at >= before + timedelta(seconds=11)  # the 1 s call, then 10 s
+
+
+@pytest.mark.django_db
+def test_an_attempt_its_channel_cannot_close_is_still_queried_after_the_order_is_paid(
+    merchant, sandbox, settings
+):
+    settings.PAYMENT_CHANNELS = {
+        **settings.PAYMENT_CHANNELS,
+        "sandbox_card": {
+            **settings.PAYMENT_CHANNELS["sandbox_card"],
+            "class": "tests.channels.SandboxWithoutClose",
+        },
+    }
+    sandbox.set_faults({"notify_drop": 1})
+    order = make_order(merchant)
+    old = started(order, channel="sandbox_card")
+    new = started(order)  # the old attempt cannot be closed: superseded, still payable
+    sandbox.pay(new.out_trade_no)
+    make_due(new)
+    check_now()
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+
+    sandbox.pay(old.out_trade_no)  # the customer pays the old one too
+    make_due(old)
+    check_now()
+
+    assert Payment.objects.get(pk=old.pk).status == PaymentStatus.SUCCEEDED  # found by a query
+    assert Refund.objects.get(payment=old).reason == RefundReason.DUPLICATE_PAYMENT

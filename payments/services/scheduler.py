@@ -2,9 +2,11 @@
 
 Every open payment carries `next_query_at`, and so does a closed one until its order's deadline
 plus a grace (a buyer's payment can cross the close at the channel, and its callback can be
-lost). The pump claims the due ones in small batches with SELECT … FOR UPDATE SKIP LOCKED,
-pushes `next_query_at` forward as a lease (a worker killed mid-check only delays the payment),
-commits, and only then calls the channel. A payment whose order has expired is closed at its
+lost). The pump claims the due ones one at a time with SELECT … FOR UPDATE SKIP LOCKED, in one lane
+per channel (config/pump.py: a hanging channel delays only its own checks), pushes
+`next_query_at` forward as a lease that outlives the check (a worker killed mid-check only
+delays the payment), commits, and only then calls the channel; the next check is scheduled from
+the moment the check finished. A payment whose order has expired is closed at its
 channel instead of queried (the first step of expiry). The partial index on scheduled checks
 (next_query_at IS NOT NULL) keeps a tick's cost proportional to the payments that are due, not
 to the table.
@@ -15,9 +17,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from orders.audit import Actor
 from orders.enums import OPEN_ORDER_STATUSES, ActorKind
+from payments.channels import get_channel
 from payments.enums import OPEN_PAYMENT_STATUSES, PaymentStatus
 from payments.models import Payment
 from payments.services.attempts import payment_close_attempt
@@ -32,40 +36,60 @@ QUERY_JOB = Actor(ActorKind.QUERY_JOB, "payment checks")
 EXPIRY_JOB = Actor(ActorKind.SYSTEM, "expiry")
 
 
-def payments_check_due(*, now: datetime, batch: int) -> int:
-    """Claim up to ``batch`` due payments and check each once. Returns how many."""
-    due = payments_claim_due(now=now, batch=batch)
-    for payment_id in due:
-        payment_check(payment_id=payment_id, now=now)
-    return len(due)
+def payments_check_due(*, now: datetime, batch: int, channel: str | None = None) -> int:
+    """Check up to ``batch`` payments due by ``now`` (of one channel, or of all), claiming them
+    one at a time so each lease covers a single check. Returns how many were checked."""
+    checked = 0
+    while checked < batch and (payment_id := payment_claim_due(now=now, channel=channel)):
+        payment_check(payment_id=payment_id, now=timezone.now())
+        checked += 1
+    return checked
 
 
-def payments_claim_due(*, now: datetime, batch: int) -> list[str]:
-    """One transaction: lock up to ``batch`` due payments that no one else holds, and push
-    their next_query_at forward by the lease so no other worker claims them meanwhile."""
-    lease = timedelta(seconds=settings.PAYMENT_CHECK_LEASE_SECONDS)
+def payment_claim_due(*, now: datetime, channel: str | None = None) -> str | None:
+    """One transaction: lock one due payment that no one else holds and push its next_query_at
+    forward by the lease, so no other worker claims it while its check runs."""
+    due = Payment.objects.select_for_update(skip_locked=True).filter(next_query_at__lte=now)
+    if channel is not None:
+        due = due.filter(channel=channel)
     with transaction.atomic():
-        due = list(
-            Payment.objects.select_for_update(skip_locked=True)
-            .filter(next_query_at__lte=now)
-            .order_by("next_query_at")
-            .values_list("pk", flat=True)[:batch]
-        )
-        Payment.objects.filter(pk__in=due).update(next_query_at=now + lease)
-    return due
+        payment_id = due.order_by("next_query_at").values_list("pk", flat=True).first()
+        if payment_id is not None:
+            Payment.objects.filter(pk=payment_id).update(
+                next_query_at=timezone.now() + check_lease()
+            )
+    return payment_id
+
+
+def check_lease() -> timedelta:
+    # A check makes at most two channel calls (a close, or a query), each bounded by the timeout.
+    return timedelta(
+        seconds=max(settings.PAYMENT_CHECK_LEASE_SECONDS, 2 * settings.CHANNEL_HTTP_TIMEOUT_SECONDS)
+    )
 
 
 def payment_check(*, payment_id: str, now: datetime) -> None:
     payment = Payment.objects.select_related("order").get(pk=payment_id)
     if payment.status not in CHECKED_STATUSES:
         return
-    order = payment.order
-    expiring = order.status in OPEN_ORDER_STATUSES and order.expires_at <= now
-    if payment.is_open and expiring and not payment.superseded:
+    if payment.is_open and _should_close(payment, now):
         payment_close_attempt(payment_id=payment_id, actor=EXPIRY_JOB)
     else:
         payment_sync(payment_id=payment_id, actor=QUERY_JOB)
-    _schedule_next_check(payment_id, now)
+    _schedule_next_check(payment_id, timezone.now())
+
+
+def _should_close(payment: Payment, now: datetime) -> bool:
+    """An open attempt is closed when its order has expired, and also whenever its order is no
+    longer open (another attempt won, or the order was closed): one close answered unknown is
+    retried on every check until the channel confirms, so the attempt never stays payable.
+    An attempt its channel cannot close is queried instead, so a late success is still found."""
+    if not get_channel(payment.channel).supports_close:
+        return False
+    order = payment.order
+    if order.status not in OPEN_ORDER_STATUSES:
+        return True
+    return order.expires_at <= now and not payment.superseded
 
 
 def _schedule_next_check(payment_id: str, now: datetime) -> None:
@@ -96,14 +120,19 @@ def _schedule_next_check(payment_id: str, now: datetime) -> None:
 
 
 def next_check_at(payment: Payment, now: datetime) -> datetime | None:
-    """The fast schedule (10 s, 20 s, 30 s by default), then doubling back-off up to a cap,
-    until the order's expiry plus a grace; None after that (finance sees it flagged)."""
+    """The fast schedule (10 s, 20 s, 30 s by default), then doubling back-off up to a cap.
+
+    An open payment is checked for as long as it is open (closed or queried until the channel
+    gives a final answer; past the fast checks it is flagged for finance). A closed one is
+    checked until its order's expiry plus a grace, then None: a payment can cross the close."""
     fast = settings.PAYMENT_QUERY_SCHEDULE
     done = payment.query_attempts
     if done <= len(fast):
         delay = fast[done - 1]
     else:
         delay = min(fast[-1] * 2 ** (done - len(fast)), settings.PAYMENT_QUERY_BACKOFF_MAX_SECONDS)
+    if payment.is_open:
+        return now + timedelta(seconds=delay)
     deadline = payment.order.expires_at + timedelta(seconds=settings.PAYMENT_QUERY_GRACE_SECONDS)
     if now >= deadline:
         return None

@@ -32,8 +32,15 @@ def flagged_payments(now: datetime) -> Q:
     return Q(needs_attention=True, status__in=OPEN_PAYMENT_STATUSES)
 
 
+def expired_open_payments(now: datetime) -> Q:
+    # Still open past the order's expiry plus the grace: the checks keep closing or querying it
+    # with back-off, but the customer may have been charged on an order we no longer sell.
+    deadline = now - timedelta(seconds=settings.PAYMENT_QUERY_GRACE_SECONDS)
+    return Q(status__in=OPEN_PAYMENT_STATUSES, order__expires_at__lte=deadline)
+
+
 def stuck_payments(now: datetime) -> Q:
-    return overdue_payments(now) | flagged_payments(now)
+    return overdue_payments(now) | flagged_payments(now) | expired_open_payments(now)
 
 
 def unprocessed_callbacks(now: datetime) -> Q:
@@ -58,6 +65,13 @@ class Risk:
 RISKS = (
     Risk("overdue", "Payments PAYING past the threshold", StuckPayment, overdue_payments, True),
     Risk("flagged", "Payments needing attention", StuckPayment, flagged_payments, True),
+    Risk(
+        "expired",
+        "Payments open past their order's deadline",
+        StuckPayment,
+        expired_open_payments,
+        True,
+    ),
     Risk(
         "refunds_pending",
         "Refunds pending",

@@ -18,6 +18,7 @@ from tests.conftest import make_order
 EXPECTED = {
     "overdue": (3, {"CNY": 3000, "USD": 250}),
     "flagged": (3, {"CNY": 2300, "JPY": 400}),
+    "expired": (0, {}),  # counted in tests/test_payment_checks.py
     "refunds_pending": (3, {"CNY": 300, "USD": 75}),
     "refunds_failed": (1, {"CNY": 300}),
     "refunds_flagged": (2, {"CNY": 500}),

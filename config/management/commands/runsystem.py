@@ -1,7 +1,9 @@
 """`make run`: migrate, seed, then run web + django-q2 cluster + sandbox channel in the foreground.
 
 Children get this process's database and Redis URLs, so they join the same (embedded) servers;
-Ctrl-C stops them all, and the embedded servers stop with this process.
+Ctrl-C stops them all, and the embedded servers stop with this process. The cluster is
+supervised (config/supervisor.py): one that exits, or whose heartbeat goes stale while work is
+due, is restarted.
 """
 
 import os
@@ -9,14 +11,19 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError, close_old_connections
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from config import embedded
+from config.liveness import jobs_liveness
 from config.processes import stop_processes
+from config.supervisor import ClusterSupervisor
 
 STOP_GRACE_SECONDS = 10
 
@@ -78,10 +85,13 @@ class Command(BaseCommand):
                 ],
                 env,
             ),
-            "qcluster": self._spawn([sys.executable, "manage.py", "qcluster"], env),
         }
-        # The pump Schedule first fires ~30 s after the cluster starts: start one now.
-        async_task("config.pump.run_pump", group="pump")
+        cluster = ClusterSupervisor(
+            start=partial(self._start_cluster, env),
+            alive=_jobs_alive,
+            stale_seconds=settings.JOBS_HEARTBEAT_STALE_SECONDS,
+        )
+        cluster.start()
         self._print_banner(port, sandbox_port)
         stopping = False
 
@@ -92,12 +102,17 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
         exit_code = 0
+        next_supervision = time.monotonic() + settings.JOBS_SUPERVISE_INTERVAL_SECONDS
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:
                     self.stderr.write(f"{name} exited with {child.returncode}; stopping")
                     stopping, exit_code = True, 1
+            if not stopping and time.monotonic() >= next_supervision:
+                cluster.check()  # restarts (and logs why) a cluster that stopped doing work
+                next_supervision = time.monotonic() + settings.JOBS_SUPERVISE_INTERVAL_SECONDS
             time.sleep(0.5)
+        children["qcluster"] = cluster.process
         for name in stop_processes(children, grace=STOP_GRACE_SECONDS, interrupt={"qcluster"}):
             self.stderr.write(f"{name} did not stop in time; killed")
         if embedded.redis_started_here(settings.VAR_DIR):
@@ -119,6 +134,12 @@ class Command(BaseCommand):
             PYTHONUNBUFFERED="1",
         )
         return env
+
+    def _start_cluster(self, env: dict[str, str]) -> subprocess.Popen:
+        process = self._spawn([sys.executable, "manage.py", "qcluster"], env)
+        # The pump Schedule first fires ~30 s after a cluster starts: start one now.
+        async_task("config.pump.run_pump", group="pump")
+        return process
 
     def _spawn(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
         # A session of its own: Ctrl-C reaches only this process, which then stops the
@@ -143,6 +164,14 @@ class Command(BaseCommand):
                 ]
             )
         )
+
+
+def _jobs_alive() -> bool:
+    close_old_connections()  # this process lives for days: reconnect after a database restart
+    try:
+        return jobs_liveness(now=timezone.now(), name=settings.JOBS_HEARTBEAT_NAME).alive
+    except DatabaseError:
+        return True  # cannot tell; restarting the cluster would not bring the database back
 
 
 def _sandbox_channel_codes() -> list[str]:
