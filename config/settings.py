@@ -219,11 +219,10 @@ WEBHOOK_SECRET_OVERLAP_SECONDS = env_int("WEBHOOK_SECRET_OVERLAP_SECONDS", 24 * 
 PUMP_TICK_SECONDS = env_float("PUMP_TICK_SECONDS", 1)
 PUMP_LIFETIME_SECONDS = env_float("PUMP_LIFETIME_SECONDS", 70)
 PUMP_LANE_GRACE_SECONDS = env_float("PUMP_LANE_GRACE_SECONDS", 20)
-PUMP_CHANNEL_JOBS = ["payments.tasks.check_due_payments"]
+PUMP_CHANNEL_JOBS = ["payments.tasks.check_due_payments", "payments.tasks.execute_due_refunds"]
 PUMP_JOBS = [
     "payments.tasks.reprocess_stale_notifications",
     "orders.tasks.close_expired_orders",
-    "payments.tasks.execute_due_refunds",
     "payments.tasks.deliver_due_webhooks",
 ]
 

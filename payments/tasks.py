@@ -31,9 +31,9 @@ def close_attempt(payment_id: str) -> str:
     return payment_close_attempt(payment_id=payment_id, actor=JOB)
 
 
-def execute_due_refunds(batch: int = 20) -> int:
-    """Pump job: refunds not final whose next attempt is due (SKIP LOCKED, one owner each)."""
-    return refunds_execute_due(now=timezone.now(), batch=batch, actor=JOB)
+def execute_due_refunds(batch: int = 20, channel: str | None = None) -> int:
+    """Pump job, one lane per channel: refunds whose next attempt is due (one owner each)."""
+    return refunds_execute_due(now=timezone.now(), batch=batch, actor=JOB, channel=channel)
 
 
 def deliver_due_webhooks() -> int:

@@ -13,9 +13,11 @@ from config.pump import run_pump
 from orders.audit import Actor
 from orders.enums import ActorKind, OrderStatus
 from orders.models import Order
-from payments.enums import DeliveryStatus, EventType, PaymentStatus
-from payments.models import Event, Payment, WebhookDelivery
+from payments.enums import DeliveryStatus, EventType, PaymentStatus, RefundReason, RefundStatus
+from payments.models import Event, Payment, Refund, WebhookDelivery
 from payments.services.attempts import payment_start
+from payments.services.queries import payment_sync
+from payments.services.refunds import refund_request
 from tests.api.receiver import Receiver
 from tests.conftest import make_order
 from tests.helpers import wait_for
@@ -125,9 +127,22 @@ class SilentChannel:
             held.close()
 
 
-def test_a_hanging_channel_delays_only_its_own_checks(merchant, sandbox, settings):
+def refund_of_a_paid_order(merchant, sandbox, channel):
+    payment = payment_start(
+        order_id=make_order(merchant).pk, channel=channel, client="pc", actor=CUSTOMER
+    )
+    sandbox.pay(payment.out_trade_no)
+    payment_sync(payment_id=payment.pk, actor=CUSTOMER)
+    return refund_request(
+        payment_id=payment.pk, amount=payment.amount, reason=RefundReason.MANUAL, actor=CUSTOMER
+    )
+
+
+def test_a_hanging_channel_delays_only_its_own_checks_and_refunds(merchant, sandbox, settings):
     settings.PAYMENT_CHANNELS["sandbox_card"]["timeout"] = 30
     sandbox.set_faults({"notify_drop": 1})
+    hanging_refund = refund_of_a_paid_order(merchant, sandbox, "sandbox_card")
+    refund = refund_of_a_paid_order(merchant, sandbox, "sandbox")
     hanging = [
         payment_start(
             order_id=make_order(merchant).pk, channel="sandbox_card", client="pc", actor=CUSTOMER
@@ -143,6 +158,8 @@ def test_a_hanging_channel_delays_only_its_own_checks(merchant, sandbox, setting
         Payment.objects.filter(pk=payment.pk).update(
             next_query_at=now - timedelta(seconds=10 / age)
         )
+    for age, due in enumerate([hanging_refund, refund], start=1):
+        Refund.objects.filter(pk=due.pk).update(next_attempt_at=now - timedelta(seconds=10 / age))
     expired = make_order(merchant)
     Order.objects.filter(pk=expired.pk).update(expires_at=now - timedelta(seconds=1))
     receiver = Receiver().start()
@@ -171,6 +188,11 @@ def test_a_hanging_channel_delays_only_its_own_checks(merchant, sandbox, setting
             lambda: WebhookDelivery.objects.get(pk=delivery.pk).status == DeliveryStatus.DELIVERED,
             10,
             what="the webhook",
+        )
+        wait_for(
+            lambda: Refund.objects.get(pk=refund.pk).status == RefundStatus.SUCCEEDED,
+            10,
+            what="the other channel's refund",
         )
         # the hanging channel's checks are still in flight, under a lease
         assert all(Payment.objects.get(pk=p.pk).query_attempts == 0 for p in hanging)

@@ -118,13 +118,18 @@ def captured_currency(payment: Payment) -> str:
     return captured or payment.currency
 
 
-def refunds_execute_due(*, now: datetime, batch: int, actor: Actor) -> int:
-    """Janitor (pump job): refunds not final whose next attempt is due and whose lease is free,
-    claimed with SKIP LOCKED so pumps share them; refund_execute takes each one's lease."""
+def refunds_execute_due(
+    *, now: datetime, batch: int, actor: Actor, channel: str | None = None
+) -> int:
+    """Janitor (pump job, one lane per channel): refunds not final whose next attempt is due and
+    whose lease is free, claimed with SKIP LOCKED so pumps share them; refund_execute takes each
+    one's lease before it calls the channel."""
+    due = Refund.objects.filter(status__in=UNFINISHED_REFUND_STATUSES, next_attempt_at__lte=now)
+    if channel is not None:
+        due = due.filter(payment__channel=channel)
     with transaction.atomic():
         due = list(
-            Refund.objects.select_for_update(skip_locked=True)
-            .filter(status__in=UNFINISHED_REFUND_STATUSES, next_attempt_at__lte=now)
+            due.select_for_update(skip_locked=True, of=("self",))
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
             .order_by("next_attempt_at")
             .values_list("pk", flat=True)[:batch]
