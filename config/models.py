@@ -2,7 +2,7 @@ from django.db import models
 
 
 class JobHeartbeat(models.Model):
-    """When a django-q2 cluster last did work (DESIGN §10, issue 10 defect 0).
+    """When a django-q2 cluster last did work.
 
     A cluster whose processes all exist can still do nothing (a child killed while holding the
     task queue's lock stops it for good), so liveness is measured by work done: its pumps

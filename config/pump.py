@@ -4,7 +4,7 @@ django-q2's scheduler wakes about every 30 s and runs a Schedule at most once a 
 async_task has no delay. So a one-minute Schedule starts `run_pump`, which lives a little longer
 than a minute. Each job in settings.PUMP_JOBS, and each job in PUMP_CHANNEL_JOBS once per payment
 channel, runs in a lane: a thread that calls it every PUMP_TICK_SECONDS. Lanes never wait for one
-another, so a job stuck on a hanging channel delays only itself (issue 10, defect 4). Every job
+another, so a job stuck on a hanging channel delays only itself. Every job
 claims its rows with SELECT … FOR UPDATE SKIP LOCKED under a lease, so overlapping pumps (and
 several clusters) share the work and never do it twice.
 

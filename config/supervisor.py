@@ -1,4 +1,4 @@
-"""Keeps a django-q2 cluster doing work (issue 10, defect 0).
+"""Keeps a django-q2 cluster doing work.
 
 django-q2 restarts a killed child, but a child killed while it holds the cluster's internal task
 queue lock (django-q2 issue 23, Koed00/django-q 394) leaves that lock held for good: every

@@ -1,4 +1,4 @@
-"""The job system survives killed cluster children (issue 10, defect 0), with real processes.
+"""The job system survives killed cluster children, with real processes.
 
 A django-q2 child killed while it holds the cluster's internal task queue lock stops the whole
 cluster for good (django-q2 issue 23). Here a worker, the pusher and the monitor are SIGKILLed

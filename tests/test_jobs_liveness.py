@@ -1,5 +1,5 @@
 """Job system liveness: the heartbeat, the "alive" selector, /readyz, `manage.py jobs_alive`,
-and the supervisor that restarts a cluster that stopped doing work (issue 10, defect 0)."""
+and the supervisor that restarts a cluster that stopped doing work."""
 
 import contextlib
 import os

@@ -1,5 +1,5 @@
 """Trades that exist at the channel only once the buyer scans (Alipay's pre-created QR codes):
-"not found" before time_expire is "not yet", never "closed" (issue 10, defect 9)."""
+"not found" before time_expire is "not yet", never "closed"."""
 
 from datetime import timedelta
 

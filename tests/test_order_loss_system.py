@@ -101,7 +101,18 @@ def test_every_paid_order_is_found_when_every_callback_is_lost(system):
 
 def test_lost_duplicated_and_reordered_callbacks_pay_each_order_once(system, receiver):
     system.sandbox.set_faults(
-        {"notify_drop": 0.3, "notify_duplicate": 0.2, "notify_reorder": True, "seed": 11}
+        {
+            "notify_drop": 0.3,
+            "notify_duplicate": 0.2,
+            "notify_reorder": True,
+            # and a channel as real ones are: slow, lying in some callbacks, garbling some
+            # answers, creating QR trades only once they are scanned
+            "notify_amount_tamper_rate": 0.2,
+            "bad_answer_rate": {"query": 0.2},
+            "api_latency_ms": [0, 50],
+            "lazy_trades": True,
+            "seed": 11,
+        }
     )
     orders = buy_and_pay(system, 12)
     system.kick_pump()
@@ -122,7 +133,17 @@ def test_lost_duplicated_and_reordered_callbacks_pay_each_order_once(system, rec
 
 
 def test_a_cluster_killed_mid_batch_again_and_again_loses_and_doubles_nothing(system, receiver):
-    system.sandbox.set_faults({"notify_drop": 1, "pay_after_expire": True})
+    system.sandbox.set_faults(
+        {
+            "notify_drop": 1,
+            "pay_after_expire": True,
+            # refunds finish later and a repeat while in flight answers 409, as real ones do
+            "refund_async": True,
+            "refund_async_ms": 500,
+            "refund_conflict_rate": 1,
+            "api_latency_ms": [0, 100],
+        }
+    )
     # orders paid on two channels: each needs a refund executed while clusters die
     doubles = []
     for _ in range(4):

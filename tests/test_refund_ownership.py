@@ -1,4 +1,4 @@
-"""One owner per refund at a time, and only a confirmed refusal is FAILED (issue 10, defect 1).
+"""One owner per refund at a time, and only a confirmed refusal is FAILED.
 
 Against the real sandbox: its /v1/calls log shows how often the channel was asked.
 """

@@ -175,7 +175,7 @@ def payment_close_attempt(*, payment_id: str, actor: Actor) -> CloseOutcome:
         payment.save(update_fields=["closing_since", "updated_at"])
     adapter = get_channel(payment.channel)
     if not adapter.supports_close:
-        return _supersede(payment_id, actor)
+        return _supersede(payment_id, actor, "the channel cannot close")
     try:
         result = answer_about(
             adapter.close_trade(payment.out_trade_no), out_trade_no=payment.out_trade_no
@@ -188,7 +188,7 @@ def payment_close_attempt(*, payment_id: str, actor: Actor) -> CloseOutcome:
             # Some channels create a trade only when the buyer scans its QR (Alipay's
             # precreate): "not found" then means "not yet", and the QR stays payable until
             # time_expire. The attempt is replaced but still checked, refunded if it succeeds.
-            return _supersede(payment_id, actor)
+            return _supersede(payment_id, actor, "the channel has no such trade yet")
         # time_expire has passed: nothing can be paid there any more.
         result = TradeResult(out_trade_no=payment.out_trade_no, status=TradeStatus.CLOSED)
     payment_apply_channel_result(result=result, source=TransactionSource.QUERY, actor=actor)
@@ -208,21 +208,23 @@ def _past_time_expire(payment: Payment) -> bool:
     return timezone.now() > order_payable_until(payment.order) + skew
 
 
-def _supersede(payment_id: str, actor: Actor) -> CloseOutcome:
+def _supersede(payment_id: str, actor: Actor, why: str) -> CloseOutcome:
     with transaction.atomic():
         lock_order(Payment.objects.values_list("order_id", flat=True).get(pk=payment_id))
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         if not payment.is_open:
             return CloseOutcome.NOT_OPEN
+        first_time = not payment.superseded
         payment.superseded = True
         payment.closing_since = None
         payment.save()
-        record_status_change(
-            payment,
-            from_status=payment.status,
-            actor=actor,
-            note="superseded: the channel cannot close; still queried, refunded if it succeeds",
-        )
+        if first_time:  # later closes that find it superseded still are not news
+            record_status_change(
+                payment,
+                from_status=payment.status,
+                actor=actor,
+                note=f"superseded: {why}; still checked, refunded if it succeeds",
+            )
     return CloseOutcome.SUPERSEDED
 
 

@@ -1,4 +1,4 @@
-"""Refunds through the API happen once (issue 10, defect 2): the Idempotency-Key is required, and
+"""Refunds through the API happen once: the Idempotency-Key is required, and
 the refund and the key's stored answer commit together, so no retry can make a second one."""
 
 import pytest

@@ -54,8 +54,10 @@ def test_two_tabs_pressing_pay_at_once_make_one_payment_attempt(shop, new_contex
     second = context.new_page()
     second.goto(first.url)
 
-    for tab in (first, second):  # clicked from script: neither waits for its answer
-        tab.evaluate("document.getElementById('pay-button').click()")
+    # clicked from script, after evaluate returns: neither waits for its answer, and a page
+    # navigating (its own submit, or a live-status reload) cannot break the evaluate
+    for tab in (first, second):
+        tab.evaluate("setTimeout(() => document.getElementById('pay-button').click(), 0)")
 
     for tab in (first, second):
         expect(tab.locator("svg.qr-code")).to_be_visible()
