@@ -21,6 +21,7 @@ class Settings:
     public_url: str | None  # None: derived from the address actually bound
     notify_schedule: tuple[float, ...]
     refund_delay_ms: int
+    min_expire_seconds: float
     signer: str
 
 
@@ -47,6 +48,12 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.env
         help="how long a refund stays PROCESSING",
     )
     parser.add_argument(
+        "--min-expire-seconds",
+        type=float,
+        default=float(env("WECHATPAY_EMULATOR_MIN_EXPIRE_SECONDS", "60")),
+        help="how far ahead time_expire must be (WeChat: 1 minute); tests shrink it",
+    )
+    parser.add_argument(
         "--signer",
         choices=SIGNERS,
         default=env("WECHATPAY_EMULATOR_SIGNER", "public_key"),
@@ -63,6 +70,8 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.env
         parser.error("--port: 0-65535 (0 picks a free port)")
     if args.refund_delay_ms < 0:
         parser.error("--refund-delay-ms must not be negative")
+    if args.min_expire_seconds < 0:
+        parser.error("--min-expire-seconds must not be negative")
     return Settings(
         host=args.host,
         port=args.port,
@@ -70,5 +79,6 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.env
         public_url=args.public_url.rstrip("/") if args.public_url else None,
         notify_schedule=schedule,
         refund_delay_ms=args.refund_delay_ms,
+        min_expire_seconds=args.min_expire_seconds,
         signer=args.signer,
     )

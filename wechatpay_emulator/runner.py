@@ -31,6 +31,7 @@ class EmulatorProcess(SandboxProcess):
         port: int | None = None,
         notify_schedule: Iterable[float] = (0, 0.2, 0.5, 1),
         refund_delay_ms: int = 0,
+        min_expire_seconds: float = 60,
         signer: str = "public_key",
         python: str = sys.executable,
     ):
@@ -41,6 +42,7 @@ class EmulatorProcess(SandboxProcess):
             refund_delay_ms=refund_delay_ms,
             python=python,
         )
+        self.min_expire_seconds = min_expire_seconds
         self.signer = signer
         self.log_path = self.data_dir / "wechatpay.log"
 
@@ -58,6 +60,7 @@ class EmulatorProcess(SandboxProcess):
             f"--data={self.data_dir}",
             f"--notify-schedule={','.join(str(step) for step in self.notify_schedule)}",
             f"--refund-delay-ms={self.refund_delay_ms}",
+            f"--min-expire-seconds={self.min_expire_seconds}",
             f"--signer={self.signer}",
         ]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
