@@ -4,7 +4,6 @@ exactly what was sent is 401 SIGN_ERROR, and changes nothing."""
 import base64
 import json
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -12,48 +11,9 @@ import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from .conftest import expire_in, new_out_trade_no, sdk_client
+from .conftest import Merchant, expire_in, new_out_trade_no, sdk_client
 
 NATIVE = "/v3/pay/transactions/native"
-
-
-class Merchant:
-    """Signs requests by hand (independently of the SDK and of the emulator's own code)."""
-
-    def __init__(self, emulator, private_key=None):
-        self.emulator = emulator
-        manifest = emulator.manifest
-        self.mchid = manifest["mchid"]
-        self.serial = manifest["merchant_certificate_serial"]
-        self.key = private_key or serialization.load_pem_private_key(
-            Path(manifest["merchant_private_key_file"]).read_bytes(), password=None
-        )
-
-    def authorization(self, method, target, body=b"", timestamp=None, nonce=None, **override):
-        timestamp = str(int(time.time()) if timestamp is None else timestamp)
-        nonce = nonce or uuid.uuid4().hex
-        message = f"{method}\n{target}\n{timestamp}\n{nonce}\n".encode() + body + b"\n"
-        signature = self.key.sign(message, padding.PKCS1v15(), hashes.SHA256())
-        fields = {
-            "mchid": self.mchid,
-            "nonce_str": nonce,
-            "signature": base64.b64encode(signature).decode(),
-            "timestamp": timestamp,
-            "serial_no": self.serial,
-            **override,
-        }
-        return "WECHATPAY2-SHA256-RSA2048 " + ",".join(f'{k}="{v}"' for k, v in fields.items())
-
-    def send(self, method, target, body=b"", authorization=None, sent_body=None):
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        headers["Authorization"] = authorization or self.authorization(method, target, body)
-        return requests.request(
-            method,
-            self.emulator.url + target,
-            data=body if sent_body is None else sent_body,
-            headers=headers,
-            timeout=10,
-        )
 
 
 def _order_body(emulator, out_trade_no, receiver):
