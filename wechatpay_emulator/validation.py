@@ -15,7 +15,7 @@ CURRENCIES = ("CNY",)  # domestic payments are in CNY only
 
 def text(body: dict[str, Any], key: str, max_bytes: int, *, required: bool = True) -> str:
     value = body.get(key)
-    if value is None and not required:
+    if value in (None, "") and not required:
         return ""
     if not (isinstance(value, str) and value and len(value.encode()) <= max_bytes):
         raise param_error(f"{key} must be a string of 1-{max_bytes} bytes")
