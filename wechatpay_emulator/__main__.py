@@ -39,7 +39,6 @@ def main(argv: list[str] | None = None) -> int:
     server.app = App(
         store=store,
         faults=faults,
-        keys=identities,
         signer=signer,
         trades=Trades(store, faults, identities, public_url, notifier, settings.min_expire_seconds),
         refunds=refunds,

@@ -2,7 +2,8 @@
 
 The merchant side (what the adapter signs with) and the platform side (what the emulator signs
 with) are separate RSA-2048 keys, as at WeChat. Everything is written as PEM files plus
-``manifest.json``, which Paycenter's settings read; none of it is ever committed.
+``manifest.json``, which Paycenter's settings read; none of it is ever committed. Platform
+certificates can be rotated: a new one is added and becomes current, older ones stay served.
 """
 
 import datetime
@@ -27,10 +28,15 @@ FILES = {
     "merchant_certificate_file": "apiclient_cert.pem",
     "platform_public_key_file": "pub_key.pem",
     "platform_private_key_file": "pub_key_private.pem",
-    "platform_certificate_file": "wechatpay_cert.pem",
-    "platform_certificate_private_key_file": "wechatpay_cert_private.pem",
     "apiv3_key_file": "apiv3_key.txt",
 }
+
+
+@dataclass(frozen=True)
+class PlatformCertificate:
+    serial: str
+    certificate: x509.Certificate
+    private_key: rsa.RSAPrivateKey
 
 
 @dataclass(frozen=True)
@@ -42,10 +48,12 @@ class Keys:
     merchant_public_key: rsa.RSAPublicKey
     public_key_id: str
     public_key_private: rsa.RSAPrivateKey
-    platform_serial: str
-    platform_certificate: x509.Certificate
-    platform_certificate_private: rsa.RSAPrivateKey
+    platform_certificates: tuple[PlatformCertificate, ...]  # oldest first; the last is current
     manifest_path: Path
+
+    @property
+    def current_certificate(self) -> PlatformCertificate:
+        return self.platform_certificates[-1]
 
 
 def load_or_create(directory: Path) -> Keys:
@@ -66,11 +74,24 @@ def load_or_create(directory: Path) -> Keys:
         merchant_public_key=merchant_certificate.public_key(),
         public_key_id=manifest["platform_public_key_id"],
         public_key_private=_private_key(read("platform_private_key_file")),
-        platform_serial=manifest["platform_certificate_serial"],
-        platform_certificate=x509.load_pem_x509_certificate(read("platform_certificate_file")),
-        platform_certificate_private=_private_key(read("platform_certificate_private_key_file")),
+        platform_certificates=tuple(
+            PlatformCertificate(
+                entry["serial"],
+                x509.load_pem_x509_certificate(Path(entry["file"]).read_bytes()),
+                _private_key(Path(entry["private_key_file"]).read_bytes()),
+            )
+            for entry in manifest["platform_certificates"]
+        ),
         manifest_path=manifest_path,
     )
+
+
+def rotate_certificate(directory: Path) -> Keys:
+    """Add a new platform certificate, current from now on; the older ones stay valid."""
+    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest["platform_certificates"].append(_new_platform_certificate(directory))
+    _write_manifest(directory, manifest)
+    return load_or_create(directory)
 
 
 def _create(directory: Path) -> None:
@@ -93,11 +114,6 @@ def _create(directory: Path) -> None:
         ),
     )
 
-    platform_key = _new_key()
-    platform_certificate = _certificate(platform_key, "Wechatpay platform (emulator)")
-    _write(paths["platform_certificate_private_key_file"], _private_pem(platform_key))
-    _write(paths["platform_certificate_file"], _certificate_pem(platform_certificate))
-
     apiv3_key = "".join(secrets.choice(APIV3_KEY_ALPHABET) for _ in range(32))
     _write(paths["apiv3_key_file"], apiv3_key.encode())
 
@@ -106,9 +122,31 @@ def _create(directory: Path) -> None:
         "appid": "wx" + secrets.token_hex(8),
         "merchant_certificate_serial": _serial(merchant_certificate),
         "platform_public_key_id": "PUB_KEY_ID_" + secrets.token_hex(16).upper(),
-        "platform_certificate_serial": _serial(platform_certificate),
         **{name: str(path.resolve()) for name, path in paths.items()},
+        "platform_certificates": [_new_platform_certificate(directory)],
     }
+    _write_manifest(directory, manifest)
+
+
+def _new_platform_certificate(directory: Path) -> dict[str, str]:
+    key = _new_key()
+    certificate = _certificate(key, "Wechatpay platform (emulator)")
+    serial = _serial(certificate)
+    certificate_path = directory / f"wechatpay_cert_{serial}.pem"
+    key_path = directory / f"wechatpay_cert_{serial}_private.pem"
+    _write(key_path, _private_pem(key))
+    _write(certificate_path, _certificate_pem(certificate))
+    return {
+        "serial": serial,
+        "file": str(certificate_path.resolve()),
+        "private_key_file": str(key_path.resolve()),
+    }
+
+
+def _write_manifest(directory: Path, manifest: dict) -> None:
+    current = manifest["platform_certificates"][-1]
+    manifest["platform_certificate_serial"] = current["serial"]
+    manifest["platform_certificate_file"] = current["file"]
     # Written last and atomically: a manifest exists only once every file it names does.
     partial = directory / (MANIFEST + ".tmp")
     _write(partial, json.dumps(manifest, indent=2).encode())

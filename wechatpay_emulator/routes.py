@@ -22,7 +22,6 @@ from sandbox_channel.web import Response, html_response, redirect
 from . import clock, crypto, notifier, wallet
 from .bills import Bills
 from .errors import WechatError, param_error, system_error
-from .keys import Keys
 from .refunds import Refunds
 from .signer import Signer
 from .store import Store
@@ -55,7 +54,6 @@ class App:
         *,
         store: Store,
         faults: Faults,
-        keys: Keys,
         signer: Signer,
         trades: Trades,
         refunds: Refunds,
@@ -64,7 +62,6 @@ class App:
     ):
         self._store = store
         self._faults = faults
-        self._keys = keys
         self._signer = signer
         self._trades = trades
         self._refunds = refunds
@@ -105,6 +102,7 @@ class App:
             ("GET", wallet_page, self.wallet_page, door, None),
             ("POST", wallet_page + "/pay", self.wallet_pay, door, None),
             ("POST", "/_emulator/refunds/" + refund + "/settle", self.settle_refund, door, None),
+            ("POST", "/_emulator/certificates/rotate", self.rotate_certificate, door, None),
             ("GET", "/_emulator/faults", self.get_faults, door, None),
             ("POST", "/_emulator/faults", self.set_faults, door, None),
             ("GET", "/_emulator/calls", self.calls, door, None),
@@ -228,17 +226,23 @@ class App:
         return Response(200, item.content, content_type)
 
     def certificates(self, request: Request) -> Response:
-        certificate = self._keys.platform_certificate
-        pem = certificate.public_bytes(serialization.Encoding.PEM)
-        entry = {
-            "serial_no": self._keys.platform_serial,
-            "effective_time": clock.rfc3339(certificate.not_valid_before_utc.timestamp()),
-            "expire_time": clock.rfc3339(certificate.not_valid_after_utc.timestamp()),
-            "encrypt_certificate": crypto.encrypt_resource(
-                self._keys.apiv3_key, pem, "certificate"
-            ),
-        }
-        return json_response({"data": [entry]})
+        apiv3_key = self._signer.keys.apiv3_key
+        entries = [
+            {
+                "serial_no": platform.serial,
+                "effective_time": clock.rfc3339(
+                    platform.certificate.not_valid_before_utc.timestamp()
+                ),
+                "expire_time": clock.rfc3339(platform.certificate.not_valid_after_utc.timestamp()),
+                "encrypt_certificate": crypto.encrypt_resource(
+                    apiv3_key,
+                    platform.certificate.public_bytes(serialization.Encoding.PEM),
+                    "certificate",
+                ),
+            }
+            for platform in self._signer.keys.platform_certificates
+        ]
+        return json_response({"data": entries})
 
     # -- test doors ----------------------------------------------------------------------
 
@@ -280,6 +284,15 @@ class App:
     def settle_refund(self, request: Request, out_refund_no: str) -> Response:
         status = request.json_object().get("status")
         return json_response(self._refunds.force(out_refund_no, status))
+
+    def rotate_certificate(self, request: Request) -> Response:
+        identities = self._signer.rotate_certificate()
+        return json_response(
+            {
+                "serial_no": identities.current_certificate.serial,
+                "serials": [platform.serial for platform in identities.platform_certificates],
+            }
+        )
 
     def get_faults(self, request: Request) -> Response:
         return json_response(self._faults.snapshot())

@@ -9,6 +9,7 @@ import threading
 import time
 
 from . import crypto
+from . import keys as key_files
 from .errors import WechatError, sign_error
 from .keys import Keys
 from .web import Request
@@ -18,24 +19,37 @@ SIGNERS = ("public_key", "certificate")
 
 
 class Signer:
-    def __init__(self, keys: Keys, default: str):
+    def __init__(self, identities: Keys, default: str):
         if default not in SIGNERS:
             raise ValueError(f"the signer must be one of {SIGNERS}")
-        self._keys = keys
+        self._keys = identities
         self._default = default
         self._seen_nonces: dict[str, float] = {}
-        self._guard = threading.Lock()
+        self._guard = threading.Lock()  # protects _keys and _seen_nonces
+
+    @property
+    def keys(self) -> Keys:
+        with self._guard:
+            return self._keys
+
+    def rotate_certificate(self) -> Keys:
+        """A new platform certificate signs from now on (the older ones are still served)."""
+        with self._guard:
+            self._keys = key_files.rotate_certificate(self._keys.manifest_path.parent)
+            return self._keys
 
     def headers(self, body: bytes, serial: str | None = None) -> dict[str, str]:
         """Wechatpay-* headers signing ``body``, with the key ``serial`` names if it is ours."""
-        if serial not in (self._keys.public_key_id, self._keys.platform_serial):
-            serial = self._keys.public_key_id if self._default == "public_key" else None
-            serial = serial or self._keys.platform_serial
-        private_key = (
-            self._keys.public_key_private
-            if serial == self._keys.public_key_id
-            else self._keys.platform_certificate_private
+        identities = self.keys
+        signing_keys = {identities.public_key_id: identities.public_key_private}
+        signing_keys.update(
+            (certificate.serial, certificate.private_key)
+            for certificate in identities.platform_certificates
         )
+        if serial not in signing_keys:
+            by_default = {"public_key": identities.public_key_id}
+            serial = by_default.get(self._default, identities.current_certificate.serial)
+        private_key = signing_keys[serial]
         timestamp = str(int(time.time()))
         nonce = crypto.nonce()
         return {
@@ -50,6 +64,7 @@ class Signer:
 
     def check_request(self, request: Request) -> str:
         """The merchant's mchid once the request's signature holds; else 401 SIGN_ERROR."""
+        identities = self.keys
         header = request.headers.get("authorization")
         if not header:
             raise sign_error("the Authorization header is missing")
@@ -57,9 +72,9 @@ class Signer:
             authorization = crypto.parse_authorization(header)
         except ValueError as error:
             raise sign_error(f"the Authorization header is malformed: {error}") from None
-        if authorization.mchid != self._keys.mchid:
+        if authorization.mchid != identities.mchid:
             raise sign_error("mchid in Authorization is not this merchant")
-        if authorization.serial_no.upper() != self._keys.merchant_serial:
+        if authorization.serial_no.upper() != identities.merchant_serial:
             raise sign_error("serial_no does not name the merchant's API certificate")
         if not (authorization.timestamp.isdigit() and len(authorization.timestamp) <= 12):
             raise sign_error("timestamp must be epoch seconds")
@@ -73,7 +88,7 @@ class Signer:
             authorization.nonce_str,
             request.body,
         )
-        if not crypto.verify(self._keys.merchant_public_key, message, authorization.signature):
+        if not crypto.verify(identities.merchant_public_key, message, authorization.signature):
             raise sign_error("the signature does not verify")
         self._remember_nonce(authorization.nonce_str, now)
         return authorization.mchid

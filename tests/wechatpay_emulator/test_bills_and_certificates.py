@@ -124,3 +124,27 @@ def test_sdk_certificate_mode_downloads_and_verifies_with_platform_certificates(
     [callback] = receiver.wait_for(1)
     assert callback.headers["Wechatpay-Serial"] == emulator.manifest["platform_certificate_serial"]
     assert wxpay.callback(callback.headers, callback.body)["resource"]["trade_state"] == "SUCCESS"
+
+
+def test_a_rotated_certificate_is_fetched_by_the_sdk_when_it_first_signs(
+    certificate_emulator, receiver
+):
+    emulator = certificate_emulator
+    wxpay = sdk_client(emulator, receiver.url)
+    core = wxpay._core
+    core._public_key = core._public_key_id = None
+    core._update_certificates()
+    first = emulator.manifest["platform_certificate_serial"]
+
+    rotated = emulator.request("POST", "/_emulator/certificates/rotate").json()
+    assert rotated["serials"] == [first, rotated["serial_no"]]
+    assert emulator.manifest["platform_certificate_serial"] == rotated["serial_no"]
+    out_trade_no = new_out_trade_no()
+    # Signed by a serial the SDK has not seen: it downloads /v3/certificates again and verifies.
+    assert wxpay.pay(description="x", out_trade_no=out_trade_no, amount={"total": 5})[0] == 200
+    assert sorted(format(cert.serial_number, "X") for cert in core._certificates) == sorted(
+        rotated["serials"]
+    )
+    emulator.restart()  # the rotation is kept
+    assert emulator.manifest["platform_certificate_serial"] == rotated["serial_no"]
+    assert json.loads(wxpay.query(out_trade_no=out_trade_no)[1])["trade_state"] == "NOTPAY"
