@@ -6,9 +6,11 @@ to one is signed, errors included, except the bill download (WeChat does not sig
 """
 
 import re
+import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -69,6 +71,8 @@ class App:
         self._public_url = public_url.rstrip("/")
         # Every v3 call, in memory (bounded): lets tests see what was asked and answered.
         self._calls: deque[dict] = deque(maxlen=CALL_LOG_SIZE)
+        self._refunds_in_flight: set[str] = set()
+        self._in_flight_guard = threading.Lock()
         segment = "(?P<{}>[^/]+)"
         by_out_trade_no = "/v3/pay/transactions/out-trade-no/" + segment.format("out_trade_no")
         wallet_page = "/_emulator/wallet/" + segment.format("prepay_id")
@@ -136,20 +140,41 @@ class App:
         call = self._log_call(route, request, arguments)
         try:
             self._signer.check_request(request)
-            fault = self._faults.api_fault(route.operation) if route.operation else None
-            if fault is ApiFault.ERROR:
-                raise system_error("injected fault")
-            if fault is ApiFault.TIMEOUT_BEFORE_WORK:
-                self._hang()
-            response = route.handler(request, **arguments)
-            if fault is ApiFault.TIMEOUT_AFTER_WORK:
-                self._hang()
+            with self._refund_in_flight(route, call["key"]):
+                response = self._faulted(route, request, arguments)
         except WechatError as error:
             response = error_response(error)
         call["status"] = response.status
         if route.kind == Kind.DOWNLOAD and response.status == 200:
             return response
         return self._signed(request, response)
+
+    def _faulted(self, route: Route, request: Request, arguments: dict[str, str]) -> Response:
+        fault = self._faults.api_fault(route.operation) if route.operation else None
+        if fault is ApiFault.ERROR:
+            raise system_error("injected fault")
+        if fault is ApiFault.TIMEOUT_BEFORE_WORK:
+            self._hang()
+        response = route.handler(request, **arguments)
+        if fault is ApiFault.TIMEOUT_AFTER_WORK:
+            self._hang()
+        return response
+
+    @contextmanager
+    def _refund_in_flight(self, route: Route, out_refund_no: str | None) -> Iterator[None]:
+        """WeChat answers 429 FREQUENCY_LIMITED to a refund whose earlier call is still running."""
+        if route.operation != "refund" or out_refund_no is None:
+            yield
+            return
+        with self._in_flight_guard:
+            if out_refund_no in self._refunds_in_flight:
+                raise WechatError(429, "FREQUENCY_LIMITED", "频率限制 (this refund is in progress)")
+            self._refunds_in_flight.add(out_refund_no)
+        try:
+            yield
+        finally:
+            with self._in_flight_guard:
+                self._refunds_in_flight.discard(out_refund_no)
 
     def _answer(self, request: Request, error: WechatError) -> Response:
         response = error_response(error)

@@ -4,6 +4,7 @@ crashes: the emulator is a real peer to defend against, not a kind one."""
 import json
 import random
 import threading
+import time
 
 from wechatpay_emulator.runner import EmulatorProcess
 
@@ -192,3 +193,33 @@ def test_a_pending_callback_survives_a_crash(tmp_path, receiver, eventually):
         assert all(wxpay.callback(item.headers, item.body) for item in received)
         assert emulator.notifications(out_trade_no)[-1]["status"] == "delivered"
         assert json.loads(wxpay.query(out_trade_no=out_trade_no)[1])["trade_state"] == "SUCCESS"
+
+
+def test_a_refund_still_in_flight_answers_frequency_limited(
+    native_order, wxpay, emulator, eventually
+):
+    out_trade_no = _paid(native_order, emulator)
+    out_refund_no = new_out_trade_no("re")
+    amount = {"refund": 50, "total": 100, "currency": "CNY"}
+    emulator.set_faults({"api_timeout_rate": {"refund": 1}, "hang_ms": 1500})
+    first: list[int] = []
+    hanging = threading.Thread(
+        target=lambda: first.append(
+            wxpay.refund(out_refund_no=out_refund_no, amount=amount, out_trade_no=out_trade_no)[0]
+        )
+    )
+    hanging.start()
+    assert eventually(lambda: emulator.calls(operation="refund", key=out_refund_no))
+    time.sleep(0.3)  # logged on arrival; let its signature check finish (it then hangs 1.5 s)
+    code, text = wxpay.refund(out_refund_no=out_refund_no, amount=amount, out_trade_no=out_trade_no)
+    assert (code, json.loads(text)["code"]) == (429, "FREQUENCY_LIMITED")
+    hanging.join()
+    assert first == [500]
+    emulator.reset_faults()
+    # The retry with the same out_refund_no settles it either way (made now, or found made).
+    code, text = wxpay.refund(out_refund_no=out_refund_no, amount=amount, out_trade_no=out_trade_no)
+    assert code == 200
+    code, text = wxpay.refund(
+        out_refund_no=new_out_trade_no("re"), amount=amount, out_trade_no=out_trade_no
+    )
+    assert code == 200  # 50 + 50: the first refund was made once only
