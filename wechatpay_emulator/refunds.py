@@ -18,8 +18,10 @@ from .notifier import Notifier
 from .store import Store
 
 FINAL = ("SUCCESS", "CLOSED", "ABNORMAL")
-NOT_FOUND = WechatError(404, "RESOURCE_NOT_EXISTS", "退款单不存在 (no such refund)")
-TRADE_NOT_FOUND = WechatError(404, "RESOURCE_NOT_EXISTS", "订单不存在 (no such order)")
+
+
+def resource_not_exists(what: str) -> WechatError:
+    return WechatError(404, "RESOURCE_NOT_EXISTS", what)
 
 
 class Refunds:
@@ -55,7 +57,7 @@ class Refunds:
                     raise invalid_request("out_refund_no was already used with other parameters")
                 return _view(existing)
             if trade is None:
-                raise TRADE_NOT_FOUND
+                raise resource_not_exists("订单不存在 (no such order)")
             if trade["trade_state"] not in trades.PAID:
                 raise invalid_request("订单未支付 (only a paid order can be refunded)")
             if total != trade["total"]:
@@ -96,7 +98,7 @@ class Refunds:
             self.settle_due(conn, clock.now())
             refund = _load(conn, out_refund_no)
         if refund is None:
-            raise NOT_FOUND
+            raise resource_not_exists("退款单不存在 (no such refund)")
         return _view(refund)
 
     def force(self, out_refund_no: str, status: Any) -> dict[str, Any]:
@@ -107,7 +109,7 @@ class Refunds:
         with self._store.transaction() as conn:
             refund = _load(conn, out_refund_no)
             if refund is None:
-                raise NOT_FOUND
+                raise resource_not_exists("退款单不存在 (no such refund)")
             if refund["status"] != "PROCESSING":
                 raise WechatError(409, "INVALID_REQUEST", f"the refund is {refund['status']}")
             conn.execute(

@@ -1,7 +1,7 @@
 """Trades: Native and H5 orders, query, close and the buyer's payment, with expiry.
 
-Every load first applies expiry (an unpaid trade past its ``time_expire`` becomes CLOSED and
-stays so), which is how WeChat behaves without a timer per trade.
+Every load first applies expiry (an unpaid trade, NOTPAY or PAYERROR, past its ``time_expire``
+becomes CLOSED and stays so), which is how WeChat behaves without a timer per trade.
 """
 
 import json
@@ -28,11 +28,15 @@ STATE_DESCRIPTIONS = {
     "PAYERROR": "支付失败",
 }
 PAID = ("SUCCESS", "REFUND")
-NOT_FOUND = WechatError(404, "ORDER_NOT_EXIST", "订单不存在 (no such order)")
+
+
+def order_not_exist() -> WechatError:
+    return WechatError(404, "ORDER_NOT_EXIST", "订单不存在 (no such order)")
+
 
 _EXPIRE = (
     "UPDATE trades SET trade_state = 'CLOSED', closed_at = time_expire"
-    " WHERE trade_state = 'NOTPAY' AND time_expire <= ? AND {column} = ?"
+    " WHERE trade_state IN ('NOTPAY', 'PAYERROR') AND time_expire <= ? AND {column} = ?"
 )
 LOOKUP_COLUMNS = ("out_trade_no", "transaction_id", "prepay_id")
 
@@ -115,7 +119,7 @@ class Trades:
         with self._store.transaction() as conn:
             trade = load(conn, column, value, clock.now())
             if trade is None or (column == "transaction_id" and trade["trade_state"] not in PAID):
-                raise NOT_FOUND
+                raise order_not_exist()
         state = trade["trade_state"]
         if state in PAID and self._faults.chance("query_stale_rate"):
             state = "NOTPAY"
@@ -127,7 +131,7 @@ class Trades:
         with self._store.transaction() as conn:
             trade = load(conn, "out_trade_no", out_trade_no, now)
             if trade is None:
-                raise NOT_FOUND
+                raise order_not_exist()
             if self._faults.chance("close_unknown_rate"):
                 raise system_error()
             if trade["trade_state"] in PAID:
@@ -144,7 +148,7 @@ class Trades:
         with self._store.transaction() as conn:
             trade = load(conn, column, value, now)
             if trade is None:
-                raise NOT_FOUND
+                raise order_not_exist()
             if trade["trade_state"] in PAID:
                 raise WechatError(409, "ORDERPAID", "this order is already paid")
             if trade["trade_state"] == "CLOSED" and not self._faults.flag("pay_after_expire"):
