@@ -191,7 +191,7 @@ def test_a_pending_callback_survives_a_crash(tmp_path, receiver, eventually):
         received = receiver.wait_for(2)
         assert len(received) == 2
         assert all(wxpay.callback(item.headers, item.body) for item in received)
-        assert emulator.notifications(out_trade_no)[-1]["status"] == "delivered"
+        assert eventually(lambda: emulator.notifications(out_trade_no)[-1]["status"] == "delivered")
         assert json.loads(wxpay.query(out_trade_no=out_trade_no)[1])["trade_state"] == "SUCCESS"
 
 
