@@ -104,7 +104,7 @@ def test_time_expire_is_enforced(native_order, wxpay, emulator, eventually):
     )
     assert (code, json.loads(text)["code"]) == (400, "PARAM_ERROR")
 
-    out_trade_no, code, _ = native_order(expire_seconds=2)
+    out_trade_no, code, _ = native_order(expire_seconds=3)  # whole seconds: 2-3 s ahead
     assert code == 200
     assert _query(wxpay, out_trade_no)[1]["trade_state"] == "NOTPAY"
     assert eventually(lambda: _query(wxpay, out_trade_no)[1]["trade_state"] == "CLOSED", 5)
