@@ -1,0 +1,354 @@
+"""The v3 API and the test doors: routing, request signatures, fault wrapping, answer signing.
+
+Every ``/v3/`` call must carry a valid merchant signature (else 401 SIGN_ERROR) and every answer
+to one is signed, errors included, except the bill download (WeChat does not sign the file).
+``/_emulator/`` is for tests and people only, never faulted nor signed.
+"""
+
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from cryptography.hazmat.primitives import serialization
+
+from sandbox_channel.errors import ApiError
+from sandbox_channel.faults import ApiFault, Faults
+from sandbox_channel.web import Response, html_response, redirect
+
+from . import clock, crypto, notifier, wallet
+from .bills import Bills
+from .errors import WechatError, param_error, system_error
+from .refunds import Refunds
+from .signer import Signer
+from .store import Store
+from .trades import Trades
+from .web import Request, error_response, json_response
+
+CALL_LOG_SIZE = 100_000
+NO_CONTENT = Response(204, b"", "application/json; charset=utf-8")
+PAY_OUTCOMES = ("SUCCESS", "PAYERROR")
+
+
+class Kind:
+    API = "api"  # merchant-signed request, platform-signed answer
+    DOWNLOAD = "download"  # merchant-signed request, unsigned file
+    DOOR = "door"  # test-only, open
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern
+    handler: Callable[..., Response]
+    kind: str
+    operation: str | None  # the fault-injection key (sandbox_channel.faults.OPERATIONS)
+
+
+class App:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        faults: Faults,
+        signer: Signer,
+        trades: Trades,
+        refunds: Refunds,
+        bills: Bills,
+        public_url: str,
+    ):
+        self._store = store
+        self._faults = faults
+        self._signer = signer
+        self._trades = trades
+        self._refunds = refunds
+        self._bills = bills
+        self._public_url = public_url.rstrip("/")
+        # Every v3 call, in memory (bounded): lets tests see what was asked and answered.
+        self._calls: deque[dict] = deque(maxlen=CALL_LOG_SIZE)
+        self._refunds_in_flight: set[str] = set()
+        self._in_flight_guard = threading.Lock()
+        segment = "(?P<{}>[^/]+)"
+        by_out_trade_no = "/v3/pay/transactions/out-trade-no/" + segment.format("out_trade_no")
+        wallet_page = "/_emulator/wallet/" + segment.format("prepay_id")
+        refund = segment.format("out_refund_no")
+        api, download, door = Kind.API, Kind.DOWNLOAD, Kind.DOOR
+        table = [
+            ("GET", "/healthz", self.healthz, door, None),
+            ("POST", "/v3/pay/transactions/native", self.create_native, api, "create"),
+            ("POST", "/v3/pay/transactions/h5", self.create_h5, api, "create"),
+            ("GET", by_out_trade_no, self.query_by_out_trade_no, api, "query"),
+            (
+                "GET",
+                "/v3/pay/transactions/id/" + segment.format("transaction_id"),
+                self.query_by_transaction_id,
+                api,
+                "query",
+            ),
+            ("POST", by_out_trade_no + "/close", self.close, api, "close"),
+            ("POST", "/v3/refund/domestic/refunds", self.create_refund, api, "refund"),
+            (
+                "GET",
+                "/v3/refund/domestic/refunds/" + refund,
+                self.query_refund,
+                api,
+                "refund_query",
+            ),
+            ("GET", "/v3/bill/tradebill", self.trade_bill, api, "statement"),
+            ("GET", "/v3/billdownload/file", self.download_bill, download, None),
+            ("GET", "/v3/certificates", self.certificates, api, None),
+            ("POST", "/_emulator/pay/" + segment.format("out_trade_no"), self.pay, door, None),
+            ("GET", wallet_page, self.wallet_page, door, None),
+            ("POST", wallet_page + "/pay", self.wallet_pay, door, None),
+            ("POST", "/_emulator/refunds/" + refund + "/settle", self.settle_refund, door, None),
+            ("POST", "/_emulator/certificates/rotate", self.rotate_certificate, door, None),
+            ("GET", "/_emulator/faults", self.get_faults, door, None),
+            ("POST", "/_emulator/faults", self.set_faults, door, None),
+            ("GET", "/_emulator/calls", self.calls, door, None),
+            ("GET", "/_emulator/notifications", self.notifications, door, None),
+        ]
+        self._routes = [
+            Route(method, re.compile(pattern), handler, kind, operation)
+            for method, pattern, handler, kind, operation in table
+        ]
+
+    def __call__(self, request: Request) -> Response:
+        path_known = False
+        for route in self._routes:
+            match = route.pattern.fullmatch(request.path)
+            if match is None:
+                continue
+            path_known = True
+            if route.method == request.method:
+                arguments = {name: unquote(value) for name, value in match.groupdict().items()}
+                return self._run(route, request, arguments)
+        if path_known:
+            return self._answer(request, WechatError(405, "INVALID_REQUEST", request.method))
+        return self._answer(request, WechatError(404, "NOT_FOUND", f"no route {request.path}"))
+
+    def _run(self, route: Route, request: Request, arguments: dict[str, str]) -> Response:
+        if route.kind == Kind.DOOR:
+            try:
+                return route.handler(request, **arguments)
+            except WechatError as error:
+                return error_response(error)
+        call = self._log_call(route, request, arguments)
+        try:
+            self._signer.check_request(request)
+            with self._refund_in_flight(route, call["key"]):
+                response = self._faulted(route, request, arguments)
+        except WechatError as error:
+            response = error_response(error)
+        call["status"] = response.status
+        if route.kind == Kind.DOWNLOAD and response.status == 200:
+            return response
+        return self._signed(request, response)
+
+    def _faulted(self, route: Route, request: Request, arguments: dict[str, str]) -> Response:
+        fault = self._faults.api_fault(route.operation) if route.operation else None
+        if fault is ApiFault.ERROR:
+            raise system_error("injected fault")
+        if fault is ApiFault.TIMEOUT_BEFORE_WORK:
+            self._hang()
+        response = route.handler(request, **arguments)
+        if fault is ApiFault.TIMEOUT_AFTER_WORK:
+            self._hang()
+        return response
+
+    @contextmanager
+    def _refund_in_flight(self, route: Route, out_refund_no: str | None) -> Iterator[None]:
+        """WeChat answers 429 FREQUENCY_LIMITED to a refund whose earlier call is still running."""
+        if route.operation != "refund" or out_refund_no is None:
+            yield
+            return
+        with self._in_flight_guard:
+            if out_refund_no in self._refunds_in_flight:
+                raise WechatError(429, "FREQUENCY_LIMITED", "频率限制 (this refund is in progress)")
+            self._refunds_in_flight.add(out_refund_no)
+        try:
+            yield
+        finally:
+            with self._in_flight_guard:
+                self._refunds_in_flight.discard(out_refund_no)
+
+    def _answer(self, request: Request, error: WechatError) -> Response:
+        response = error_response(error)
+        return self._signed(request, response) if request.path.startswith("/v3/") else response
+
+    def _signed(self, request: Request, response: Response) -> Response:
+        headers = self._signer.headers(response.body, request.headers.get("wechatpay-serial"))
+        return Response(
+            response.status,
+            response.body,
+            response.content_type,
+            {**response.headers, **headers, "Request-ID": crypto.nonce(24)},
+        )
+
+    def _hang(self) -> None:
+        # Long enough to outlast the caller's timeout; the caller never learns what happened.
+        time.sleep(self._faults.seconds("hang_ms"))
+        raise system_error("injected timeout")
+
+    def _log_call(self, route: Route, request: Request, arguments: dict[str, str]) -> dict:
+        key = next(iter(arguments.values()), None)
+        if key is None and request.body:
+            try:
+                body = request.json_object()
+            except WechatError:
+                body = {}
+            key = body.get("out_refund_no") or body.get("out_trade_no")
+        call = {
+            "operation": route.operation or route.handler.__name__,
+            "method": request.method,
+            "path": request.path,
+            "key": key if isinstance(key, str) else None,
+            "status": None,
+            "at": time.time(),
+        }
+        self._calls.append(call)
+        return call
+
+    # -- the v3 API ----------------------------------------------------------------------
+
+    def healthz(self, request: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    def create_native(self, request: Request) -> Response:
+        return json_response(self._trades.create("NATIVE", request.json_object()))
+
+    def create_h5(self, request: Request) -> Response:
+        return json_response(self._trades.create("H5", request.json_object()))
+
+    def query_by_out_trade_no(self, request: Request, out_trade_no: str) -> Response:
+        answer = self._trades.query("out_trade_no", out_trade_no, request.query.get("mchid"))
+        return json_response(answer)
+
+    def query_by_transaction_id(self, request: Request, transaction_id: str) -> Response:
+        answer = self._trades.query("transaction_id", transaction_id, request.query.get("mchid"))
+        return json_response(answer)
+
+    def close(self, request: Request, out_trade_no: str) -> Response:
+        self._trades.close(out_trade_no, request.json_object())
+        return NO_CONTENT
+
+    def create_refund(self, request: Request) -> Response:
+        return json_response(self._refunds.create(request.json_object()))
+
+    def query_refund(self, request: Request, out_refund_no: str) -> Response:
+        return json_response(self._refunds.get(out_refund_no))
+
+    def trade_bill(self, request: Request) -> Response:
+        return json_response(self._bills.apply(request.query))
+
+    def download_bill(self, request: Request) -> Response:
+        item = self._bills.download(request.query.get("token"))
+        content_type = "application/x-gzip" if item.gzipped else "text/plain; charset=utf-8"
+        return Response(200, item.content, content_type)
+
+    def certificates(self, request: Request) -> Response:
+        apiv3_key = self._signer.keys.apiv3_key
+        entries = [
+            {
+                "serial_no": platform.serial,
+                "effective_time": clock.rfc3339(
+                    platform.certificate.not_valid_before_utc.timestamp()
+                ),
+                "expire_time": clock.rfc3339(platform.certificate.not_valid_after_utc.timestamp()),
+                "encrypt_certificate": crypto.encrypt_resource(
+                    apiv3_key,
+                    platform.certificate.public_bytes(serialization.Encoding.PEM),
+                    "certificate",
+                ),
+            }
+            for platform in self._signer.keys.platform_certificates
+        ]
+        return json_response({"data": entries})
+
+    # -- test doors ----------------------------------------------------------------------
+
+    def pay(self, request: Request, out_trade_no: str) -> Response:
+        body = request.json_object() if request.body.strip() else {}
+        outcome = body.get("outcome", "SUCCESS")
+        if outcome not in PAY_OUTCOMES:
+            raise param_error(f"outcome must be one of {', '.join(PAY_OUTCOMES)}")
+        trade = self._trades.pay("out_trade_no", out_trade_no, outcome)
+        return json_response({"out_trade_no": out_trade_no, "trade_state": trade["trade_state"]})
+
+    def wallet_page(self, request: Request, prepay_id: str) -> Response:
+        trade = self._trades.for_wallet(prepay_id)
+        if trade is None:
+            return html_response(wallet.not_found_page(), 404)
+        return html_response(
+            wallet.trade_page(trade, self._wallet_url(prepay_id), _redirect_url(request.query))
+        )
+
+    def wallet_pay(self, request: Request, prepay_id: str) -> Response:
+        form = dict(parse_qsl(request.body.decode("utf-8", "replace")))
+        redirect_url = _redirect_url(form)
+        try:
+            self._trades.pay("prepay_id", prepay_id)
+        except WechatError as error:
+            trade = self._trades.for_wallet(prepay_id)
+            if trade is None:
+                return html_response(wallet.not_found_page(), 404)
+            page = wallet.trade_page(
+                trade, self._wallet_url(prepay_id), redirect_url, problem=error.message
+            )
+            return html_response(page, error.status)
+        # Post/redirect/get: reloading the result page must not pay again.
+        location = f"/_emulator/wallet/{quote(prepay_id)}"
+        if redirect_url:
+            location += f"?redirect_url={quote(redirect_url, safe='')}"
+        return redirect(location)
+
+    def settle_refund(self, request: Request, out_refund_no: str) -> Response:
+        status = request.json_object().get("status")
+        return json_response(self._refunds.force(out_refund_no, status))
+
+    def rotate_certificate(self, request: Request) -> Response:
+        identities = self._signer.rotate_certificate()
+        return json_response(
+            {
+                "serial_no": identities.current_certificate.serial,
+                "serials": [platform.serial for platform in identities.platform_certificates],
+            }
+        )
+
+    def get_faults(self, request: Request) -> Response:
+        return json_response(self._faults.snapshot())
+
+    def set_faults(self, request: Request) -> Response:
+        try:
+            return json_response(self._faults.replace(request.json_object()))
+        except ApiError as error:
+            raise param_error(error.message) from None
+
+    def calls(self, request: Request) -> Response:
+        wanted = {name: request.query.get(name) for name in ("operation", "key")}
+        return json_response(
+            [
+                call
+                for call in list(self._calls)
+                if all(value is None or call[name] == value for name, value in wanted.items())
+            ]
+        )
+
+    def notifications(self, request: Request) -> Response:
+        return json_response(notifier.list_attempts(self._store, request.query.get("subject")))
+
+    def _wallet_url(self, prepay_id: str) -> str:
+        return f"{self._public_url}/_emulator/wallet/{quote(prepay_id)}"
+
+
+def _redirect_url(values: dict[str, Any]) -> str | None:
+    """The merchant's return URL when it is a plain http(s) URL; anything else is ignored."""
+    value = values.get("redirect_url")
+    if not isinstance(value, str) or len(value) > 2048:
+        return None
+    parts = urlsplit(value)
+    return value if parts.scheme in ("http", "https") and parts.hostname else None
