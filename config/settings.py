@@ -52,7 +52,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
     # The Django admin with the back office's site: money-at-risk dashboard on the index.
-    "reconciliation.backoffice.apps.BackOfficeAdminConfig",
+    "backoffice.apps.BackOfficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -64,9 +64,13 @@ INSTALLED_APPS = [
     "django_q",
     "axes",
     "config",
+    # The domain, floor by floor (docs/architecture.md: every import runs downhill) …
     "orders",
     "payments",
     "reconciliation",
+    # … and the doors on top, which call down into it.
+    "checkout",
+    "backoffice",
 ]
 
 MIDDLEWARE = [
@@ -89,7 +93,7 @@ ASGI_APPLICATION = "config.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -167,9 +171,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "UNAUTHENTICATED_TOKEN": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["payments.api.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["partner_api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "payments.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "partner_api.errors.exception_handler",
 }
 
 # OpenAPI 3 for the partner API; Swagger UI from the sidecar package: no CDN.
@@ -186,14 +190,14 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "payments.api.schema.describe_api",
+        "partner_api.schema.describe_api",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
 
-# Partner API (payments/api/). Rates are per merchant, counted in Redis ("<n>/<s|m|h|d>").
+# Partner API (partner_api/). Rates are per merchant, counted in Redis ("<n>/<s|m|h|d>").
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200/min")
 # Idempotency-Key rows are kept this long, then purged by a schedule.
 IDEMPOTENCY_KEY_RETENTION_SECONDS = env_int("IDEMPOTENCY_KEY_RETENTION_SECONDS", 24 * 3600)
@@ -222,7 +226,7 @@ PUMP_LANE_GRACE_SECONDS = env_float("PUMP_LANE_GRACE_SECONDS", 20)
 PUMP_CHANNEL_JOBS = ["payments.tasks.check_due_payments", "payments.tasks.execute_due_refunds"]
 PUMP_JOBS = [
     "payments.tasks.reprocess_stale_notifications",
-    "orders.tasks.close_expired_orders",
+    "payments.tasks.close_expired_orders",
     "payments.tasks.deliver_due_webhooks",
 ]
 
@@ -274,7 +278,7 @@ PAYMENT_QUERY_GRACE_SECONDS = env_float("PAYMENT_QUERY_GRACE_SECONDS", 600)
 PAYMENT_CHECK_LEASE_SECONDS = env_float("PAYMENT_CHECK_LEASE_SECONDS", 30)
 # Read repair: a status read of an open payment queries the channel at most this often.
 READ_REPAIR_INTERVAL_SECONDS = env_float("READ_REPAIR_INTERVAL_SECONDS", 3)
-# Checkout pages (orders/): the pay page polls its status this often (doubling up to the max
+# Checkout pages (checkout/): the pay page polls its status this often (doubling up to the max
 # after a network error); a server-push (SSE) stream checks every tick and ends after its
 # lifetime (the browser reconnects), so it never holds a connection or a thread for long.
 CHECKOUT_POLL_SECONDS = env_float("CHECKOUT_POLL_SECONDS", 2)

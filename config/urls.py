@@ -9,8 +9,8 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("callbacks/<slug:channel>/", callback, name="callback"),
-    path("api/v1/", include("payments.api.urls")),
+    path("api/v1/", include("partner_api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", include("orders.urls")),
+    path("", include("checkout.urls")),
 ]

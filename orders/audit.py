@@ -16,6 +16,14 @@ class Actor:
     ref: str = ""
 
 
+# Who acts when no person or partner does: every such actor is named here, once.
+CUSTOMER_CHECKOUT = Actor(ActorKind.CUSTOMER, "checkout")
+EXPIRY = Actor(ActorKind.SYSTEM, "expiry")
+JOB = Actor(ActorKind.SYSTEM, "job")
+PAYMENT_CHECKS = Actor(ActorKind.QUERY_JOB, "payment checks")
+SAFETY_SCAN = Actor(ActorKind.SYSTEM, "safety-net scan")
+
+
 def move(instance, to_status: str, *, transitions: dict, actor: Actor, note: str = "") -> None:
     """Move an order, payment or refund to ``to_status`` if the map allows it, and audit it.
 

@@ -8,23 +8,12 @@ from django.shortcuts import get_object_or_404
 
 from orders.ids import is_id_shaped
 from orders.models import Order
-from payments.enums import OPEN_PAYMENT_STATUSES
-from payments.models import Payment
 
 
 def order_get(order_id: str) -> Order:
     if not is_id_shaped(order_id):
         raise Http404
     return get_object_or_404(Order.objects.select_related("merchant"), pk=order_id)
-
-
-def order_open_attempt(order: Order) -> Payment | None:
-    """The attempt the customer is paying with right now, if any."""
-    return (
-        order.payments.filter(status__in=OPEN_PAYMENT_STATUSES, superseded=False)
-        .order_by("-created_at")
-        .first()
-    )
 
 
 def order_payable_until(order: Order) -> datetime:

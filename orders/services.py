@@ -1,40 +1,25 @@
-"""Merchants and orders: creation (idempotent on merchant_order_no) and closing."""
+"""Merchants and orders: creation (idempotent on merchant_order_no)."""
 
 import hashlib
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from orders.audit import Actor, move, record_status_change
+from orders.audit import Actor, record_status_change
 from orders.dedup import first_submission, submission_fingerprint
-from orders.enums import OPEN_ORDER_STATUSES, ORDER_TRANSITIONS, ActorKind, OrderStatus
 from orders.errors import Refusal
 from orders.models import Merchant, Order
-from payments.enums import OPEN_PAYMENT_STATUSES, EventType
-from payments.events import event_emit, order_payload
-from payments.models import Payment
-from payments.services.attempts import CloseOutcome, payment_close_attempt
-from payments.webhooks.signing import new_webhook_secret
-
-logger = logging.getLogger(__name__)
-
-EXPIRY = Actor(ActorKind.SYSTEM, "expiry")
 
 
-class OrderConflict(Exception):
+class OrderConflict(Refusal):
     """Same merchant_order_no, different content: never silently a second order."""
 
-    code = "order_conflict"
-
-
-class OrderNotClosable(Refusal):
-    pass
+    def __init__(self, message: str):
+        super().__init__("order_conflict", message)
 
 
 @dataclass(frozen=True)
@@ -45,6 +30,10 @@ class NewMerchant:
 
 def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def new_webhook_secret() -> str:
+    return f"whsec_{secrets.token_urlsafe(32)}"
 
 
 def merchant_create(
@@ -147,61 +136,3 @@ def order_submit(
             return_url=return_url,
         ),
     )
-
-
-def order_close(*, order_id: str, actor: Actor, note: str = "") -> Order:
-    """Close an unpaid order: every open attempt is closed at its channel FIRST.
-
-    A channel that says "already paid" makes the order PAID after all; an unknown close result
-    leaves the order open (raise) so it can be retried.
-    """
-    order = Order.objects.get(pk=order_id)
-    open_attempts = order.payments.filter(status__in=OPEN_PAYMENT_STATUSES, superseded=False)
-    for payment_id in open_attempts.values_list("pk", flat=True):
-        outcome = payment_close_attempt(payment_id=payment_id, actor=actor)
-        if outcome == CloseOutcome.UNKNOWN:
-            raise OrderNotClosable(
-                "payment_in_progress", "a payment attempt could not be closed at its channel yet"
-            )
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        if order.status not in OPEN_ORDER_STATUSES:
-            return order
-        if open_attempts.exists():
-            raise OrderNotClosable("payment_in_progress", "a new payment attempt was started")
-        _close_locked_order(order, actor=actor, note=note)
-    return order
-
-
-def orders_close_expired(*, now, batch: int) -> int:
-    """Expiry (pump job): close expired orders that have no open attempt left.
-
-    Expired orders that still have one are not touched here: the payment checks close those
-    attempts at their channel first (payments.services.scheduler), and the order follows on a
-    later tick. Claimed with SKIP LOCKED, so concurrent pumps share the work.
-    """
-    open_attempt = Payment.objects.filter(
-        order=OuterRef("pk"), status__in=OPEN_PAYMENT_STATUSES, superseded=False
-    )
-    with transaction.atomic():
-        expired = list(
-            Order.objects.select_for_update(skip_locked=True)
-            .filter(status__in=OPEN_ORDER_STATUSES, expires_at__lte=now)
-            .filter(~Exists(open_attempt))
-            .order_by("expires_at")[:batch]
-        )
-        for order in expired:
-            _close_locked_order(order, actor=EXPIRY, note="expired")
-    return len(expired)
-
-
-def _close_locked_order(order: Order, *, actor: Actor, note: str) -> None:
-    move(order, OrderStatus.CLOSED, transitions=ORDER_TRANSITIONS, actor=actor, note=note)
-    order.closed_at = timezone.now()
-    order.save()
-    event_emit(
-        merchant_id=order.merchant_id,
-        type=EventType.ORDER_CLOSED,
-        payload={"order": order_payload(order)},
-    )
-    logger.info("order closed: order=%s actor=%s note=%s", order.pk, actor.kind, note)

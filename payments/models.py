@@ -1,5 +1,6 @@
 from functools import partial
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -311,3 +312,43 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merchant_id}:{self.key}"
+
+
+class Discrepancy(models.Model):
+    """Something a channel said that does not match our books: for finance staff to resolve."""
+
+    class Kind(models.TextChoices):
+        MISSING_HERE = "MISSING_HERE"
+        MISSING_AT_CHANNEL = "MISSING_AT_CHANNEL"
+        AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
+        CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+        STATUS_MISMATCH = "STATUS_MISMATCH"
+        REFUND_MISMATCH = "REFUND_MISMATCH"
+
+    channel = models.CharField(max_length=32)
+    kind = models.CharField(max_length=24, choices=Kind)
+    out_trade_no = models.CharField(max_length=64, blank=True, db_index=True)
+    payment = models.ForeignKey(
+        "payments.Payment", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    refund = models.ForeignKey(
+        "payments.Refund", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    details = models.JSONField(default=dict)
+    found_at = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True)
+
+    class Meta:
+        # Found here, resolved by finance in reconciliation: the model keeps its app, so its
+        # table, migrations, permission and back-office pages are those it always had.
+        app_label = "reconciliation"
+        ordering = ["-found_at"]
+        verbose_name_plural = "discrepancies"
+        permissions = [("resolve_discrepancy", "Can resolve a discrepancy")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.out_trade_no}"

@@ -1,4 +1,5 @@
-"""Reads for the partner API: always scoped to one merchant (another merchant's id is a 404)."""
+"""Payment reads: for the partner API always scoped to one merchant (another merchant's id is
+a 404), and the attempt a customer is paying with."""
 
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -6,6 +7,7 @@ from django.http import Http404
 
 from orders.ids import is_id_shaped
 from orders.models import Merchant, Order
+from payments.enums import OPEN_PAYMENT_STATUSES
 from payments.models import Event, Payment, Refund
 
 # Every transaction older than this one has ended (committed or rolled back).
@@ -86,3 +88,12 @@ def _own(queryset: QuerySet, pk: str, **scope):
     if found is None:
         raise Http404
     return found
+
+
+def order_open_attempt(order: Order) -> Payment | None:
+    """The attempt the customer is paying with right now, if any."""
+    return (
+        order.payments.filter(status__in=OPEN_PAYMENT_STATUSES, superseded=False)
+        .order_by("-created_at")
+        .first()
+    )

@@ -2,16 +2,14 @@
 
 from django.utils import timezone
 
-from orders.audit import Actor
-from orders.enums import ActorKind
-from payments.api.idempotency import idempotency_keys_purge
+from orders.audit import JOB
 from payments.services.attempts import payment_close_attempt
+from payments.services.idempotency_keys import idempotency_keys_purge
 from payments.services.notifications import notifications_reprocess_stale
+from payments.services.order_closing import orders_close_expired
 from payments.services.refunds import refund_execute, refunds_execute_due
 from payments.services.scheduler import payments_check_due
 from payments.webhooks.delivery import webhook_deliver_due
-
-JOB = Actor(ActorKind.SYSTEM, "job")
 
 
 def check_due_payments(batch: int = 20, channel: str | None = None) -> int:
@@ -34,6 +32,11 @@ def close_attempt(payment_id: str) -> str:
 def execute_due_refunds(batch: int = 20, channel: str | None = None) -> int:
     """Pump job, one lane per channel: refunds whose next attempt is due (one owner each)."""
     return refunds_execute_due(now=timezone.now(), batch=batch, actor=JOB, channel=channel)
+
+
+def close_expired_orders(batch: int = 50) -> int:
+    """Pump job: expired orders with no open attempt left."""
+    return orders_close_expired(now=timezone.now(), batch=batch)
 
 
 def deliver_due_webhooks() -> int:

@@ -9,29 +9,10 @@ from orders.enums import PAID_ORDER_STATUSES, OrderStatus
 from orders.errors import Refusal
 from payments.enums import AUTOMATIC_REFUND_REASONS, PaymentStatus, RefundReason
 from payments.locks import lock_order
-from payments.models import Payment, Refund
+from payments.models import Discrepancy, Payment, Refund
 from payments.services.refunds import refund_create_in_transaction, refundable_amount
-from reconciliation.models import Discrepancy
 
 logger = logging.getLogger(__name__)
-
-
-def discrepancy_record(
-    *, channel: str, kind: str, out_trade_no: str = "", payment=None, refund=None, details: dict
-) -> Discrepancy:
-    """Record a mismatch for finance staff and alert. Runs inside the caller's transaction."""
-    discrepancy = Discrepancy.objects.create(
-        channel=channel,
-        kind=kind,
-        out_trade_no=out_trade_no,
-        payment=payment,
-        refund=refund,
-        details=details,
-    )
-    logger.error(
-        "discrepancy %s channel=%s out_trade_no=%s details=%s", kind, channel, out_trade_no, details
-    )
-    return discrepancy
 
 
 class DiscrepancyRefused(Refusal):

@@ -10,9 +10,8 @@ from orders.enums import ActorKind, OrderStatus
 from orders.models import Order, StatusChange
 from payments.channels.base import TradeResult, TradeStatus
 from payments.enums import PaymentStatus, RefundReason, RefundStatus
-from payments.models import ChannelTransaction, Event, Payment, Refund
+from payments.models import ChannelTransaction, Discrepancy, Event, Payment, Refund
 from payments.services.results import ApplyOutcome, UnknownTrade, payment_apply_channel_result
-from reconciliation.models import Discrepancy
 from tests.conftest import make_order
 from tests.helpers import race, success_for
 

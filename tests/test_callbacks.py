@@ -10,8 +10,7 @@ import pytest
 
 from orders.enums import OrderStatus
 from payments.enums import NotificationOutcome, PaymentStatus
-from payments.models import ChannelNotification, ChannelTransaction, Event, Payment
-from reconciliation.models import Discrepancy
+from payments.models import ChannelNotification, ChannelTransaction, Discrepancy, Event, Payment
 from tests.conftest import TEST_SECRET
 from tests.helpers import signature_headers, signed_notification
 

@@ -13,10 +13,10 @@ from django.utils import timezone
 from orders.audit import Actor
 from orders.enums import ActorKind, OrderStatus
 from orders.models import Order
-from orders.services import orders_close_expired
 from payments.enums import PaymentStatus, RefundReason, RefundStatus
 from payments.models import Event, Payment, Refund
 from payments.services.attempts import PaymentRefused, payment_start
+from payments.services.order_closing import orders_close_expired
 from payments.services.queries import payment_sync
 from payments.services.scheduler import payments_check_due
 from payments.tasks import execute_due_refunds

@@ -5,10 +5,10 @@ import pytest
 from orders.audit import Actor
 from orders.enums import ActorKind, OrderStatus
 from orders.models import Order, StatusChange
-from orders.services import order_close
 from payments.enums import NotificationOutcome, RefundReason, RefundStatus
 from payments.models import ChannelNotification, Event, Payment, Refund
 from payments.services.attempts import payment_start
+from payments.services.order_closing import order_close
 from payments.tasks import execute_refund
 from tests.conftest import make_order
 from tests.helpers import wait_for

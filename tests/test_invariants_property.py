@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from orders.audit import Actor
 from orders.enums import ORDER_TRANSITIONS, ActorKind
 from orders.models import Order, StatusChange
-from orders.services import order_submit, orders_close_expired
+from orders.services import order_submit
 from payments.enums import (
     AUTOMATIC_REFUND_REASONS,
     PAYMENT_TRANSITIONS,
@@ -25,6 +25,7 @@ from payments.enums import (
 )
 from payments.models import Payment, Refund
 from payments.services.attempts import PaymentRefused, payment_start
+from payments.services.order_closing import orders_close_expired
 from payments.services.queries import payment_sync
 from payments.services.refunds import UNFINISHED_REFUND_STATUSES, refund_execute
 from payments.services.scheduler import payments_check_due

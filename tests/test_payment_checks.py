@@ -5,16 +5,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from backoffice.risk import money_at_risk
 from orders.audit import Actor
 from orders.enums import ActorKind, OrderStatus
 from orders.models import Order
-from orders.services import orders_close_expired
 from payments.enums import NotificationOutcome, PaymentStatus, RefundReason
 from payments.models import ChannelNotification, Event, Payment, Refund
 from payments.services.attempts import payment_start
 from payments.services.notifications import notification_receive, notifications_reprocess_stale
+from payments.services.order_closing import orders_close_expired
 from payments.services.scheduler import next_check_at, payment_claim_due, payments_check_due
-from reconciliation.backoffice.risk import money_at_risk
 from tests.conftest import TEST_SECRET, make_order
 from tests.helpers import race, signed_notification
 

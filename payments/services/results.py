@@ -27,11 +27,10 @@ from payments.enums import (
 )
 from payments.events import event_emit, order_payload, payment_payload
 from payments.locks import cache_paid_order, lock_order
-from payments.models import ChannelTransaction, Payment
+from payments.models import ChannelTransaction, Discrepancy, Payment
 from payments.queue import enqueue
+from payments.services.discrepancies import discrepancy_record
 from payments.services.refunds import refund_create_in_transaction
-from reconciliation.models import Discrepancy
-from reconciliation.services import discrepancy_record
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from orders.audit import Actor
-from orders.enums import OPEN_ORDER_STATUSES, ActorKind
+from orders.audit import EXPIRY, PAYMENT_CHECKS
+from orders.enums import OPEN_ORDER_STATUSES
 from payments.channels import get_channel
 from payments.enums import OPEN_PAYMENT_STATUSES, PaymentStatus
 from payments.models import Payment
@@ -31,9 +31,6 @@ logger = logging.getLogger(__name__)
 
 # Open payments, and closed ones until their deadline (a payment may cross the close).
 CHECKED_STATUSES = (*OPEN_PAYMENT_STATUSES, PaymentStatus.CLOSED)
-
-QUERY_JOB = Actor(ActorKind.QUERY_JOB, "payment checks")
-EXPIRY_JOB = Actor(ActorKind.SYSTEM, "expiry")
 
 
 def payments_check_due(*, now: datetime, batch: int, channel: str | None = None) -> int:
@@ -73,9 +70,9 @@ def payment_check(*, payment_id: str, now: datetime) -> None:
     if payment.status not in CHECKED_STATUSES:
         return
     if payment.is_open and _should_close(payment, now):
-        payment_close_attempt(payment_id=payment_id, actor=EXPIRY_JOB)
+        payment_close_attempt(payment_id=payment_id, actor=EXPIRY)
     else:
-        payment_sync(payment_id=payment_id, actor=QUERY_JOB)
+        payment_sync(payment_id=payment_id, actor=PAYMENT_CHECKS)
     _schedule_next_check(payment_id, timezone.now())
 
 

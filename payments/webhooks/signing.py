@@ -8,7 +8,6 @@ that still holds the old secret, or already the new one, verifies the same reque
 import hashlib
 import hmac
 import logging
-import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -17,6 +16,7 @@ from django.utils import timezone
 
 from orders.audit import Actor
 from orders.models import Merchant
+from orders.services import new_webhook_secret
 
 SIGNATURE_HEADER = "Paycenter-Signature"
 
@@ -38,10 +38,6 @@ def signing_secrets(merchant: Merchant, now: datetime) -> list[str]:
     if merchant.webhook_secret_previous and until is not None and until > now:
         valid.append(merchant.webhook_secret_previous)
     return valid
-
-
-def new_webhook_secret() -> str:
-    return f"whsec_{secrets.token_urlsafe(32)}"
 
 
 def merchant_webhook_secret_rotate(*, merchant_id: str, actor: Actor) -> Merchant:

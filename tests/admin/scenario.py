@@ -10,8 +10,14 @@ from django.utils import timezone
 from orders.enums import OrderStatus
 from orders.models import Order
 from payments.enums import DeliveryStatus, EventType, NotificationOutcome, PaymentStatus
-from payments.models import ChannelNotification, Event, Payment, Refund, WebhookDelivery
-from reconciliation.models import Discrepancy
+from payments.models import (
+    ChannelNotification,
+    Discrepancy,
+    Event,
+    Payment,
+    Refund,
+    WebhookDelivery,
+)
 from tests.conftest import make_order
 
 # What the dashboard must show for the scenario: key -> (count, {currency: minor units}).

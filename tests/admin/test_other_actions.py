@@ -4,9 +4,8 @@ import pytest
 from django.contrib.admin.models import LogEntry
 
 from payments.enums import DeliveryStatus, EventType, NotificationOutcome, PaymentStatus
-from payments.models import ChannelNotification, Event, WebhookDelivery
+from payments.models import ChannelNotification, Discrepancy, Event, WebhookDelivery
 from payments.services.notifications import notification_process, notification_receive
-from reconciliation.models import Discrepancy
 from tests.admin.conftest import hidden_inputs, messages_of, run_action
 from tests.admin.conftest import paying as paying_at_sandbox
 from tests.admin.scenario import aged

@@ -9,13 +9,14 @@ from payments.enums import DeliveryStatus
 from payments.models import (
     ChannelNotification,
     ChannelTransaction,
+    Discrepancy,
     Event,
     Payment,
     Refund,
     WebhookDelivery,
 )
 from payments.services.notifications import notification_receive
-from reconciliation.models import Discrepancy, StuckPayment
+from reconciliation.models import StuckPayment
 from tests.admin.conftest import admin_url, client_for, messages_of, paid
 from tests.admin.scenario import aged
 

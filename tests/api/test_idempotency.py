@@ -9,8 +9,9 @@ import requests
 from django.utils import timezone
 
 from orders.models import Order
-from payments.api.idempotency import idempotency_keys_purge, request_fingerprint
+from partner_api.idempotency import request_fingerprint
 from payments.models import IdempotencyKey, Payment
+from payments.services.idempotency_keys import idempotency_keys_purge
 from payments.tasks import purge_idempotency_keys
 from tests.helpers import race
 
@@ -121,7 +122,7 @@ def test_a_crash_mid_request_leaves_the_key_reusable(partner, monkeypatch):
     def crash(**kwargs):
         raise RuntimeError("worker crashed mid-request")
 
-    monkeypatch.setattr("payments.api.views.order_submit", crash)
+    monkeypatch.setattr("partner_api.views.order_submit", crash)
     crashed = partner.post("/orders", ORDER, **{"Idempotency-Key": "k1"})
     monkeypatch.undo()
 

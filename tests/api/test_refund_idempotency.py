@@ -37,7 +37,7 @@ def test_a_5xx_after_the_refund_is_written_leaves_no_refund_behind(
     def broken_answer(self, instance):
         raise RuntimeError("serializer crashed after the refund was written")
 
-    monkeypatch.setattr("payments.api.views.RefundSerializer.to_representation", broken_answer)
+    monkeypatch.setattr("partner_api.views.RefundSerializer.to_representation", broken_answer)
     crashed = refund(partner, paid_order, key="refund-1")
     monkeypatch.undo()
 

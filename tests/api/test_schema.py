@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from orders.models import Order
-from payments.api.schema import ORDER_SNAPSHOT
+from partner_api.schema import ORDER_SNAPSHOT
 from payments.events import order_payload, payment_payload, refund_payload
 from payments.models import Payment, Refund
 
