@@ -19,6 +19,7 @@ WIRING = "config"
 THIRD_PARTIES = {"sandbox_channel", "wechatpay_emulator"}
 SHARED_GROUND = {"orders.errors", "orders.ids", "orders.enums"}
 PAYCENTER = {*FLOORS, *DOORS, WIRING}
+ACTORS_MODULE = Path("orders/audit.py")
 
 
 def module_name(root: Path, path: Path) -> str:
@@ -81,6 +82,33 @@ def upward_imports(root: Path) -> list[str]:
 
 def test_every_import_runs_downhill():
     assert upward_imports(ROOT) == []
+
+
+def fixed_actors(root: Path) -> list[str]:
+    """Module-level ``NAME = Actor(...)`` outside orders/audit.py, where fixed actors live."""
+    found = []
+    for package in sorted(PAYCENTER):
+        for path in sorted((root / package).rglob("*.py")):
+            if path.relative_to(root) == ACTORS_MODULE:
+                continue
+            for node in ast.parse(path.read_text()).body:
+                call = getattr(node, "value", None)
+                if isinstance(node, ast.Assign | ast.AnnAssign) and _calls_actor(call):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+    return found
+
+
+def _calls_actor(node) -> bool:
+    return isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Actor"
+
+
+def test_every_fixed_actor_is_defined_once_in_the_audit_module():
+    assert fixed_actors(ROOT) == []
+
+
+def test_a_fixed_actor_elsewhere_is_named(tmp_path):
+    root = _tree(tmp_path, {"payments/tasks.py": 'JOB = Actor(ActorKind.SYSTEM, "job")\n'})
+    assert fixed_actors(root) == ["payments/tasks.py:1"]
 
 
 def test_every_package_is_scanned():

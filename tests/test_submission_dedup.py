@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from orders.audit import Actor
 from orders.enums import ActorKind
+from orders.errors import Refusal
 from orders.models import Order
 from orders.services import OrderConflict, merchant_create, order_submit
 from tests.helpers import race
@@ -49,6 +50,16 @@ def test_the_same_order_number_with_other_content_is_a_conflict(merchant, redis_
     with pytest.raises(OrderConflict):
         submit(merchant, amount=2000)
     assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_conflict_is_a_refusal_with_its_code(merchant, redis_server):
+    """Every door answers a conflict as it answers any refusal: by its stable code."""
+    submit(merchant)
+    with pytest.raises(Refusal) as refused:
+        submit(merchant, amount=2000)
+    assert refused.value.code == "order_conflict"
+    assert "A-100" in refused.value.message
 
 
 @pytest.mark.django_db
