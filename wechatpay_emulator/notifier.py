@@ -207,7 +207,7 @@ class Notifier:
             self._wakeup.set()
 
     def _attempt(self, due: Due) -> None:
-        delay = self._faults.notify_delay()
+        delay = self._faults.random_delay("notify_delay_ms")
         if delay and self._stopping.wait(delay):
             return
         if self._faults.chance("notify_drop"):

@@ -34,6 +34,23 @@ CALL_LOG_SIZE = 100_000
 NO_CONTENT = Response(204, b"", "application/json; charset=utf-8")
 PAY_OUTCOMES = ("SUCCESS", "PAYERROR")
 
+# The sandbox's fault keys this emulator gives a WeChat meaning (docs/wechatpay.md, Faults).
+SUPPORTED_FAULTS = {
+    "api_error_rate",
+    "api_timeout_rate",
+    "hang_ms",
+    "query_stale_rate",
+    "close_unknown_rate",
+    "pay_after_expire",
+    "refund_fail_rate",
+    "notify_drop",
+    "notify_duplicate",
+    "notify_delay_ms",
+    "notify_reorder",
+    "reorder_window_ms",
+    "seed",
+}
+
 
 class Kind:
     API = "api"  # merchant-signed request, platform-signed answer
@@ -323,8 +340,13 @@ class App:
         return json_response(self._faults.snapshot())
 
     def set_faults(self, request: Request) -> Response:
+        faults = request.json_object()
+        unsupported = sorted(set(faults) - SUPPORTED_FAULTS)
+        if unsupported:
+            # refused rather than silently ignored: a test must not believe a fault is on
+            raise param_error(f"faults not supported by this emulator yet: {unsupported}")
         try:
-            return json_response(self._faults.replace(request.json_object()))
+            return json_response(self._faults.replace(faults))
         except ApiError as error:
             raise param_error(error.message) from None
 

@@ -22,7 +22,9 @@ def test_faults_take_the_sandbox_keys_and_refuse_bad_ones(emulator):
     faults = {"api_error_rate": {"create": 0.5}, "notify_drop": 0.1, "seed": 7}
     assert emulator.set_faults(faults) == faults
     assert emulator.request("GET", "/_emulator/faults").json() == faults
-    for bad in ({"nonsense": 1}, {"notify_drop": 2}, {"api_error_rate": {"pay": 1}}, [1]):
+    # a sandbox key this emulator gives no meaning yet is refused, never silently ignored
+    not_here = {"lazy_trades": True}
+    for bad in ({"nonsense": 1}, {"notify_drop": 2}, {"api_error_rate": {"pay": 1}}, [1], not_here):
         answer = emulator.request("POST", "/_emulator/faults", json=bad)
         assert (answer.status_code, answer.json()["code"]) == (400, "PARAM_ERROR")
     assert emulator.request("GET", "/_emulator/faults").json() == faults  # left in place
