@@ -1,4 +1,4 @@
-"""payment_apply_channel_result: every branch of DESIGN §5 "Learn the result", and a race."""
+"""payment_apply_channel_result: every branch of "learn the result", and a race."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""Each invariant of DESIGN §4 is enforced by PostgreSQL: violated directly → IntegrityError."""
+"""Each invariant of the domain model is enforced by PostgreSQL: violated → IntegrityError."""
 
 import pytest
 from django.db import IntegrityError, transaction

@@ -1,4 +1,4 @@
-"""DESIGN §5's paths to a double charge, each made impossible or automatically refunded —
+"""The paths to a double charge, each made impossible or automatically refunded —
 with Redis up, and with Redis stopped in the middle of the scenario (locks, cache and dedup
 fall back to the database)."""
 
