@@ -61,6 +61,7 @@ def test_due_refunds_are_claimed_and_executed_and_others_wait(merchant, sandbox)
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.system
 def test_a_real_qcluster_executes_the_refund_enqueued_after_commit(merchant, sandbox, tmp_path):
     payment = paid_payment(merchant)
     pay_at_sandbox(sandbox, payment)
