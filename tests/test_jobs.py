@@ -21,7 +21,7 @@ from payments.services.attempts import payment_start
 from payments.services.refunds import refund_request
 from payments.services.results import payment_apply_channel_result
 from payments.tasks import execute_due_refunds
-from tests.conftest import make_order
+from tests.factories import make_order
 from tests.helpers import wait_for
 from tests.system import database_url_named
 

@@ -10,8 +10,8 @@ from orders.audit import Actor
 from orders.enums import ActorKind
 from payments.enums import RefundReason, RefundStatus
 from payments.services.refunds import RefundRefused, refund_execute, refund_request
+from tests.factories import paid_payment
 from tests.helpers import race, wait_for
-from tests.test_refunds import paid_payment
 
 JOB = Actor(ActorKind.SYSTEM, "tests")
 

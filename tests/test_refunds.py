@@ -5,27 +5,14 @@ import requests
 
 from orders.audit import Actor
 from orders.enums import ActorKind, OrderStatus
-from payments.channels import get_channel
 from payments.enums import RefundReason, RefundStatus
 from payments.models import Event, Refund
 from payments.services.attempts import payment_start
 from payments.services.refunds import RefundRefused, refund_execute, refund_request
-from payments.services.results import payment_apply_channel_result
-from tests.conftest import make_order
+from tests.factories import make_order, paid_payment
 from tests.helpers import race
 
 MERCHANT = Actor(ActorKind.PARTNER_API, "tests")
-
-
-def paid_payment(merchant, sandbox, amount=1000):
-    order = make_order(merchant, amount=amount)
-    payment = payment_start(order_id=order.pk, channel="sandbox", client="pc", actor=MERCHANT)
-    sandbox.pay(payment.out_trade_no)
-    # learn the success by querying, the way the query job does
-    result = get_channel("sandbox").query_trade(payment.out_trade_no)
-    payment_apply_channel_result(result=result, source="query", actor=MERCHANT)
-    payment.refresh_from_db()
-    return payment
 
 
 def request(payment, amount, reason=RefundReason.MERCHANT_REQUEST):

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from orders.models import Merchant
 from payments.models import Payment
 from tests.browser.helpers import heading, screenshot
-from tests.conftest import make_order
+from tests.factories import make_order
 
 pytestmark = pytest.mark.browser
 
