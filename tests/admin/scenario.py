@@ -18,7 +18,7 @@ from payments.models import (
     Refund,
     WebhookDelivery,
 )
-from tests.conftest import make_order
+from tests.factories import make_order
 
 # What the dashboard must show for the scenario: key -> (count, {currency: minor units}).
 EXPECTED = {
