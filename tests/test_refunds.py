@@ -22,7 +22,7 @@ def paid_payment(merchant, sandbox, amount=1000):
     payment = payment_start(order_id=order.pk, channel="sandbox", client="pc", actor=MERCHANT)
     sandbox.pay(payment.out_trade_no)
     # learn the success by querying, the way the query job does
-    result = get_channel("sandbox").query_trade(payment.out_trade_no)
+    result = get_channel("sandbox").query_trade(payment.trade_ref)
     payment_apply_channel_result(result=result, source="query", actor=MERCHANT)
     payment.refresh_from_db()
     return payment
