@@ -182,7 +182,7 @@ def _take_lease(refund_id: str, actor: Actor) -> tuple[Refund, str | None]:
 def _send_refund(adapter, refund: Refund) -> RefundResult:
     payment = refund.payment
     try:
-        return adapter.refund(
+        answer = adapter.refund(
             RefundRequest(
                 trade=payment.trade_ref,
                 out_refund_no=refund.out_refund_no,
@@ -205,13 +205,29 @@ def _send_refund(adapter, refund: Refund) -> RefundResult:
                 raw={"error": str(error), "code": error.code},
             )
         return confirmed
+    return _answer_about(answer, refund)
 
 
 def _ask_refund(adapter, refund: Refund) -> RefundResult:
     try:
-        return adapter.query_refund(refund.refund_ref)
+        return _answer_about(adapter.query_refund(refund.refund_ref), refund)
     except (ChannelUnavailable, ChannelError) as error:
         return _unknown(refund.out_refund_no, error)
+
+
+def _answer_about(result: RefundResult, refund: Refund) -> RefundResult:
+    """An answer counts only for the refund we asked about: one about another out_refund_no
+    (a channel bug, a proxy mixing up answers) says nothing of ours, whatever its status."""
+    if result.out_refund_no == refund.out_refund_no:
+        return result
+    logger.warning(
+        "channel answered about another refund: asked=%s answered=%r",
+        refund.out_refund_no,
+        result.out_refund_no,
+    )
+    return _unknown(
+        refund.out_refund_no, ValueError(f"answer about another refund: {result.out_refund_no!r}")
+    )
 
 
 def _unknown(out_refund_no: str, error: Exception) -> RefundResult:

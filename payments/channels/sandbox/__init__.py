@@ -74,9 +74,7 @@ class SandboxChannel:
                 "return_url": request.return_url,
             },
         )
-        return translated(
-            f"create {request.out_trade_no}", transformers.pay_action, trade, request.client
-        )
+        return translated(f"create {request.out_trade_no}", transformers.pay_action, trade, request)
 
     def query_trade(self, trade: TradeRef) -> TradeResult:
         try:

@@ -12,6 +12,7 @@ from typing import Any
 
 from payments.channels.base import (
     ChannelUnavailable,
+    CreateTrade,
     IgnoredEvent,
     PayAction,
     PayActionType,
@@ -53,8 +54,17 @@ def translated(what: str, translate, *args):
         raise ChannelUnavailable(f"{what}: answer of the wrong shape: {error!r}") from None
 
 
-def pay_action(trade: Mapping[str, Any], client: PaymentClient) -> PayAction:
-    if client == PaymentClient.MOBILE:
+def pay_action(trade: Mapping[str, Any], request: CreateTrade) -> PayAction:
+    """The customer's way to pay, from an answer that must be about the trade we asked for:
+    a QR of another trade (a proxy mixing answers up) would have them pay someone else's."""
+    created = trade_result(trade)
+    if created.out_trade_no != request.out_trade_no:
+        raise ValueError(f"create answered about another trade: {created.out_trade_no!r}")
+    if (created.amount, created.currency) != (request.amount, request.currency):
+        raise ValueError(f"created for {created.amount} {created.currency}, not ours")
+    if created.status == TradeStatus.UNKNOWN:
+        raise ValueError(f"created in a state we do not know: {trade['status']!r}")
+    if request.client == PaymentClient.MOBILE:
         return PayAction(
             type=PayActionType.REDIRECT,
             channel_trade_no=_text(trade["trade_no"]),
