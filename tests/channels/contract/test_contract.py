@@ -3,7 +3,9 @@
 One suite, parametrized over CHANNELS: adding an adapter is one line there (its factory and the
 fixture of the server it talks to: the sandbox today, each channel's emulator tomorrow). A
 server offers the buyer's door (``pay``) and the shared fault settings (``set_faults`` with
-the same keys as the sandbox, ``reset_faults``). Adapters are driven directly: no database.
+the sandbox's keys: ``api_error_rate``, ``api_timeout_rate``, ``hang_ms``; ``reset_faults``).
+The adapter talks to it through a proxy that can garble answers, so malformed answers are the
+same for every channel. Adapters are driven directly: no database.
 """
 
 import json
@@ -34,6 +36,7 @@ from payments.channels.base import (
 )
 from payments.channels.sandbox import SandboxChannel
 from payments.enums import PaymentClient
+from tests.channels.contract.proxy import GARBLINGS, SIGNED_ONLY, GarblingProxy
 from tests.channels.contract.receiver import CallbackReceiver
 from tests.conftest import TEST_SECRET
 from tests.helpers import wait_for
@@ -46,9 +49,14 @@ TIMEOUT_SECONDS = 0.5
 class ChannelUnderTest:
     name: str
     server_fixture: str  # a running server: url, pay(out_trade_no), set_faults, reset_faults
-    adapter: Callable[[Any], Channel]  # server -> an adapter talking to it
+    # (server, base URL to use instead of the server's) -> an adapter talking to it
+    adapter: Callable[[Any, str], Channel]
     # fault settings that make this server settle refunds later (and so notify them)
     async_refund_faults: dict[str, Any] = field(default_factory=dict)
+    # the server's own wrong-shaped answers, if it has them (sandbox: bad_answer_rate)
+    bad_answer_fault: str | None = None
+    # answers carry a signature the adapter checks (any changed byte is then unknown)
+    signed_answers: bool = False
     currency: str = "CNY"
 
 
@@ -56,10 +64,11 @@ CHANNELS = [
     ChannelUnderTest(
         "sandbox",
         "sandbox_process",
-        lambda server: SandboxChannel(
-            code="sandbox", base_url=server.url, secret=TEST_SECRET, timeout=TIMEOUT_SECONDS
+        lambda server, base_url: SandboxChannel(
+            code="sandbox", base_url=base_url, secret=TEST_SECRET, timeout=TIMEOUT_SECONDS
         ),
         async_refund_faults={"refund_async": True, "refund_async_ms": 300},
+        bad_answer_fault="bad_answer_rate",
     ),
 ]
 
@@ -70,6 +79,7 @@ class Contract:
     server: Any
     adapter: Channel
     receiver: CallbackReceiver
+    proxy: GarblingProxy
 
     def create(self, amount: int = 1234, client: PaymentClient = PaymentClient.PC):
         """(trade reference, pay action) of a new trade whose callbacks reach the receiver."""
@@ -133,10 +143,11 @@ def _final(result: RefundResult) -> RefundResult | None:
 def contract(request):
     under_test: ChannelUnderTest = request.param
     server = request.getfixturevalue(under_test.server_fixture)
-    adapter = under_test.adapter(server)
     server.reset_faults()
-    with CallbackReceiver(adapter.acknowledgement()) as receiver:
-        yield Contract(under_test, server, adapter, receiver)
+    with GarblingProxy(server.url) as proxy:
+        adapter = under_test.adapter(server, proxy.url)
+        with CallbackReceiver(adapter.acknowledgement()) as receiver:
+            yield Contract(under_test, server, adapter, receiver, proxy)
     server.reset_faults()
 
 
@@ -337,22 +348,17 @@ def test_an_unsigned_callback_is_rejected_as_missing_its_signature(contract):
 
 # --- what is not a definite answer is UNKNOWN -------------------------------------------------
 
-FAULTS = {
-    # the server hangs longer than the adapter waits
-    "timeout": {"api_hang_rate": 1, "hang_long_ms": 2000},
-    "5xx": {"api_error_rate": 1},
-    # each try a shape of wrong (seeded: the same shapes on every run)
-    "malformed": {"bad_answer_rate": 1},
-}
-TRIES = {"timeout": 1, "5xx": 1, "malformed": 8}
 OPERATIONS = ["create", "query", "close", "refund", "refund_query"]
+SERVER_FAULTS = {
+    # the server hangs longer than the adapter waits
+    "timeout": {"api_timeout_rate": 1, "hang_ms": 2000},
+    "5xx": {"api_error_rate": 1},
+}
 
 
-@pytest.mark.parametrize("fault", FAULTS)
-@pytest.mark.parametrize("operation", OPERATIONS)
-def test_no_usable_answer_is_unknown(contract, operation, fault):
-    """ChannelUnavailable, an UNKNOWN status, or an answer about another number than the one
-    asked (which the services treat as unknown): never a definite answer, never a crash."""
+def _prepared(contract: Contract, operation: str):
+    """The call of ``operation``, with what it needs made before any fault applies. It returns
+    (the number asked about, the answer; None for create)."""
     trade = contract.paid() if operation.startswith("refund") else None
     refund = None
     if operation == "refund_query":
@@ -370,17 +376,51 @@ def test_no_usable_answer_is_unknown(contract, operation, fault):
         adapter_call = getattr(contract.adapter, f"{operation}_trade")
         return ref.out_trade_no, adapter_call(ref)
 
-    faults = {
-        key: {operation: value} if key.endswith("_rate") else value
-        for key, value in FAULTS[fault].items()
-    }
-    contract.server.set_faults({**faults, "seed": 11})
-    for _ in range(TRIES[fault]):
+    return call
+
+
+def _no_definite_answer(call, tries: int = 1) -> None:
+    """ChannelUnavailable, an UNKNOWN status, or an answer about another number than the one
+    asked (which the services treat as unknown): never a definite answer, never a crash."""
+    for _ in range(tries):
         try:
             asked, answer = call()
         except ChannelUnavailable:
             continue
-        assert answer is not None, f"{operation} under {fault} answered definitely"
+        assert answer is not None, "create answered definitely"
         about = getattr(answer, "out_refund_no", None) or answer.out_trade_no
         unknown = answer.status in (TradeStatus.UNKNOWN, RefundResultStatus.UNKNOWN)
         assert unknown or about != asked, answer
+
+
+@pytest.mark.parametrize("fault", SERVER_FAULTS)
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_a_timeout_or_a_5xx_is_unknown(contract, operation, fault):
+    faults = {
+        key: {operation: value} if key.endswith("_rate") else value
+        for key, value in SERVER_FAULTS[fault].items()
+    }
+    call = _prepared(contract, operation)
+    contract.server.set_faults(faults)
+    _no_definite_answer(call)
+
+
+@pytest.mark.parametrize("garbling", GARBLINGS)
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_a_malformed_answer_is_unknown(contract, operation, garbling):
+    if garbling in SIGNED_ONLY and not contract.under_test.signed_answers:
+        pytest.skip("only a signature can tell this answer from a good one")
+    call = _prepared(contract, operation)
+    contract.proxy.garble = GARBLINGS[garbling]
+    _no_definite_answer(call)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_the_servers_own_wrong_answers_are_unknown(contract, operation):
+    fault = contract.under_test.bad_answer_fault
+    if fault is None:
+        pytest.skip("this server has no wrong-shaped answers of its own")
+    # seeded: each try another shape, the same shapes on every run
+    call = _prepared(contract, operation)
+    contract.server.set_faults({fault: {operation: 1}, "seed": 11})
+    _no_definite_answer(call, tries=8)
