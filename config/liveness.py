@@ -1,4 +1,4 @@
-"""Is the job system alive? Measured by work done, not by processes existing (DESIGN §10).
+"""Is the job system alive? Measured by work done, not by processes existing.
 
 A cluster advances its heartbeat (config.models.JobHeartbeat) whenever it does work: the pump
 every tick, the monitor after every finished task. The job system is alive when a heartbeat is

@@ -226,7 +226,7 @@ PUMP_JOBS = [
     "payments.tasks.deliver_due_webhooks",
 ]
 
-# django-q2 on the ORM broker: a task survives a worker killed mid-run (DESIGN §2).
+# django-q2 on the ORM broker: a task survives a worker killed mid-run.
 Q_CLUSTER = {
     "name": "paycenter",
     "orm": "default",

@@ -1,4 +1,4 @@
-"""Submission fingerprint: the outermost duplicate defence (DESIGN §5, "Submit order").
+"""Submission fingerprint: the outermost duplicate defence.
 
 A rapid identical resubmission (double click, back-and-resubmit, a retrying client) is answered
 with the first order. Redis `SET NX EX` is only the fast path: when Redis is down every

@@ -12,7 +12,7 @@ class OrderStatus(models.TextChoices):
 OPEN_ORDER_STATUSES = (OrderStatus.UNPAID, OrderStatus.PAYING)
 PAID_ORDER_STATUSES = (OrderStatus.PAID, OrderStatus.REFUNDED)
 
-# The one map of allowed order transitions (DESIGN §4). Anything else raises.
+# The one map of allowed order transitions. Anything else raises.
 ORDER_TRANSITIONS = {
     OrderStatus.UNPAID: {OrderStatus.PAYING, OrderStatus.PAID, OrderStatus.CLOSED},
     OrderStatus.PAYING: {OrderStatus.UNPAID, OrderStatus.PAID, OrderStatus.CLOSED},

@@ -79,7 +79,7 @@ class Payment(models.Model):
                 name="payment_scheduled_check",
             ),
         ]
-        # Back-office actions (DESIGN §9): each one is a door onto a service, granted apart.
+        # Back-office actions: each one is a door onto a service, granted apart.
         permissions = [
             ("requery_payment", "Can re-query a payment at its channel"),
             ("close_payment", "Can close a payment at its channel"),

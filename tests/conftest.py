@@ -10,8 +10,9 @@ from django.utils import timezone
 from config import embedded
 from orders.audit import Actor
 from orders.enums import ActorKind
-from orders.services import merchant_create, order_create
+from orders.services import merchant_create
 from sandbox_channel.runner import SandboxProcess
+from tests.factories import make_order
 
 TEST_SECRET = "test-sandbox-secret"
 API = Actor(ActorKind.PARTNER_API, "tests")
@@ -92,19 +93,6 @@ def redis_server(tmp_path, settings):
 @pytest.fixture
 def merchant(db):
     return merchant_create(name="Test merchant").merchant
-
-
-def make_order(merchant, *, amount=1000, currency="CNY", expires_in=1800, **extra):
-    order, _ = order_create(
-        merchant=merchant,
-        merchant_order_no=extra.pop("merchant_order_no", f"mo-{timezone.now().timestamp()}"),
-        amount=amount,
-        currency=currency,
-        subject=extra.pop("subject", "Test order"),
-        expires_in=expires_in,
-        actor=API,
-    )
-    return order
 
 
 @pytest.fixture

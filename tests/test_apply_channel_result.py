@@ -1,4 +1,4 @@
-"""payment_apply_channel_result: every branch of DESIGN §5 "Learn the result", and a race."""
+"""payment_apply_channel_result: every branch of "learn the result", and a race."""
 
 from datetime import timedelta
 
@@ -13,23 +13,10 @@ from payments.enums import PaymentStatus, RefundReason, RefundStatus
 from payments.models import ChannelTransaction, Event, Payment, Refund
 from payments.services.results import ApplyOutcome, UnknownTrade, payment_apply_channel_result
 from reconciliation.models import Discrepancy
-from tests.conftest import make_order
+from tests.factories import make_order, paying_attempt
 from tests.helpers import race, success_for
 
 CALLBACK = Actor(ActorKind.CHANNEL_CALLBACK, "test")
-
-
-def paying_attempt(order, channel="sandbox", **fields):
-    payment = Payment.objects.create(
-        order=order,
-        channel=channel,
-        amount=order.amount,
-        currency=order.currency,
-        status=PaymentStatus.PAYING,
-        **fields,
-    )
-    Order.objects.filter(pk=order.pk, status=OrderStatus.UNPAID).update(status=OrderStatus.PAYING)
-    return payment
 
 
 def apply(result, source="callback"):

@@ -20,7 +20,7 @@ from orders.enums import OrderStatus
 from payments.enums import NotificationOutcome, PaymentStatus
 from payments.models import ChannelNotification, Payment
 from payments.services.notifications import notification_receive, notifications_reprocess_stale
-from tests.conftest import make_order
+from tests.factories import make_order
 from tests.helpers import signature_headers, signed_notification
 
 pytestmark = pytest.mark.django_db

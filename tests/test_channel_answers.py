@@ -21,7 +21,7 @@ from payments.services.attempts import CloseOutcome, PaymentRefused, payment_clo
 from payments.services.attempts import payment_start as start
 from payments.services.queries import payment_sync
 from payments.services.scheduler import payments_check_due
-from tests.conftest import make_order
+from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
 

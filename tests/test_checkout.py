@@ -17,7 +17,7 @@ from orders.enums import OrderStatus
 from orders.models import Merchant, Order
 from payments.enums import PaymentStatus
 from payments.models import Payment
-from tests.conftest import make_order
+from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
 

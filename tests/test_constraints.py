@@ -1,4 +1,4 @@
-"""Each invariant of DESIGN §4 is enforced by PostgreSQL: violated directly → IntegrityError."""
+"""Each invariant of the domain model is enforced by PostgreSQL: violated → IntegrityError."""
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -7,7 +7,7 @@ from django.utils import timezone
 from orders.models import Order
 from payments.enums import PaymentStatus, RefundReason, RefundStatus
 from payments.models import ChannelNotification, ChannelTransaction, Payment, Refund
-from tests.conftest import make_order
+from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""DESIGN §5's paths to a double charge, each made impossible or automatically refunded —
+"""The paths to a double charge, each made impossible or automatically refunded —
 with Redis up, and with Redis stopped in the middle of the scenario (locks, cache and dedup
 fall back to the database)."""
 
@@ -16,19 +16,15 @@ from orders.models import Order
 from orders.services import orders_close_expired
 from payments.enums import PaymentStatus, RefundReason, RefundStatus
 from payments.models import Event, Payment, Refund
-from payments.services.attempts import PaymentRefused, payment_start
+from payments.services.attempts import PaymentRefused
 from payments.services.queries import payment_sync
 from payments.services.scheduler import payments_check_due
 from payments.tasks import execute_due_refunds
-from tests.conftest import make_order
+from tests.factories import make_order, start_payment
 from tests.helpers import race, wait_for
 
 CUSTOMER = Actor(ActorKind.CUSTOMER, "test")
 REDIS = pytest.mark.parametrize("redis_fails", [False, True], ids=["redis-up", "redis-down"])
-
-
-def start(order, channel="sandbox"):
-    return payment_start(order_id=order.pk, channel=channel, client="pc", actor=CUSTOMER)
 
 
 def check_everything_due():
@@ -47,7 +43,7 @@ def test_twenty_concurrent_pay_clicks_make_one_attempt_and_one_trade(
     if redis_fails:
         redis_server.stop()
 
-    results = race(lambda _: start(order), 20)
+    results = race(lambda _: start_payment(order), 20)
 
     assert all(isinstance(r, Payment) for r in results), results
     payment = Payment.objects.get()
@@ -61,9 +57,9 @@ def test_paying_on_two_channels_leaves_one_winner_and_one_refund_at_the_channel(
     merchant, sandbox, callbacks_to, redis_server, redis_fails
 ):
     order = make_order(merchant)
-    first = start(order, "sandbox")
+    first = start_payment(order, "sandbox")
     sandbox.set_faults({"pay_after_expire": True})  # the closed first QR still takes money
-    second = start(order, "sandbox_card")
+    second = start_payment(order, "sandbox_card")
     if redis_fails:
         redis_server.stop()
 
@@ -93,7 +89,7 @@ def test_a_payment_the_channel_accepts_after_expiry_is_refunded(
 ):
     sandbox.set_faults({"notify_drop": 1})
     order = make_order(merchant)
-    payment = start(order)
+    payment = start_payment(order)
     if redis_fails:
         redis_server.stop()
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
@@ -118,17 +114,17 @@ def test_switching_channel_refuses_while_the_old_close_is_unknown(
     merchant, sandbox, redis_server, redis_fails
 ):
     order = make_order(merchant)
-    old = start(order, "sandbox")
+    old = start_payment(order, "sandbox")
     if redis_fails:
         redis_server.stop()
     sandbox.set_faults({"close_unknown_rate": 1})
 
     with pytest.raises(PaymentRefused) as refusal:
-        start(order, "sandbox_card")
+        start_payment(order, "sandbox_card")
     assert refusal.value.code == "payment_in_progress"
 
     sandbox.reset_faults()
-    new = start(order, "sandbox_card")
+    new = start_payment(order, "sandbox_card")
     assert new.channel == "sandbox_card"
     assert sandbox.trade(old.out_trade_no)["status"] == "CLOSED"
     assert Payment.objects.get(pk=old.pk).status == PaymentStatus.CLOSED
@@ -140,9 +136,9 @@ def test_a_refund_failing_then_recovering_succeeds_exactly_once(
     merchant, sandbox, callbacks_to, redis_server, redis_fails
 ):
     order = make_order(merchant)
-    first = start(order, "sandbox")
+    first = start_payment(order, "sandbox")
     sandbox.set_faults({"pay_after_expire": True, "api_error_rate": {"refund": 1}})
-    second = start(order, "sandbox_card")
+    second = start_payment(order, "sandbox_card")
     if redis_fails:
         redis_server.stop()
     sandbox.pay(second.out_trade_no)
@@ -178,9 +174,9 @@ def test_a_channel_that_cannot_close_supersedes_and_its_late_success_is_refunded
     }
     sandbox.set_faults({"notify_drop": 1})
     order = make_order(merchant)
-    old = start(order, "sandbox_card")
+    old = start_payment(order, "sandbox_card")
 
-    new = start(order, "sandbox")
+    new = start_payment(order, "sandbox")
 
     old.refresh_from_db()
     assert old.superseded and old.status == PaymentStatus.PAYING

@@ -10,7 +10,7 @@ from payments.enums import NotificationOutcome, RefundReason, RefundStatus
 from payments.models import ChannelNotification, Event, Payment, Refund
 from payments.services.attempts import payment_start
 from payments.tasks import execute_refund
-from tests.conftest import make_order
+from tests.factories import make_order
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -21,7 +21,7 @@ from payments.services.attempts import payment_start
 from payments.services.refunds import refund_request
 from payments.services.results import payment_apply_channel_result
 from payments.tasks import execute_due_refunds
-from tests.conftest import make_order
+from tests.factories import make_order
 from tests.helpers import wait_for
 from tests.system import database_url_named
 
@@ -61,6 +61,7 @@ def test_due_refunds_are_claimed_and_executed_and_others_wait(merchant, sandbox)
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.system
 def test_a_real_qcluster_executes_the_refund_enqueued_after_commit(merchant, sandbox, tmp_path):
     payment = paid_payment(merchant)
     pay_at_sandbox(sandbox, payment)

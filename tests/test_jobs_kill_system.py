@@ -24,6 +24,8 @@ from tests.test_order_loss_system import (
     paid_webhooks_per_order,
 )
 
+pytestmark = pytest.mark.system
+
 LIVENESS = {
     **FAST,
     "PUMP_LIFETIME_SECONDS": "10",

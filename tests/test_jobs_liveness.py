@@ -15,7 +15,7 @@ from django.utils import timezone
 from config.liveness import heartbeat_advance, jobs_liveness
 from config.supervisor import ClusterSupervisor
 from orders.models import Order
-from tests.conftest import make_order
+from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from orders.models import Order
 from payments.enums import PaymentStatus, RefundReason, RefundStatus
 from payments.models import Payment, Refund
 from payments.services.queries import payment_sync
-from tests.conftest import make_order
-from tests.test_duplicate_defences import CUSTOMER, check_everything_due, start
+from tests.factories import make_order, start_payment
+from tests.test_duplicate_defences import CUSTOMER, check_everything_due
 
 pytestmark = pytest.mark.django_db
 
@@ -25,9 +25,9 @@ def lazy_channel(sandbox):
 
 def test_switching_channel_before_the_buyer_scans_supersedes_the_old_qr(merchant, lazy_channel):
     order = make_order(merchant)
-    old = start(order, "sandbox")
+    old = start_payment(order, "sandbox")
 
-    new = start(order, "sandbox_card")  # the old close answers "not found": not yet scanned
+    new = start_payment(order, "sandbox_card")  # the old close answers "not found": not yet scanned
 
     old.refresh_from_db()
     assert old.superseded and old.status == PaymentStatus.PAYING  # still payable, still watched
@@ -50,8 +50,8 @@ def test_a_never_scanned_qr_is_closed_once_its_time_expire_has_passed(
     merchant, lazy_channel, settings
 ):
     order = make_order(merchant)
-    old = start(order, "sandbox")
-    start(order, "sandbox_card")
+    old = start_payment(order, "sandbox")
+    start_payment(order, "sandbox_card")
     # the order's deadline (and the channel's time_expire) pass; no one ever scanned the old QR
     past = timezone.now() - timedelta(seconds=settings.CHANNEL_CLOCK_SKEW_SECONDS + 1)
     Order.objects.filter(pk=order.pk).update(expires_at=past)

@@ -14,7 +14,7 @@ from payments.models import Payment, Refund
 from payments.services.attempts import payment_start
 from payments.services.queries import payment_sync
 from payments.services.refunds import refund_execute, refund_request
-from tests.conftest import make_order
+from tests.factories import make_order
 from tests.helpers import race
 
 ACTOR = Actor(ActorKind.CUSTOMER, "race")

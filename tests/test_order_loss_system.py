@@ -13,6 +13,8 @@ from tests.api.receiver import Receiver
 from tests.helpers import wait_for
 from tests.system import System
 
+pytestmark = pytest.mark.system
+
 FAST = {
     "PAYMENT_TIMEOUT_SECONDS": "1",
     "PAYMENT_QUERY_SCHEDULE": "1,1,2",

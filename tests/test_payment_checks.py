@@ -15,7 +15,8 @@ from payments.services.attempts import payment_start
 from payments.services.notifications import notification_receive, notifications_reprocess_stale
 from payments.services.scheduler import next_check_at, payment_claim_due, payments_check_due
 from reconciliation.backoffice.risk import money_at_risk
-from tests.conftest import TEST_SECRET, make_order
+from tests.conftest import TEST_SECRET
+from tests.factories import make_order
 from tests.helpers import race, signed_notification
 
 CUSTOMER = Actor(ActorKind.CUSTOMER, "test")

@@ -10,20 +10,16 @@ from orders.enums import ActorKind, OrderStatus
 from orders.models import Order
 from payments.enums import PaymentStatus
 from payments.models import Payment
-from payments.services.attempts import PaymentRefused, payment_start
-from tests.conftest import make_order
+from payments.services.attempts import PaymentRefused
+from tests.factories import make_order, start_payment
 from tests.helpers import race
 
 CUSTOMER = Actor(ActorKind.CUSTOMER, "test")
 
 
-def start(order, channel="sandbox", client="pc"):
-    return payment_start(order_id=order.pk, channel=channel, client=client, actor=CUSTOMER)
-
-
 @pytest.mark.django_db
 def test_start_creates_one_trade_at_the_channel_with_the_order_deadline(order, sandbox):
-    payment = start(order)
+    payment = start_payment(order)
 
     assert payment.status == PaymentStatus.PAYING
     assert payment.pay_action["type"] == "qr" and payment.pay_action["qr_content"]
@@ -39,15 +35,15 @@ def test_start_creates_one_trade_at_the_channel_with_the_order_deadline(order, s
 
 @pytest.mark.django_db
 def test_mobile_client_gets_a_redirect(order, sandbox):
-    payment = start(order, client="mobile")
+    payment = start_payment(order, client="mobile")
     assert payment.pay_action == {"type": "redirect", "url": payment.pay_action["url"]}
     assert payment.pay_action["url"].startswith(sandbox.url)
 
 
 @pytest.mark.django_db
 def test_clicking_pay_again_on_the_same_channel_returns_the_same_attempt(order, sandbox):
-    first = start(order)
-    again = start(order)
+    first = start_payment(order)
+    again = start_payment(order)
     assert again.pk == first.pk
     assert again.pay_action == first.pay_action
     assert Payment.objects.count() == 1
@@ -57,7 +53,7 @@ def test_clicking_pay_again_on_the_same_channel_returns_the_same_attempt(order, 
 def test_twenty_concurrent_clicks_make_one_attempt_and_one_trade(merchant, sandbox):
     order = make_order(merchant)
 
-    results = race(lambda _: start(order), 20)
+    results = race(lambda _: start_payment(order), 20)
 
     assert all(isinstance(r, Payment) for r in results), results
     assert {r.pk for r in results} == {Payment.objects.get().pk}
@@ -76,7 +72,7 @@ def test_concurrent_clicks_without_redis_still_make_one_attempt(
     }
     order = make_order(merchant)
 
-    results = race(lambda _: start(order), 10)
+    results = race(lambda _: start_payment(order), 10)
 
     assert all(isinstance(r, Payment) for r in results), results
     assert Payment.objects.count() == 1
@@ -85,9 +81,9 @@ def test_concurrent_clicks_without_redis_still_make_one_attempt(
 
 @pytest.mark.django_db
 def test_switching_channel_closes_the_old_trade_first(order, sandbox):
-    old = start(order, "sandbox")
+    old = start_payment(order, "sandbox")
 
-    new = start(order, "sandbox_card")
+    new = start_payment(order, "sandbox_card")
 
     assert new.pk != old.pk and new.channel == "sandbox_card"
     old.refresh_from_db()
@@ -98,11 +94,11 @@ def test_switching_channel_closes_the_old_trade_first(order, sandbox):
 
 @pytest.mark.django_db
 def test_switching_channel_when_the_close_is_unknown_is_refused(order, sandbox):
-    old = start(order, "sandbox")
+    old = start_payment(order, "sandbox")
     sandbox.set_faults({"close_unknown_rate": 1})
 
     with pytest.raises(PaymentRefused) as refusal:
-        start(order, "sandbox_card")
+        start_payment(order, "sandbox_card")
 
     assert refusal.value.code == "payment_in_progress"
     old.refresh_from_db()
@@ -112,11 +108,11 @@ def test_switching_channel_when_the_close_is_unknown_is_refused(order, sandbox):
 
 @pytest.mark.django_db
 def test_switching_channel_after_paying_the_first_records_the_payment(order, sandbox):
-    old = start(order, "sandbox")
+    old = start_payment(order, "sandbox")
     assert sandbox.pay(old.out_trade_no).status_code == 200  # callback not delivered here
 
     with pytest.raises(PaymentRefused) as refusal:
-        start(order, "sandbox_card")
+        start_payment(order, "sandbox_card")
 
     assert refusal.value.code == "order_paid"
     order.refresh_from_db()
@@ -126,13 +122,13 @@ def test_switching_channel_after_paying_the_first_records_the_payment(order, san
 
 @pytest.mark.django_db
 def test_a_paid_order_starts_nothing(order, sandbox):
-    payment = start(order)
+    payment = start_payment(order)
     sandbox.pay(payment.out_trade_no)
     with pytest.raises(PaymentRefused):
-        start(order, "sandbox_card")  # learns the success while closing the old attempt
+        start_payment(order, "sandbox_card")  # learns the success while closing the old attempt
 
     with pytest.raises(PaymentRefused) as refusal:
-        start(order, "sandbox")
+        start_payment(order, "sandbox")
 
     assert refusal.value.code == "order_paid"
     assert Payment.objects.count() == 1
@@ -145,7 +141,7 @@ def test_an_expired_order_cannot_be_paid(merchant, sandbox, settings):
     Order.objects.filter(pk=order.pk).update(expires_at=order.created_at)
 
     with pytest.raises(PaymentRefused) as refusal:
-        start(order)
+        start_payment(order)
 
     assert refusal.value.code == "order_expired"
     assert not Payment.objects.exists()
@@ -155,13 +151,13 @@ def test_an_expired_order_cannot_be_paid(merchant, sandbox, settings):
 def test_a_channel_outage_on_create_leaves_a_retryable_attempt(order, sandbox):
     sandbox.set_faults({"api_error_rate": {"create": 1}})
     with pytest.raises(PaymentRefused) as refusal:
-        start(order)
+        start_payment(order)
     assert refusal.value.code == "channel_unavailable"
     attempt = Payment.objects.get()
     assert attempt.status == PaymentStatus.UNPAID and attempt.pay_action is None
 
     sandbox.reset_faults()
-    payment = start(order)
+    payment = start_payment(order)
 
     assert payment.pk == attempt.pk and payment.status == PaymentStatus.PAYING
     assert sandbox.trade(payment.out_trade_no)["status"] == "WAITING"
@@ -170,5 +166,5 @@ def test_a_channel_outage_on_create_leaves_a_retryable_attempt(order, sandbox):
 @pytest.mark.django_db
 def test_unknown_channel_is_refused(order, sandbox):
     with pytest.raises(PaymentRefused) as refusal:
-        start(order, "bitcoin")
+        start_payment(order, "bitcoin")
     assert refusal.value.code == "unknown_channel"

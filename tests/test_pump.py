@@ -19,7 +19,7 @@ from payments.services.attempts import payment_start
 from payments.services.queries import payment_sync
 from payments.services.refunds import refund_request
 from tests.api.receiver import Receiver
-from tests.conftest import make_order
+from tests.factories import make_order
 from tests.helpers import wait_for
 
 # Lanes are threads with connections of their own: their writes (the heartbeat) commit, so every

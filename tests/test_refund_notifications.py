@@ -9,8 +9,8 @@ from payments.enums import NotificationOutcome, RefundReason, RefundStatus
 from payments.models import ChannelNotification, Refund
 from payments.services.refunds import refund_execute, refund_request
 from payments.tasks import execute_due_refunds
+from tests.factories import paid_payment
 from tests.helpers import wait_for
-from tests.test_refunds import paid_payment
 
 JOB = Actor(ActorKind.SYSTEM, "tests")
 ASYNC = {"refund_async": True, "refund_async_ms": 300}

@@ -8,25 +8,19 @@ from django.db import connection
 
 from orders.audit import Actor
 from orders.enums import ActorKind
-from payments.enums import RefundReason, RefundStatus
-from payments.services.refunds import RefundRefused, refund_execute, refund_request
+from payments.enums import RefundStatus
+from payments.services.refunds import RefundRefused, refund_execute
+from tests.factories import paid_payment, refund_of
 from tests.helpers import race, wait_for
-from tests.test_refunds import paid_payment
 
 JOB = Actor(ActorKind.SYSTEM, "tests")
-
-
-def new_refund(payment, amount):
-    return refund_request(
-        payment_id=payment.pk, amount=amount, reason=RefundReason.MERCHANT_REQUEST, actor=JOB
-    )
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_executions_of_one_refund_call_the_channel_once(merchant, sandbox):
     # given a refund whose channel call hangs past the caller's timeout
     payment = paid_payment(merchant, sandbox)
-    refund = new_refund(payment, 500)
+    refund = refund_of(payment, 500)
     sandbox.set_faults({"api_timeout_rate": {"refund": 1}, "hang_ms": 3000, "seed": 1})
 
     # when the after-commit task, the pump and an admin all execute it at once
@@ -55,7 +49,7 @@ def test_a_refund_still_in_flight_at_the_channel_is_never_failed_nor_refundable_
     sandbox.set_faults(
         {"refund_async": True, "refund_async_ms": 1500, "refund_conflict_rate": 1, "seed": 3}
     )
-    refund = new_refund(payment, payment.amount)
+    refund = refund_of(payment, payment.amount)
     assert refund_execute(refund_id=refund.pk, actor=JOB).status == RefundStatus.PROCESSING
 
     # when the janitor takes it up again while the channel is still working on it
@@ -64,7 +58,7 @@ def test_a_refund_still_in_flight_at_the_channel_is_never_failed_nor_refundable_
     # then it is still in flight, and nothing more can be refunded meanwhile
     assert again.status == RefundStatus.PROCESSING
     with pytest.raises(RefundRefused):
-        new_refund(payment, payment.amount)
+        refund_of(payment, payment.amount)
     # and once the channel finishes, it succeeds exactly once
     settled = wait_for(
         lambda: refund_execute(refund_id=refund.pk, actor=JOB).status == RefundStatus.SUCCEEDED,
@@ -81,7 +75,7 @@ def test_a_refund_still_in_flight_at_the_channel_is_never_failed_nor_refundable_
 @pytest.mark.django_db
 def test_a_definite_refusal_is_failed_only_after_a_query_finds_no_refund(merchant, sandbox):
     payment = paid_payment(merchant, sandbox)
-    refund = new_refund(payment, payment.amount)
+    refund = refund_of(payment, payment.amount)
     # the channel refunded the whole trade under another number (e.g. by hand in its console)
     by_hand = sandbox.request(
         "POST",

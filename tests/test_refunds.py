@@ -5,39 +5,22 @@ import requests
 
 from orders.audit import Actor
 from orders.enums import ActorKind, OrderStatus
-from payments.channels import get_channel
-from payments.enums import RefundReason, RefundStatus
+from payments.enums import RefundStatus
 from payments.models import Event, Refund
 from payments.services.attempts import payment_start
-from payments.services.refunds import RefundRefused, refund_execute, refund_request
-from payments.services.results import payment_apply_channel_result
-from tests.conftest import make_order
+from payments.services.refunds import RefundRefused, refund_execute
+from tests.factories import make_order, paid_payment, refund_of
 from tests.helpers import race
 
 MERCHANT = Actor(ActorKind.PARTNER_API, "tests")
-
-
-def paid_payment(merchant, sandbox, amount=1000):
-    order = make_order(merchant, amount=amount)
-    payment = payment_start(order_id=order.pk, channel="sandbox", client="pc", actor=MERCHANT)
-    sandbox.pay(payment.out_trade_no)
-    # learn the success by querying, the way the query job does
-    result = get_channel("sandbox").query_trade(payment.trade_ref)
-    payment_apply_channel_result(result=result, source="query", actor=MERCHANT)
-    payment.refresh_from_db()
-    return payment
-
-
-def request(payment, amount, reason=RefundReason.MERCHANT_REQUEST):
-    return refund_request(payment_id=payment.pk, amount=amount, reason=reason, actor=MERCHANT)
 
 
 @pytest.mark.django_db
 def test_partial_refunds_then_full_refund_the_order(merchant, sandbox):
     payment = paid_payment(merchant, sandbox)
 
-    first = refund_execute(refund_id=request(payment, 400).pk, actor=MERCHANT)
-    second = refund_execute(refund_id=request(payment, 600).pk, actor=MERCHANT)
+    first = refund_execute(refund_id=refund_of(payment, 400).pk, actor=MERCHANT)
+    second = refund_execute(refund_id=refund_of(payment, 600).pk, actor=MERCHANT)
 
     assert (first.status, second.status) == (RefundStatus.SUCCEEDED, RefundStatus.SUCCEEDED)
     payment.order.refresh_from_db()
@@ -51,10 +34,10 @@ def test_partial_refunds_then_full_refund_the_order(merchant, sandbox):
 @pytest.mark.django_db
 def test_a_refund_beyond_what_was_paid_is_refused(merchant, sandbox):
     payment = paid_payment(merchant, sandbox)
-    request(payment, 700)
+    refund_of(payment, 700)
 
     with pytest.raises(RefundRefused) as refusal:
-        request(payment, 301)
+        refund_of(payment, 301)
 
     assert refusal.value.code == "refund_exceeds_payment"
     assert Refund.objects.count() == 1
@@ -65,7 +48,7 @@ def test_a_refund_beyond_what_was_paid_is_refused(merchant, sandbox):
 def test_refund_amount_must_be_a_positive_integer(merchant, sandbox, amount):
     payment = paid_payment(merchant, sandbox)
     with pytest.raises(RefundRefused):
-        request(payment, amount)
+        refund_of(payment, amount)
     assert not Refund.objects.exists()
 
 
@@ -74,7 +57,7 @@ def test_an_unpaid_payment_cannot_be_refunded(merchant, sandbox):
     order = make_order(merchant)
     payment = payment_start(order_id=order.pk, channel="sandbox", client="pc", actor=MERCHANT)
     with pytest.raises(RefundRefused) as refusal:
-        request(payment, 100)
+        refund_of(payment, 100)
     assert refusal.value.code == "payment_not_succeeded"
 
 
@@ -82,7 +65,7 @@ def test_an_unpaid_payment_cannot_be_refunded(merchant, sandbox):
 def test_concurrent_refund_requests_never_exceed_the_payment(merchant, sandbox):
     payment = paid_payment(merchant, sandbox)
 
-    results = race(lambda _: request(payment, 300), 8)
+    results = race(lambda _: refund_of(payment, 300), 8)
 
     assert sum(isinstance(r, Refund) for r in results) == 3
     assert all(isinstance(r, (Refund, RefundRefused)) for r in results), results
@@ -91,7 +74,7 @@ def test_concurrent_refund_requests_never_exceed_the_payment(merchant, sandbox):
 @pytest.mark.django_db
 def test_a_refund_failing_at_the_channel_then_recovering_succeeds_exactly_once(merchant, sandbox):
     payment = paid_payment(merchant, sandbox)
-    refund = request(payment, 1000)
+    refund = refund_of(payment, 1000)
     sandbox.set_faults({"api_error_rate": {"refund": 1}})
 
     refund = refund_execute(refund_id=refund.pk, actor=MERCHANT)
@@ -111,7 +94,7 @@ def test_a_refund_failing_at_the_channel_then_recovering_succeeds_exactly_once(m
 @pytest.mark.django_db
 def test_a_refund_the_channel_refuses_fails_and_is_flagged(merchant, sandbox):
     payment = paid_payment(merchant, sandbox)
-    refund = request(payment, 1000)
+    refund = refund_of(payment, 1000)
     # the channel already refunded it all through another refund number (e.g. by hand)
     sandbox_refund = requests.post(
         f"{sandbox.url}/v1/refunds",

@@ -19,6 +19,8 @@ from config.processes import stop_processes
 from tests.helpers import wait_for
 from tests.system import database_url_named
 
+pytestmark = pytest.mark.system
+
 SMOKE_DB = "paycenter_smoke"
 
 

@@ -8,7 +8,7 @@ from orders.models import Order
 from payments.enums import PaymentStatus, RefundReason
 from payments.models import Payment, Refund
 from reconciliation.tasks import refund_unrefunded_extra_successes
-from tests.conftest import make_order
+from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
 

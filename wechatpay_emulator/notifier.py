@@ -60,6 +60,10 @@ class Outcome:
     response_body: str | None = None
 
 
+# The amounts a tampered callback misreports: what the buyer paid, or what was refunded.
+TAMPERED_AMOUNTS = {"transaction": ("total", "payer_total"), "refund": ("refund", "payer_refund")}
+
+
 class Notifier:
     def __init__(
         self,
@@ -95,6 +99,8 @@ class Notifier:
     ) -> None:
         """Store a callback; called inside the transaction that records the event."""
         event_id = f"EV-{secrets.token_hex(10).upper()}"
+        if self._faults.chance("notify_amount_tamper_rate"):
+            resource = self._tampered(resource, original_type)
         plaintext = json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode()
         encrypted = crypto.encrypt_resource(self._apiv3_key, plaintext, original_type)
         body = json.dumps(
@@ -114,6 +120,13 @@ class Notifier:
             " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
             (event_id, event_type, subject, url, body, at + self._schedule[0], at),
         )
+
+    def _tampered(self, resource: dict[str, Any], original_type: str) -> dict[str, Any]:
+        """The same event, encrypted and signed as ever, reporting another amount."""
+        amount = dict(resource["amount"])
+        keys = TAMPERED_AMOUNTS[original_type]
+        amount.update(dict.fromkeys(keys, self._faults.other_amount(amount[keys[0]])))
+        return {**resource, "amount": amount}
 
     def start(self, settle: Settle) -> None:
         self._settle = settle
@@ -207,7 +220,7 @@ class Notifier:
             self._wakeup.set()
 
     def _attempt(self, due: Due) -> None:
-        delay = self._faults.notify_delay()
+        delay = self._faults.random_delay("notify_delay_ms")
         if delay and self._stopping.wait(delay):
             return
         if self._faults.chance("notify_drop"):

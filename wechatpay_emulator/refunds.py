@@ -55,6 +55,10 @@ class Refunds:
                     refund,
                 ):
                     raise invalid_request("out_refund_no was already used with other parameters")
+                if existing["status"] == "PROCESSING" and self._faults.chance(
+                    "refund_conflict_rate"
+                ):
+                    raise WechatError(429, "FREQUENCY_LIMITED", "频率限制 (refund in progress)")
                 return _view(existing)
             if trade is None:
                 raise resource_not_exists("订单不存在 (no such order)")
@@ -86,12 +90,18 @@ class Refunds:
                     reason,
                     final_status,
                     now,
-                    now + self._delay,
+                    now + self._settle_delay(),
                 ),
             )
             answer = _view(_load(conn, out_refund_no))
         self._notifier.wake()
         return answer
+
+    def _settle_delay(self) -> float:
+        """Refunds always start PROCESSING here; ``refund_async`` makes them finish later still."""
+        if self._faults.flag("refund_async"):
+            return max(self._delay, self._faults.seconds("refund_async_ms"))
+        return self._delay
 
     def get(self, out_refund_no: str) -> dict[str, Any]:
         with self._store.transaction() as conn:

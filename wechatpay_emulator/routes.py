@@ -5,6 +5,7 @@ to one is signed, errors included, except the bill download (WeChat does not sig
 ``/_emulator/`` is for tests and people only, never faulted nor signed.
 """
 
+import contextlib
 import re
 import threading
 import time
@@ -21,7 +22,7 @@ from sandbox_channel.errors import ApiError
 from sandbox_channel.faults import ApiFault, Faults
 from sandbox_channel.web import Response, html_response, redirect
 
-from . import clock, crypto, notifier, wallet
+from . import bad_answers, clock, crypto, notifier, wallet
 from .bills import Bills
 from .errors import WechatError, param_error, system_error
 from .refunds import Refunds
@@ -33,6 +34,31 @@ from .web import Request, error_response, json_response
 CALL_LOG_SIZE = 100_000
 NO_CONTENT = Response(204, b"", "application/json; charset=utf-8")
 PAY_OUTCOMES = ("SUCCESS", "PAYERROR")
+
+# The sandbox's fault keys this emulator gives a WeChat meaning (docs/wechatpay.md, Faults).
+SUPPORTED_FAULTS = {
+    "api_error_rate",
+    "api_timeout_rate",
+    "api_hang_rate",
+    "api_latency_ms",
+    "bad_answer_rate",
+    "hang_ms",
+    "hang_long_ms",
+    "query_stale_rate",
+    "close_unknown_rate",
+    "pay_after_expire",
+    "refund_fail_rate",
+    "refund_async",
+    "refund_async_ms",
+    "refund_conflict_rate",
+    "notify_amount_tamper_rate",
+    "notify_drop",
+    "notify_duplicate",
+    "notify_delay_ms",
+    "notify_reorder",
+    "reorder_window_ms",
+    "seed",
+}
 
 
 class Kind:
@@ -150,15 +176,39 @@ class App:
         return self._signed(request, response)
 
     def _faulted(self, route: Route, request: Request, arguments: dict[str, str]) -> Response:
-        fault = self._faults.api_fault(route.operation) if route.operation else None
+        if not route.operation:
+            return route.handler(request, **arguments)
+        time.sleep(self._faults.random_delay("api_latency_ms"))
+        fault = self._faults.api_fault(route.operation)
         if fault is ApiFault.ERROR:
             raise system_error("injected fault")
         if fault is ApiFault.TIMEOUT_BEFORE_WORK:
             self._hang()
+        if fault is ApiFault.BAD_ANSWER_BEFORE_WORK:
+            return self._bad_answer(None, request, arguments)
         response = route.handler(request, **arguments)
         if fault is ApiFault.TIMEOUT_AFTER_WORK:
             self._hang()
+        if fault is ApiFault.HANG:
+            # Slower than any caller's timeout, but the work is done and the answer is true.
+            time.sleep(self._faults.seconds("hang_long_ms"))
+        if fault is ApiFault.BAD_ANSWER_AFTER_WORK:
+            return self._bad_answer(response, request, arguments)
         return response
+
+    def _bad_answer(
+        self, response: Response | None, request: Request, arguments: dict[str, str]
+    ) -> Response:
+        asked = {k: v for k, v in arguments.items() if k in ("out_trade_no", "out_refund_no")}
+        if not asked and request.body:
+            with contextlib.suppress(WechatError):
+                body = request.json_object()
+                asked = {
+                    k: body[k]
+                    for k in ("out_refund_no", "out_trade_no")
+                    if isinstance(body.get(k), str)
+                }
+        return bad_answers.bad_answer(self._faults.choice(bad_answers.SHAPES), response, asked)
 
     @contextmanager
     def _refund_in_flight(self, route: Route, out_refund_no: str | None) -> Iterator[None]:
@@ -323,8 +373,13 @@ class App:
         return json_response(self._faults.snapshot())
 
     def set_faults(self, request: Request) -> Response:
+        faults = request.json_object()
+        unsupported = sorted(set(faults) - SUPPORTED_FAULTS)
+        if unsupported:
+            # refused rather than silently ignored: a test must not believe a fault is on
+            raise param_error(f"faults not supported by this emulator yet: {unsupported}")
         try:
-            return json_response(self._faults.replace(request.json_object()))
+            return json_response(self._faults.replace(faults))
         except ApiError as error:
             raise param_error(error.message) from None
 

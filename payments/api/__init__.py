@@ -1,1 +1,1 @@
-"""The partner API (DESIGN §7): thin DRF doors onto the services, under /api/v1/."""
+"""The partner API: thin DRF doors onto the services, under /api/v1/."""

@@ -1,4 +1,4 @@
-"""Idempotency-Key on every POST (DESIGN §7), kept in PostgreSQL.
+"""Idempotency-Key on every POST, kept in PostgreSQL.
 
 A row per (merchant, key), UNIQUE: the first request inserts it (insert first, catch the
 conflict) and holds it (locked_at) while it runs. Then, for a later request with the same key:

@@ -1,6 +1,6 @@
 """Payment attempts: start one (or reuse the open one), and close one at its channel.
 
-The rule from DESIGN §1: never call a channel while holding a row lock. The attempt row is
+The rule: never call a channel while holding a row lock. The attempt row is
 committed first (the "one open attempt per order" unique constraint is the real lock), then the
 channel is called, then its answer is recorded in a new short transaction.
 """

@@ -1,4 +1,4 @@
-"""Payment checks: durable delayed work in PostgreSQL against order loss (DESIGN §5).
+"""Payment checks: durable delayed work in PostgreSQL against order loss.
 
 Every open payment carries `next_query_at`, and so does a closed one until its order's deadline
 plus a grace (a buyer's payment can cross the close at the channel, and its callback can be

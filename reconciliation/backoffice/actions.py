@@ -1,4 +1,4 @@
-"""Back-office actions: doors onto services, never row edits (DESIGN §9).
+"""Back-office actions: doors onto services, never row edits.
 
 An action first shows a confirmation page listing the selected rows (after its form, when it
 has one: the form, then a review of what was entered, then the confirmation). Confirmed, it

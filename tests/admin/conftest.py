@@ -15,7 +15,7 @@ from payments.enums import PaymentStatus
 from payments.models import Payment
 from payments.services.attempts import payment_start
 from payments.services.queries import payment_sync
-from tests.conftest import make_order
+from tests.factories import make_order
 
 PASSWORD = "a-long-test-password-9"
 CUSTOMER = Actor(ActorKind.CUSTOMER, "tests")

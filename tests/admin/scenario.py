@@ -12,7 +12,7 @@ from orders.models import Order
 from payments.enums import DeliveryStatus, EventType, NotificationOutcome, PaymentStatus
 from payments.models import ChannelNotification, Event, Payment, Refund, WebhookDelivery
 from reconciliation.models import Discrepancy
-from tests.conftest import make_order
+from tests.factories import make_order
 
 # What the dashboard must show for the scenario: key -> (count, {currency: minor units}).
 EXPECTED = {

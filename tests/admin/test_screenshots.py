@@ -13,6 +13,8 @@ from tests.admin import scenario
 from tests.admin.conftest import PASSWORD, paid
 from tests.chromium import launch_chromium
 
+pytestmark = pytest.mark.browser
+
 ARTIFACTS = Path(django_settings.BASE_DIR) / "test-artifacts" / "admin"
 SCREENSHOTS = ("dashboard", "stuck-payments", "refund-confirmation", "payment-timeline")
 

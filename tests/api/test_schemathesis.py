@@ -21,7 +21,8 @@ from orders.models import Order
 from payments.enums import RefundReason
 from payments.models import Payment
 from payments.services.refunds import refund_create_in_transaction
-from tests.conftest import API, make_order
+from tests.conftest import API
+from tests.factories import make_order
 
 EXAMPLES = 10  # per operation and mode: bounded, a few seconds in all
 CHECKS = [

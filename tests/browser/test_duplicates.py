@@ -3,12 +3,15 @@ that could still be paid."""
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order
 from payments.enums import PaymentStatus
 from payments.models import Payment
 from tests.browser.helpers import buy, heading, pay_with, screenshot
+
+pytestmark = pytest.mark.browser
 
 
 def test_double_clicks_on_create_order_and_pay_make_one_order_and_one_attempt(shop, new_context):

@@ -2,13 +2,16 @@
 
 import re
 
+import pytest
 from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
 from orders.models import Merchant
 from payments.models import Payment
 from tests.browser.helpers import heading, screenshot
-from tests.conftest import make_order
+from tests.factories import make_order
+
+pytestmark = pytest.mark.browser
 
 
 def test_an_open_page_turns_expired_by_itself_and_offers_no_way_to_pay(shop, new_context, settings):

@@ -1,10 +1,13 @@
 """The pay page learns of the payment by itself, with every channel callback dropped:
 by polling (read repair) through a network blip, and by server push alone."""
 
+import pytest
 from playwright.sync_api import expect
 
 from payments.models import Payment
 from tests.browser.helpers import buy, heading, pay_with
+
+pytestmark = pytest.mark.browser
 
 
 def all_callbacks_dropped(sandbox, out_trade_no: str) -> bool:

@@ -2,11 +2,14 @@
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from orders.enums import OrderStatus
 from orders.models import Order
 from tests.browser.helpers import IPHONE, PHONE, buy, heading, screenshot
+
+pytestmark = pytest.mark.browser
 
 
 def test_a_phone_pays_at_the_channel_and_the_return_page_confirms_it(shop, new_context):

@@ -1,12 +1,15 @@
 """A customer on a desktop buys, scans (the sandbox wallet in a second page) and sees the
 result, which the back button does not undo."""
 
+import pytest
 from playwright.sync_api import expect
 
 from orders.enums import OrderStatus
 from orders.models import Order
 from payments.models import Payment
 from tests.browser.helpers import buy, heading, pay_with, screenshot
+
+pytestmark = pytest.mark.browser
 
 
 def test_a_customer_pays_by_qr_code_and_the_page_turns_paid_by_itself(shop, new_context):

@@ -117,7 +117,7 @@ class Merchant:
         }
         return "WECHATPAY2-SHA256-RSA2048 " + ",".join(f'{k}="{v}"' for k, v in fields.items())
 
-    def send(self, method, target, body=b"", authorization=None, sent_body=None):
+    def send(self, method, target, body=b"", authorization=None, sent_body=None, timeout=10):
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         headers["Authorization"] = authorization or self.authorization(method, target, body)
         return requests.request(
@@ -125,7 +125,7 @@ class Merchant:
             self.emulator.url + target,
             data=body if sent_body is None else sent_body,
             headers=headers,
-            timeout=10,
+            timeout=timeout,
         )
 
 

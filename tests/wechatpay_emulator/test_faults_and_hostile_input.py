@@ -6,6 +6,9 @@ import random
 import threading
 import time
 
+import pytest
+import requests
+
 from wechatpay_emulator.runner import EmulatorProcess
 
 from .conftest import SCHEDULE, Merchant, new_out_trade_no, sdk_client
@@ -22,7 +25,9 @@ def test_faults_take_the_sandbox_keys_and_refuse_bad_ones(emulator):
     faults = {"api_error_rate": {"create": 0.5}, "notify_drop": 0.1, "seed": 7}
     assert emulator.set_faults(faults) == faults
     assert emulator.request("GET", "/_emulator/faults").json() == faults
-    for bad in ({"nonsense": 1}, {"notify_drop": 2}, {"api_error_rate": {"pay": 1}}, [1]):
+    # a sandbox key this emulator gives no meaning yet is refused, never silently ignored
+    not_here = {"lazy_trades": True}
+    for bad in ({"nonsense": 1}, {"notify_drop": 2}, {"api_error_rate": {"pay": 1}}, [1], not_here):
         answer = emulator.request("POST", "/_emulator/faults", json=bad)
         assert (answer.status_code, answer.json()["code"]) == (400, "PARAM_ERROR")
     assert emulator.request("GET", "/_emulator/faults").json() == faults  # left in place
@@ -223,3 +228,90 @@ def test_a_refund_still_in_flight_answers_frequency_limited(
         out_refund_no=new_out_trade_no("re"), amount=amount, out_trade_no=out_trade_no
     )
     assert code == 200  # 50 + 50: the first refund was made once only
+
+
+def _query_target(emulator, out_trade_no):
+    return f"/v3/pay/transactions/out-trade-no/{out_trade_no}?mchid={emulator.manifest['mchid']}"
+
+
+def test_api_latency_slows_every_answer_past_a_short_timeout(native_order, emulator):
+    out_trade_no, _, _ = native_order()
+    merchant = Merchant(emulator)
+    emulator.set_faults({"api_latency_ms": [1500, 1500]})
+    with pytest.raises(requests.Timeout):
+        merchant.send("GET", _query_target(emulator, out_trade_no), timeout=0.5)
+    emulator.reset_faults()
+    assert merchant.send("GET", _query_target(emulator, out_trade_no), timeout=5).ok
+
+
+def test_api_hang_does_the_work_then_answers_too_late(native_order, wxpay, emulator):
+    out_trade_no, _, _ = native_order()
+    emulator.set_faults({"api_hang_rate": {"close": 1}, "hang_long_ms": 1500})
+    target = f"/v3/pay/transactions/out-trade-no/{out_trade_no}/close"
+    body = json.dumps({"mchid": emulator.manifest["mchid"]}).encode()
+    with pytest.raises(requests.Timeout):
+        Merchant(emulator).send("POST", target, body, timeout=0.5)
+    emulator.reset_faults()
+    assert json.loads(wxpay.query(out_trade_no=out_trade_no)[1])["trade_state"] == "CLOSED"
+
+
+def test_bad_answers_are_signed_200s_no_careful_adapter_can_use(native_order, wxpay, emulator):
+    out_trade_no = _paid(native_order, emulator, total=1234)
+    emulator.set_faults({"bad_answer_rate": {"query": 1}, "seed": 5})
+    shapes = set()
+    for _ in range(24):
+        answer = Merchant(emulator).send("GET", _query_target(emulator, out_trade_no))
+        assert answer.status_code == 200
+        assert answer.headers["Wechatpay-Signature"]  # signed: the channel sent it
+        try:
+            body = answer.json()
+        except ValueError:
+            shapes.add("not_json")
+            continue
+        usable = (
+            isinstance(body, dict)
+            and body.get("out_trade_no") == out_trade_no
+            and body.get("trade_state") in ("NOTPAY", "SUCCESS", "CLOSED", "REFUND", "PAYERROR")
+            and isinstance(body.get("amount", {}).get("total"), int)
+        )
+        assert not usable, body
+        shapes.add(type(body).__name__ if not isinstance(body, dict) else tuple(sorted(body)))
+    assert len(shapes) >= 3
+
+
+def test_async_refunds_stay_processing_then_notify(native_order, wxpay, emulator, receiver):
+    out_trade_no = _paid(native_order, emulator)
+    receiver.wait_for(1)  # the payment's own callback
+    emulator.set_faults({"refund_async": True, "refund_async_ms": 1500, "refund_conflict_rate": 1})
+    out_refund_no = new_out_trade_no("re")
+    refund = {
+        "out_refund_no": out_refund_no,
+        "amount": {"refund": 100, "total": 100, "currency": "CNY"},
+        "out_trade_no": out_trade_no,
+        "notify_url": receiver.url,
+    }
+    code, text = wxpay.refund(**refund)
+    assert (code, json.loads(text)["status"]) == (200, "PROCESSING")
+
+    # a repeat while it is in flight is refused as WeChat does, and nothing doubles
+    code, text = wxpay.refund(**refund)
+    assert (code, json.loads(text)["code"]) == (429, "FREQUENCY_LIMITED")
+
+    callbacks = receiver.wait_for(2, timeout=10)
+    event = wxpay.callback(callbacks[-1].headers, callbacks[-1].body)
+    assert event["event_type"] == "REFUND.SUCCESS"
+    assert event["resource"]["out_refund_no"] == out_refund_no
+
+
+def test_a_tampered_callback_is_signed_and_encrypted_but_reports_another_amount(
+    native_order, wxpay, emulator, receiver
+):
+    emulator.set_faults({"notify_amount_tamper_rate": 1, "seed": 2})
+    out_trade_no = _paid(native_order, emulator, total=4321)
+    [callback] = receiver.wait_for(1)
+
+    event = wxpay.callback(callback.headers, callback.body)
+    assert event is not None  # the SDK verifies and decrypts it: only the amount lies
+    assert event["resource"]["out_trade_no"] == out_trade_no
+    assert event["resource"]["amount"]["total"] != 4321
+    assert json.loads(wxpay.query(out_trade_no=out_trade_no)[1])["amount"]["total"] == 4321

@@ -3,9 +3,12 @@
 
 import json
 
+import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.chromium import launch_chromium
+
+pytestmark = pytest.mark.browser
 
 
 def test_a_buyer_pays_from_the_wallet_page(native_order, wxpay, receiver):

@@ -1,0 +1,52 @@
+"""Database queries one request of each hot endpoint makes, as JSON (run by bench/throughput.py
+in the environment of the system under test)."""
+
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+
+def counted(call) -> tuple[int, object]:
+    with CaptureQueriesContext(connection) as queries:
+        response = call()
+    assert response.status_code < 400, response.content
+    return len(queries), response
+
+
+def main() -> None:
+    client = Client(headers={"Authorization": f"Bearer {settings.DEMO_API_KEY}"})
+    body = {
+        "merchant_order_no": f"qc-{uuid.uuid4().hex}",
+        "amount": 1999,
+        "currency": "CNY",
+        "subject": "Tea",
+    }
+    post = lambda **headers: client.post(  # noqa: E731
+        "/api/v1/orders", body, content_type="application/json", headers=headers
+    )
+    counts = {}
+    counts["POST /orders"], created = counted(post)
+    order_id = created.json()["id"]
+    counts["GET /orders/{id}"], _ = counted(lambda: client.get(f"/api/v1/orders/{order_id}"))
+    body["merchant_order_no"] = f"qc-{uuid.uuid4().hex}"
+    post(**{"Idempotency-Key": "qc-replay"})
+    counts["replay POST /orders"], _ = counted(lambda: post(**{"Idempotency-Key": "qc-replay"}))
+    print(json.dumps(counts))
+
+
+if __name__ == "__main__":
+    main()
