@@ -13,14 +13,14 @@ from payments.channels.base import (
     RejectReason,
     TradeRef,
 )
-from payments.enums import NotificationOutcome, PaymentStatus, RefundReason, RefundStatus
-from payments.models import ChannelNotification, Payment
-from payments.services.attempts import payment_close_attempt, payment_start
+from payments.enums import NotificationOutcome, PaymentStatus, RefundStatus
+from payments.models import ChannelNotification, Refund
+from payments.services.attempts import payment_close_attempt
 from payments.services.notifications import notifications_reprocess_stale
-from payments.services.queries import payment_sync
-from payments.services.refunds import refund_execute, refund_request
+from payments.services.refunds import refund_execute
 from tests.channels import SandboxWithRefs
-from tests.conftest import TEST_SECRET, make_order
+from tests.conftest import TEST_SECRET
+from tests.factories import make_order, paid_payment, refund_of, start_payment
 from tests.helpers import signed_notification
 
 pytestmark = pytest.mark.django_db
@@ -34,20 +34,6 @@ def channel_class(settings, dotted: str, code: str = "sandbox") -> None:
     settings.PAYMENT_CHANNELS = channels  # a new dict: the adapter registry is rebuilt
 
 
-def started(merchant, amount: int = 1000) -> Payment:
-    order = make_order(merchant, amount=amount)
-    return payment_start(order_id=order.pk, channel="sandbox", client="pc", actor=ACTOR)
-
-
-def paid(merchant, sandbox, amount: int = 1000) -> Payment:
-    payment = started(merchant, amount)
-    sandbox.pay(payment.out_trade_no)
-    payment_sync(payment_id=payment.pk, actor=ACTOR)
-    payment.refresh_from_db()
-    assert payment.status == PaymentStatus.SUCCEEDED
-    return payment
-
-
 def post(client, body: bytes, headers: dict):
     return client.post(
         "/callbacks/sandbox/", data=body, content_type="application/json", headers=headers
@@ -57,21 +43,19 @@ def post(client, body: bytes, headers: dict):
 def test_references_from_create_and_refund_are_kept_and_handed_back(merchant, sandbox, settings):
     channel_class(settings, "tests.channels.SandboxWithRefs")
     SandboxWithRefs.handed.clear()
-    payment = paid(merchant, sandbox)
+    payment = paid_payment(merchant, sandbox)
     assert payment.channel_refs == {"session": f"cs_{payment.out_trade_no}"}
     trade = TradeRef(payment.out_trade_no, payment.channel_trade_no, payment.channel_refs)
     assert SandboxWithRefs.handed == [trade]  # the query
 
-    refund = refund_request(
-        payment_id=payment.pk, amount=400, reason=RefundReason.MERCHANT_REQUEST, actor=ACTOR
-    )
+    refund = refund_of(payment, 400)
     refund_execute(refund_id=refund.pk, actor=ACTOR)
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED
     assert refund.channel_refs == {"refund_id": f"re_{refund.out_refund_no}"}
     assert SandboxWithRefs.handed[-1] == trade  # the refund request's trade
 
-    other = started(merchant)
+    other = start_payment(make_order(merchant))
     payment_close_attempt(payment_id=other.pk, actor=ACTOR)
     assert SandboxWithRefs.handed[-1] == TradeRef(
         other.out_trade_no, other.channel_trade_no, {"session": f"cs_{other.out_trade_no}"}
@@ -86,15 +70,13 @@ def test_references_from_create_and_refund_are_kept_and_handed_back(merchant, sa
 
 def test_a_refund_asked_again_is_asked_with_its_kept_reference(merchant, sandbox, settings):
     channel_class(settings, "tests.channels.SandboxWithRefs")
-    payment = paid(merchant, sandbox)
-    refund = refund_request(
-        payment_id=payment.pk, amount=1000, reason=RefundReason.MERCHANT_REQUEST, actor=ACTOR
-    )
+    payment = paid_payment(merchant, sandbox)
+    refund = refund_of(payment, 1000)
     sandbox.set_faults({"refund_async": True, "refund_async_ms": 60_000})
     refund_execute(refund_id=refund.pk, actor=ACTOR)  # PROCESSING: asked again later
     refund.refresh_from_db()
     assert refund.status == RefundStatus.PROCESSING
-    type(refund).objects.filter(pk=refund.pk).update(next_attempt_at=timezone.now())
+    Refund.objects.filter(pk=refund.pk).update(next_attempt_at=timezone.now())
     SandboxWithRefs.handed.clear()
 
     refund_execute(refund_id=refund.pk, actor=ACTOR)
@@ -104,11 +86,9 @@ def test_a_refund_asked_again_is_asked_with_its_kept_reference(merchant, sandbox
 
 
 def test_a_refund_answer_about_another_refund_is_not_applied(merchant, sandbox, settings):
-    payment = paid(merchant, sandbox)
+    payment = paid_payment(merchant, sandbox)
     channel_class(settings, "tests.channels.SandboxAnsweringAboutAnotherRefund")
-    refund = refund_request(
-        payment_id=payment.pk, amount=1000, reason=RefundReason.MERCHANT_REQUEST, actor=ACTOR
-    )
+    refund = refund_of(payment, 1000)
 
     refund_execute(refund_id=refund.pk, actor=ACTOR)
 
@@ -122,7 +102,7 @@ def test_a_callback_that_cannot_be_verified_now_is_kept_for_a_retry(
 ):
     settings.NOTIFICATION_RETRY_SCHEDULE = [30]
     settings.NOTIFICATION_REPROCESS_AFTER_SECONDS = 0
-    payment = started(merchant)
+    payment = start_payment(make_order(merchant))
     sandbox.pay(payment.out_trade_no)
     channel_class(settings, "tests.channels.SandboxUnverifiableNow")
     headers, body = signed_notification(payment, TEST_SECRET)
@@ -145,7 +125,7 @@ def test_a_callback_that_cannot_be_verified_now_is_kept_for_a_retry(
 
 
 def test_an_event_we_do_not_act_on_is_acknowledged_and_changes_nothing(client, merchant, sandbox):
-    payment = started(merchant)
+    payment = start_payment(make_order(merchant))
     headers, body = signed_notification(payment, TEST_SECRET, type="dispute", nonce="n-ignored")
 
     response = post(client, body, headers)
