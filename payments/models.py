@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from orders.enums import ActorKind
 from orders.ids import new_channel_number, new_public_id
+from payments.channels.base import RefundRef, TradeRef
 from payments.db import CurrentTransactionId, NextEventSequence
 from payments.enums import (
     AUTOMATIC_REFUND_REASONS,
@@ -38,6 +39,8 @@ class Payment(models.Model):
     pay_action = models.JSONField(null=True, blank=True)
     # NULL, not "", until the channel names the trade: NULLs do not collide in the unique index.
     channel_trade_no = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    # What else the channel returned at create that its later calls need (a session id…).
+    channel_refs = models.JSONField(default=dict, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     # Set while a close is being asked of the channel (committed before the call goes out).
     closing_since = models.DateTimeField(null=True, blank=True)
@@ -90,6 +93,15 @@ class Payment(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_PAYMENT_STATUSES
+
+    @property
+    def trade_ref(self) -> TradeRef:
+        """How the channel knows this attempt, for every call after create."""
+        return TradeRef(
+            out_trade_no=self.out_trade_no,
+            channel_trade_no=self.channel_trade_no,
+            refs=dict(self.channel_refs),
+        )
 
 
 class PaymentQuery(models.Model):
@@ -196,6 +208,8 @@ class Refund(models.Model):
     note = models.CharField(max_length=500, blank=True)
     status = models.CharField(max_length=16, choices=RefundStatus, default=RefundStatus.PENDING)
     channel_refund_no = models.CharField(max_length=64, blank=True)
+    # What else the channel returned for this refund that its later calls need.
+    channel_refs = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # The one caller talking to the channel about this refund, until lease_until: taken under
@@ -231,6 +245,16 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+    @property
+    def refund_ref(self) -> RefundRef:
+        """How the channel knows this refund (and its trade), for every call after the first."""
+        return RefundRef(
+            out_refund_no=self.out_refund_no,
+            trade=self.payment.trade_ref,
+            channel_refund_no=self.channel_refund_no or None,
+            refs=dict(self.channel_refs),
+        )
 
 
 class Event(models.Model):

@@ -37,7 +37,7 @@ def paid_payment(merchant):
 def pay_at_sandbox(sandbox, payment):
     sandbox.pay(payment.out_trade_no)
     payment_apply_channel_result(
-        result=get_channel("sandbox").query_trade(payment.out_trade_no), source="query", actor=TEST
+        result=get_channel("sandbox").query_trade(payment.trade_ref), source="query", actor=TEST
     )
 
 

@@ -158,6 +158,7 @@ def _create_channel_trade(payment: Payment, adapter, actor: Actor) -> Payment:
             raise PaymentRefused("payment_ended", "this attempt has ended; start again")
         payment.pay_action = action.as_dict()
         payment.channel_trade_no = action.channel_trade_no
+        payment.channel_refs = dict(action.refs)
         if payment.status == PaymentStatus.UNPAID:
             move(payment, PaymentStatus.PAYING, transitions=PAYMENT_TRANSITIONS, actor=actor)
         payment.next_query_at = timezone.now() + timedelta(seconds=settings.PAYMENT_TIMEOUT_SECONDS)
@@ -174,11 +175,11 @@ def payment_close_attempt(*, payment_id: str, actor: Actor) -> CloseOutcome:
         payment.closing_since = timezone.now()
         payment.save(update_fields=["closing_since", "updated_at"])
     adapter = get_channel(payment.channel)
-    if not adapter.supports_close:
+    if not adapter.capabilities.supports_close:
         return _supersede(payment_id, actor, "the channel cannot close")
     try:
         result = answer_about(
-            adapter.close_trade(payment.out_trade_no), out_trade_no=payment.out_trade_no
+            adapter.close_trade(payment.trade_ref), out_trade_no=payment.out_trade_no
         )
     except (ChannelUnavailable, ChannelError) as error:
         logger.warning("close unknown: payment=%s error=%s", payment_id, error)

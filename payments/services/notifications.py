@@ -20,7 +20,14 @@ from django.utils import timezone
 from orders.audit import Actor
 from orders.enums import ActorKind
 from payments.channels import UnknownChannel, get_channel
-from payments.channels.base import NotificationRejected, RefundResult, TradeResult
+from payments.channels.base import (
+    ChannelUnavailable,
+    IgnoredEvent,
+    NotificationRejected,
+    RefundResult,
+    RejectReason,
+    TradeResult,
+)
 from payments.enums import NotificationOutcome, TransactionSource
 from payments.models import ChannelNotification
 from payments.services.refunds import (
@@ -32,8 +39,6 @@ from payments.services.results import ApplyOutcome, UnknownTrade, payment_apply_
 from payments.text import storable_text
 
 logger = logging.getLogger(__name__)
-
-SIGNATURE_ERRORS = {"missing_signature", "bad_signature"}
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ def notification_receive(
     )
     if body is None:
         notification.outcome = NotificationOutcome.REJECTED
-        notification.error_code = "too_large"
+        notification.error_code = RejectReason.TOO_LARGE
         notification.error = f"body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes, not read"
         notification.processed_at = timezone.now()
     notification.save()
@@ -74,6 +79,16 @@ def notification_process(*, notification_id: int) -> ChannelNotification:
     try:
         with transaction.atomic():
             return _verify_and_apply(notification)
+    except ChannelUnavailable as error:
+        # Verifying needed the channel (a platform certificate) and it did not answer: not the
+        # callback's fault and not a bug, so no traceback; the row is tried again all the same.
+        logger.warning(
+            "callback cannot be verified now: channel=%s notification=%s error=%s",
+            notification.channel,
+            notification_id,
+            error,
+        )
+        return _record_failure(notification_id, error)
     except Exception as error:  # whatever broke, the row keeps it and is tried again
         logger.exception(
             "callback processing failed: channel=%s notification=%s",
@@ -87,12 +102,18 @@ def _verify_and_apply(notification: ChannelNotification) -> ChannelNotification:
     try:
         adapter = get_channel(notification.channel)
     except UnknownChannel:
-        return _reject(notification, "unknown_channel", "no such channel", signature_valid=None)
+        return _reject(
+            notification, RejectReason.UNKNOWN_CHANNEL, "no such channel", signature_valid=None
+        )
     try:
         parsed = adapter.parse_notification(notification.headers, bytes(notification.body))
     except NotificationRejected as error:
-        valid = error.code not in SIGNATURE_ERRORS
-        return _reject(notification, error.code, error.message, signature_valid=valid)
+        return _reject(
+            notification,
+            error.reason,
+            error.message,
+            signature_valid=error.reason.signature_checked,
+        )
 
     notification.signature_valid = True
     notification.out_trade_no = (parsed.result.out_trade_no or "")[:64]
@@ -100,31 +121,43 @@ def _verify_and_apply(notification: ChannelNotification) -> ChannelNotification:
     # Freshness is judged at receipt: a callback reprocessed later after a crash is still good.
     received_at = notification.received_at
     if parsed.timestamp is not None and abs(received_at - parsed.timestamp) > tolerance:
-        return _reject(notification, "stale", "timestamp outside the allowed window")
+        return _reject(notification, RejectReason.STALE, "timestamp outside the allowed window")
 
     actor = Actor(ActorKind.CHANNEL_CALLBACK, f"notification #{notification.pk}")
     try:
         with transaction.atomic():
             if parsed.nonce:
                 _accept_nonce(notification, parsed.nonce)
-            if isinstance(parsed.result, RefundResult):
-                outcome = _apply_refund_result(parsed.result, actor)
-            else:
-                outcome = _apply_trade_result(parsed.result, actor)
+            outcome = _apply(parsed.result, actor)
             if outcome is None:
                 # Signed, but not what we asked for: the discrepancy is kept (this transaction
                 # commits), nothing moved, the channel's own record is asked for.
-                return _reject(notification, "amount_mismatch", "amount or currency differ")
+                return _reject(
+                    notification, RejectReason.AMOUNT_MISMATCH, "amount or currency differ"
+                )
             notification.outcome = outcome
             notification.processed_at = timezone.now()
             notification.save()
     except _ReplayedNonce:
-        return _reject(notification, "replayed", "this nonce was already used")
+        return _reject(notification, RejectReason.REPLAYED, "this nonce was already used")
     except UnknownTrade:
-        return _reject(notification, "unknown_trade", "no payment has this out_trade_no")
+        return _reject(notification, RejectReason.UNKNOWN_TRADE, "no payment has this out_trade_no")
     except UnknownRefund:
-        return _reject(notification, "unknown_refund", "no refund has this out_refund_no")
+        return _reject(
+            notification, RejectReason.UNKNOWN_REFUND, "no refund has this out_refund_no"
+        )
     return notification
+
+
+def _apply(
+    result: TradeResult | RefundResult | IgnoredEvent, actor: Actor
+) -> NotificationOutcome | None:
+    """Each kind of notification through its own service."""
+    if isinstance(result, RefundResult):
+        return _apply_refund_result(result, actor)
+    if isinstance(result, IgnoredEvent):
+        return _acknowledge_ignored_event(result)
+    return _apply_trade_result(result, actor)
 
 
 def _apply_trade_result(result: TradeResult, actor: Actor) -> NotificationOutcome | None:
@@ -144,6 +177,13 @@ def _apply_refund_result(result: RefundResult, actor: Actor) -> NotificationOutc
         return None
     if outcome == RefundNoticeOutcome.APPLIED:
         return NotificationOutcome.APPLIED
+    return NotificationOutcome.UNCHANGED
+
+
+def _acknowledge_ignored_event(event: IgnoredEvent) -> NotificationOutcome:
+    """A verified event we do not act on: UNCHANGED (acknowledged, so the channel stops
+    sending it; the row keeps the body for anyone who wants to read it)."""
+    logger.info("callback ignored: kind=%s out_trade_no=%s", event.kind, event.out_trade_no)
     return NotificationOutcome.UNCHANGED
 
 
@@ -227,14 +267,14 @@ def retry_delay(attempts: int) -> int:
 
 def _reject(
     notification: ChannelNotification,
-    code: str,
+    reason: RejectReason,
     message: str,
     *,
     signature_valid: bool | None = True,
 ) -> ChannelNotification:
     notification.signature_valid = signature_valid
     notification.outcome = NotificationOutcome.REJECTED
-    notification.error_code = code
+    notification.error_code = reason.value
     notification.error = storable_text(message[:2000])
     notification.processed_at = timezone.now()
     notification.save()
@@ -243,6 +283,6 @@ def _reject(
         notification.channel,
         notification.pk,
         notification.out_trade_no,
-        code,
+        reason.value,
     )
     return notification

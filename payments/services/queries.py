@@ -28,7 +28,7 @@ def payment_sync(*, payment_id: str, actor: Actor) -> ApplyOutcome:
     payment = Payment.objects.select_related("order").get(pk=payment_id)
     asked_at = timezone.now()
     try:
-        result = get_channel(payment.channel).query_trade(payment.out_trade_no)
+        result = get_channel(payment.channel).query_trade(payment.trade_ref)
     except (ChannelUnavailable, ChannelError) as error:
         result = unknown_answer(payment.out_trade_no, str(error))
     result = answer_about(result, out_trade_no=payment.out_trade_no)

@@ -152,7 +152,7 @@ def refund_execute(*, refund_id: str, actor: Actor) -> Refund:
         return refund
     adapter = get_channel(refund.payment.channel)
     sent_before = refund.attempts > 1  # this execution's attempt is already counted
-    result = _ask_refund(adapter, refund.out_refund_no) if sent_before else None
+    result = _ask_refund(adapter, refund) if sent_before else None
     if result is None or result.status == RefundResultStatus.NOT_FOUND:
         result = _send_refund(adapter, refund)
     return refund_apply_result(refund_id=refund_id, result=result, actor=actor, lease=lease)
@@ -182,9 +182,9 @@ def _take_lease(refund_id: str, actor: Actor) -> tuple[Refund, str | None]:
 def _send_refund(adapter, refund: Refund) -> RefundResult:
     payment = refund.payment
     try:
-        return adapter.refund(
+        answer = adapter.refund(
             RefundRequest(
-                out_trade_no=payment.out_trade_no,
+                trade=payment.trade_ref,
                 out_refund_no=refund.out_refund_no,
                 amount=refund.amount,
                 total_amount=captured_amount(payment),
@@ -197,7 +197,7 @@ def _send_refund(adapter, refund: Refund) -> RefundResult:
     except ChannelError as error:
         # Perhaps a definite "no", perhaps the loser of a race with our own earlier call: only
         # the channel's record of this out_refund_no can tell.
-        confirmed = _ask_refund(adapter, refund.out_refund_no)
+        confirmed = _ask_refund(adapter, refund)
         if confirmed.status == RefundResultStatus.NOT_FOUND:
             return RefundResult(
                 out_refund_no=refund.out_refund_no,
@@ -205,13 +205,29 @@ def _send_refund(adapter, refund: Refund) -> RefundResult:
                 raw={"error": str(error), "code": error.code},
             )
         return confirmed
+    return _answer_about(answer, refund)
 
 
-def _ask_refund(adapter, out_refund_no: str) -> RefundResult:
+def _ask_refund(adapter, refund: Refund) -> RefundResult:
     try:
-        return adapter.query_refund(out_refund_no)
+        return _answer_about(adapter.query_refund(refund.refund_ref), refund)
     except (ChannelUnavailable, ChannelError) as error:
-        return _unknown(out_refund_no, error)
+        return _unknown(refund.out_refund_no, error)
+
+
+def _answer_about(result: RefundResult, refund: Refund) -> RefundResult:
+    """An answer counts only for the refund we asked about: one about another out_refund_no
+    (a channel bug, a proxy mixing up answers) says nothing of ours, whatever its status."""
+    if result.out_refund_no == refund.out_refund_no:
+        return result
+    logger.warning(
+        "channel answered about another refund: asked=%s answered=%r",
+        refund.out_refund_no,
+        result.out_refund_no,
+    )
+    return _unknown(
+        refund.out_refund_no, ValueError(f"answer about another refund: {result.out_refund_no!r}")
+    )
 
 
 def _unknown(out_refund_no: str, error: Exception) -> RefundResult:
@@ -230,6 +246,8 @@ def refund_apply_result(
         refund = _lock_refund(refund_id)
         if lease is not None and refund.lease_owner == lease:
             refund.lease_owner, refund.lease_until = "", None
+        if result.refs:  # handed back on every later call about this refund
+            refund.channel_refs = {**refund.channel_refs, **result.refs}
         if refund.status in FINAL_REFUND_STATUSES:
             refund.save()
             return refund

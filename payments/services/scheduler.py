@@ -81,7 +81,7 @@ def _should_close(payment: Payment, now: datetime) -> bool:
     longer open (another attempt won, or the order was closed): one close answered unknown is
     retried on every check until the channel confirms, so the attempt never stays payable.
     An attempt its channel cannot close is queried instead, so a late success is still found."""
-    if not get_channel(payment.channel).supports_close:
+    if not get_channel(payment.channel).capabilities.supports_close:
         return False
     order = payment.order
     if order.status not in OPEN_ORDER_STATUSES:

@@ -1,0 +1,92 @@
+"""A local HTTP proxy between an adapter and its server that can garble the server's answers:
+the same malformed answers for every channel, whatever its server can be told to do."""
+
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+
+HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "keep-alive", "host"}
+UPSTREAM_TIMEOUT = 30.0
+
+
+def _html(body: bytes) -> bytes:
+    return b"<html><body>502 Bad Gateway</body></html>"
+
+
+def _truncated(body: bytes) -> bytes:
+    return body[: len(body) // 2]
+
+
+def _wrapped_in_an_array(body: bytes) -> bytes:
+    return b"[" + body + b"]"
+
+
+def _one_byte_flipped(body: bytes) -> bytes:
+    """What a signature over the answer must catch (and a parser may not)."""
+    if not body:
+        return b"?"
+    middle = len(body) // 2
+    return body[:middle] + bytes([body[middle] ^ 0x01]) + body[middle + 1 :]
+
+
+GARBLINGS: dict[str, Callable[[bytes], bytes]] = {
+    "html": _html,
+    "truncated": _truncated,
+    "array": _wrapped_in_an_array,
+    "flipped": _one_byte_flipped,
+}
+SIGNED_ONLY = {"flipped"}  # may still parse: only a signature over the answer catches it
+
+
+class GarblingProxy:
+    def __init__(self, upstream: str):
+        self.upstream = upstream.rstrip("/")
+        self.garble: Callable[[bytes], bytes] | None = None  # None: answers pass unchanged
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {
+                    name: value
+                    for name, value in self.headers.items()
+                    if name.lower() not in HOP_BY_HOP
+                }
+                answer = requests.request(
+                    self.command,
+                    proxy.upstream + self.path,
+                    data=body,
+                    headers=headers,
+                    timeout=UPSTREAM_TIMEOUT,
+                    allow_redirects=False,
+                )
+                content = answer.content
+                if proxy.garble is not None:
+                    content = proxy.garble(content)
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in HOP_BY_HOP | {"content-encoding"}:
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "GarblingProxy":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
