@@ -17,13 +17,13 @@ SCHEDULES = [
     {
         # Safety net: extra successes (duplicates, closed orders) that somehow have no refund.
         "name": "scan-unrefunded-extra-successes",
-        "func": "reconciliation.tasks.refund_unrefunded_extra_successes",
+        "func": "reconciliation.tasks.scan_unrefunded_extra_successes",
         "schedule_type": Schedule.MINUTES,
         "minutes": settings.SAFETY_SCAN_MINUTES,
     },
     {
         "name": "purge-idempotency-keys",
-        "func": "payments.tasks.purge_idempotency_keys",
+        "func": "payments.tasks.idempotency_keys_purge",
         "schedule_type": Schedule.HOURLY,
     },
 ]

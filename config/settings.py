@@ -223,11 +223,11 @@ WEBHOOK_SECRET_OVERLAP_SECONDS = env_int("WEBHOOK_SECRET_OVERLAP_SECONDS", 24 * 
 PUMP_TICK_SECONDS = env_float("PUMP_TICK_SECONDS", 1)
 PUMP_LIFETIME_SECONDS = env_float("PUMP_LIFETIME_SECONDS", 70)
 PUMP_LANE_GRACE_SECONDS = env_float("PUMP_LANE_GRACE_SECONDS", 20)
-PUMP_CHANNEL_JOBS = ["payments.tasks.check_due_payments", "payments.tasks.execute_due_refunds"]
+PUMP_CHANNEL_JOBS = ["payments.tasks.payments_check_due", "payments.tasks.refunds_execute_due"]
 PUMP_JOBS = [
-    "payments.tasks.reprocess_stale_notifications",
-    "payments.tasks.close_expired_orders",
-    "payments.tasks.deliver_due_webhooks",
+    "payments.tasks.notifications_reprocess_stale",
+    "payments.tasks.orders_close_expired",
+    "payments.tasks.webhook_deliver_due",
 ]
 
 # django-q2 on the ORM broker: a task survives a worker killed mid-run.

@@ -1,8 +1,8 @@
 """django-q2 entry points for the safety-net scans (Schedules, every few minutes)."""
 
 from orders.audit import SAFETY_SCAN
-from reconciliation.services import scan_unrefunded_extra_successes
+from reconciliation import services
 
 
-def refund_unrefunded_extra_successes() -> int:
-    return scan_unrefunded_extra_successes(actor=SAFETY_SCAN)
+def scan_unrefunded_extra_successes() -> int:
+    return services.scan_unrefunded_extra_successes(actor=SAFETY_SCAN)

@@ -19,7 +19,7 @@ from payments.services.attempts import PaymentRefused
 from payments.services.order_closing import orders_close_expired
 from payments.services.queries import payment_sync
 from payments.services.scheduler import payments_check_due
-from payments.tasks import execute_due_refunds
+from payments.tasks import refunds_execute_due
 from tests.factories import make_order, start_payment
 from tests.helpers import race, wait_for
 
@@ -31,7 +31,7 @@ def check_everything_due():
     Payment.objects.filter(status__in=("UNPAID", "PAYING")).update(next_query_at=timezone.now())
     payments_check_due(now=timezone.now(), batch=100)
     orders_close_expired(now=timezone.now(), batch=100)
-    execute_due_refunds()
+    refunds_execute_due()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -66,7 +66,7 @@ def test_paying_on_two_channels_leaves_one_winner_and_one_refund_at_the_channel(
     sandbox.pay(second.out_trade_no)
     sandbox.pay(first.out_trade_no)
     wait_for(lambda: Refund.objects.exists() and Order.objects.get().status == "PAID")
-    execute_due_refunds()
+    refunds_execute_due()
 
     # whichever callback arrived first won; the other payment went back at the channel
     order.refresh_from_db()
@@ -100,7 +100,7 @@ def test_a_payment_the_channel_accepts_after_expiry_is_refunded(
     assert sandbox.pay(payment.out_trade_no).status_code == 200
     # no callback, and the attempt is closed on our side: a query (or the statement) finds it
     payment_sync(payment_id=payment.pk, actor=CUSTOMER)
-    execute_due_refunds()
+    refunds_execute_due()
 
     refund = Refund.objects.get()
     assert (refund.reason, refund.status) == (RefundReason.ORDER_CLOSED, RefundStatus.SUCCEEDED)
@@ -144,16 +144,16 @@ def test_a_refund_failing_then_recovering_succeeds_exactly_once(
     sandbox.pay(second.out_trade_no)
     sandbox.pay(first.out_trade_no)
     refund = wait_for(lambda: Refund.objects.first())
-    execute_due_refunds()
+    refunds_execute_due()
     refund.refresh_from_db()
     assert refund.status == RefundStatus.PROCESSING  # 5xx is unknown, not failed
 
     sandbox.set_faults({"api_timeout_rate": {"refund": 1}, "hang_ms": 2500})
     Refund.objects.update(next_attempt_at=timezone.now())
-    execute_due_refunds()
+    refunds_execute_due()
     sandbox.reset_faults()
     Refund.objects.update(next_attempt_at=timezone.now())
-    execute_due_refunds()
+    refunds_execute_due()
 
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED

@@ -9,7 +9,7 @@ from payments.enums import NotificationOutcome, RefundReason, RefundStatus
 from payments.models import ChannelNotification, Event, Payment, Refund
 from payments.services.attempts import payment_start
 from payments.services.order_closing import order_close
-from payments.tasks import execute_refund
+from payments.tasks import refund_execute
 from tests.factories import make_order
 from tests.helpers import wait_for
 
@@ -71,8 +71,8 @@ def test_paying_on_two_channels_refunds_the_second_at_the_channel(merchant, sand
 
     assert (refund.payment_id, refund.reason) == (first.pk, RefundReason.DUPLICATE_PAYMENT)
     assert Order.objects.get().paid_payment_id == second.pk
-    execute_refund(refund.pk)
-    execute_refund(refund.pk)  # a retried job changes nothing
+    refund_execute(refund.pk)
+    refund_execute(refund.pk)  # a retried job changes nothing
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED
     assert sandbox.trade(first.out_trade_no)["refunded_amount"] == first.amount
@@ -93,7 +93,7 @@ def test_a_payment_after_the_order_closed_is_refunded(merchant, sandbox, callbac
 
     refund = wait_for(lambda: Refund.objects.first())
     assert refund.reason == RefundReason.ORDER_CLOSED
-    execute_refund(refund.pk)
+    refund_execute(refund.pk)
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED
     assert sandbox.refund(refund.out_refund_no)["status"] == "SUCCESS"

@@ -29,7 +29,7 @@ from payments.services.order_closing import orders_close_expired
 from payments.services.queries import payment_sync
 from payments.services.refunds import UNFINISHED_REFUND_STATUSES, refund_execute
 from payments.services.scheduler import payments_check_due
-from payments.tasks import execute_due_refunds
+from payments.tasks import refunds_execute_due
 from tests.helpers import wait_for
 
 ACTOR = Actor(ActorKind.CUSTOMER, "property")
@@ -145,7 +145,7 @@ def test_no_sequence_leaves_a_double_charge_without_a_refund(merchant, sandbox, 
     sandbox.reset_faults()
     for payment in Payment.objects.filter(order=order):
         payment_sync(payment_id=payment.pk, actor=ACTOR)
-    execute_due_refunds()
+    refunds_execute_due()
     wait_for(lambda: refunds_settled(order), timeout=10, interval=0.1, what="refunds final")
 
     order.refresh_from_db()

@@ -20,7 +20,7 @@ from payments.models import Refund
 from payments.services.attempts import payment_start
 from payments.services.refunds import refund_request
 from payments.services.results import payment_apply_channel_result
-from payments.tasks import execute_due_refunds
+from payments.tasks import refunds_execute_due
 from tests.factories import make_order
 from tests.helpers import wait_for
 from tests.system import database_url_named
@@ -51,13 +51,13 @@ def test_due_refunds_are_claimed_and_executed_and_others_wait(merchant, sandbox)
     )
     Refund.objects.filter(pk=later.pk).update(next_attempt_at=timezone.now() + timedelta(hours=1))
 
-    assert execute_due_refunds() == 1
+    assert refunds_execute_due() == 1
 
     due.refresh_from_db()
     later.refresh_from_db()
     assert due.status == RefundStatus.SUCCEEDED
     assert later.status == RefundStatus.PENDING and later.attempts == 0
-    assert execute_due_refunds() == 0
+    assert refunds_execute_due() == 0
 
 
 @pytest.mark.django_db(transaction=True)

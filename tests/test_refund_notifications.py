@@ -8,7 +8,7 @@ from orders.enums import ActorKind
 from payments.enums import NotificationOutcome, RefundReason, RefundStatus
 from payments.models import ChannelNotification, Refund
 from payments.services.refunds import refund_execute, refund_request
-from payments.tasks import execute_due_refunds
+from payments.tasks import refunds_execute_due
 from tests.factories import paid_payment
 from tests.helpers import wait_for
 
@@ -64,6 +64,6 @@ def test_a_refund_notification_of_another_amount_is_rejected_and_the_channel_ask
     assert (rejected.error_code, rejected.signature_valid) == ("amount_mismatch", True)
     assert refund_status(refund) == RefundStatus.PROCESSING
     # the refund is due at once: the janitor's query, the channel's own record, settles it
-    assert execute_due_refunds() == 1
+    assert refunds_execute_due() == 1
     assert refund_status(refund) == RefundStatus.SUCCEEDED
     assert len(sandbox.calls("refund", refund.out_refund_no)) == 1

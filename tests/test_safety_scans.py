@@ -7,7 +7,7 @@ from orders.enums import OrderStatus
 from orders.models import Order
 from payments.enums import PaymentStatus, RefundReason
 from payments.models import Payment, Refund
-from reconciliation.tasks import refund_unrefunded_extra_successes
+from reconciliation.tasks import scan_unrefunded_extra_successes
 from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def test_a_paid_order_with_an_unrefunded_second_success_gets_its_refund(merchant
     winner, extra = success(order), success(order, "sandbox_card")
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.PAID, paid_payment=winner)
 
-    assert refund_unrefunded_extra_successes() == 1
+    assert scan_unrefunded_extra_successes() == 1
 
     refund = Refund.objects.get()
     assert (refund.payment_id, refund.reason, refund.amount) == (
@@ -37,7 +37,7 @@ def test_a_paid_order_with_an_unrefunded_second_success_gets_its_refund(merchant
         extra.amount,
     )
     assert "SAFETY NET" in caplog.text
-    assert refund_unrefunded_extra_successes() == 0
+    assert scan_unrefunded_extra_successes() == 0
 
 
 def test_a_closed_order_with_a_success_gets_an_order_closed_refund(merchant):
@@ -45,7 +45,7 @@ def test_a_closed_order_with_a_success_gets_an_order_closed_refund(merchant):
     paid = success(order)
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.CLOSED)
 
-    assert refund_unrefunded_extra_successes() == 1
+    assert scan_unrefunded_extra_successes() == 1
 
     assert Refund.objects.get(payment=paid).reason == RefundReason.ORDER_CLOSED
 
@@ -59,7 +59,7 @@ def test_a_healthy_database_has_nothing_to_fix(merchant):
         payment=refunded, amount=refunded.amount, currency="CNY", reason="DUPLICATE_PAYMENT"
     )
 
-    assert refund_unrefunded_extra_successes() == 0
+    assert scan_unrefunded_extra_successes() == 0
     assert Refund.objects.count() == 1
 
 
@@ -69,4 +69,4 @@ def test_an_extra_success_already_refunded_by_hand_is_left_alone(merchant):
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.PAID, paid_payment=winner)
     Refund.objects.create(payment=extra, amount=extra.amount, currency="CNY", reason="MANUAL")
 
-    assert refund_unrefunded_extra_successes() == 0
+    assert scan_unrefunded_extra_successes() == 0

@@ -96,7 +96,7 @@ def refund_create_in_transaction(
         next_attempt_at=timezone.now(),
     )
     record_status_change(refund, from_status="", actor=actor, note=note or reason)
-    transaction.on_commit(partial(enqueue, "payments.tasks.execute_refund", refund.id))
+    transaction.on_commit(partial(enqueue, "payments.tasks.refund_execute", refund.id))
     return refund
 
 

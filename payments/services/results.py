@@ -271,4 +271,4 @@ def _close_other_open_attempts(order: Order, winner: Payment) -> None:
         .values_list("pk", flat=True)
     )
     for payment_id in others:
-        transaction.on_commit(partial(enqueue, "payments.tasks.close_attempt", payment_id))
+        transaction.on_commit(partial(enqueue, "payments.tasks.payment_close_attempt", payment_id))

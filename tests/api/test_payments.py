@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from orders.models import Order
 from payments.models import Payment, Refund
-from payments.tasks import execute_due_refunds
+from payments.tasks import refunds_execute_due
 
 pytestmark = pytest.mark.django_db
 
@@ -158,7 +158,7 @@ def test_a_refund_executes_at_the_channel(partner, sandbox, order):
     pay_at_sandbox(partner, sandbox, payment)
     refund = partner.post(f"/orders/{order['id']}/refunds", {"amount": 1999}, **key("r1")).json()
 
-    assert execute_due_refunds() == 1
+    assert refunds_execute_due() == 1
 
     assert partner.get(f"/refunds/{refund['id']}").json()["status"] == "SUCCEEDED"
     assert partner.get(f"/orders/{order['id']}").json()["status"] == "REFUNDED"

@@ -11,7 +11,7 @@ from orders.models import Merchant
 from payments.enums import DeliveryStatus, EventType
 from payments.events import event_emit
 from payments.models import Event, WebhookDelivery
-from payments.tasks import deliver_due_webhooks
+from payments.tasks import webhook_deliver_due
 from payments.webhooks.delivery import DeliveryRefused, webhook_delivery_replay
 from payments.webhooks.signing import merchant_webhook_secret_rotate
 from tests.api.receiver import verify_signature
@@ -38,7 +38,7 @@ def statuses() -> set[str]:
 
 def pump_until(predicate, timeout: float = 10):
     """What the pump does every second, here every few milliseconds, until predicate()."""
-    return wait_for(lambda: deliver_due_webhooks() is not None and predicate(), timeout)
+    return wait_for(lambda: webhook_deliver_due() is not None and predicate(), timeout)
 
 
 def test_an_event_is_sent_right_after_commit_signed_with_the_documented_recipe(
@@ -99,7 +99,7 @@ def test_a_receiver_never_up_dead_letters_the_delivery_after_the_schedule(
     assert delivery.attempts == 4  # one right after commit, then one per step of the schedule
     assert delivery.next_attempt_at is None
     assert "ConnectionError" in delivery.last_error
-    assert deliver_due_webhooks() == 0
+    assert webhook_deliver_due() == 0
 
 
 def test_a_dead_delivery_can_be_replayed(hooked_partner, receiver, settings):
@@ -125,7 +125,7 @@ def test_an_event_in_a_rolled_back_transaction_is_never_sent(hooked_partner, rec
         emit(hooked_partner.merchant)
         raise RuntimeError("the change it reported failed")
 
-    assert deliver_due_webhooks() == 0
+    assert webhook_deliver_due() == 0
     [committed] = emit(hooked_partner.merchant)  # a later event still goes out
     wait_for(lambda: statuses() == {DeliveryStatus.DELIVERED})
     assert Event.objects.count() == WebhookDelivery.objects.count() == 1
@@ -140,7 +140,7 @@ def test_concurrent_workers_never_send_the_same_attempt_twice(hooked_partner, re
     WebhookDelivery.objects.update(next_attempt_at=timezone.now())  # all due again, at once
     receiver.start()
 
-    claimed = race(lambda _: deliver_due_webhooks(), 6)
+    claimed = race(lambda _: webhook_deliver_due(), 6)
     pump_until(lambda: statuses() == {DeliveryStatus.DELIVERED})
 
     assert sum(claimed) == 20
