@@ -6,7 +6,7 @@ from orders.templatetags.money import money
 from payments.enums import RefundReason
 from payments.models import ChannelNotification, Discrepancy, Payment, WebhookDelivery
 from payments.services.attempts import payment_close_attempt
-from payments.services.queries import payment_sync
+from payments.services.checks import payment_check_now
 from payments.services.refunds import refund_execute, refund_request, refundable_amount
 from payments.services.reprocessing import notification_reprocess
 from payments.webhooks.delivery import webhook_delivery_replay
@@ -20,8 +20,8 @@ def _payment(payment: Payment) -> str:
     )
 
 
-def _requery(payment: Payment, call: ActionCall) -> str:
-    outcome = payment_sync(payment_id=payment.pk, actor=call.actor)
+def _check_now(payment: Payment, call: ActionCall) -> str:
+    outcome = payment_check_now(payment_id=payment.pk, actor=call.actor)
     payment.refresh_from_db()
     return f"channel queried: {outcome}; payment {payment.status}"
 
@@ -99,11 +99,11 @@ def _resolve(discrepancy: Discrepancy, call: ActionCall) -> str:
     return "resolved"
 
 
-REQUERY = BackOfficeAction(
-    name="requery_payments",
-    title="Re-query at the channel now",
-    permission="requery",
-    run=_requery,
+CHECK_NOW = BackOfficeAction(
+    name="recheck_payments",
+    title="Check at the channel now",
+    permission="recheck",
+    run=_check_now,
     describe=_payment,
 )
 CLOSE = BackOfficeAction(

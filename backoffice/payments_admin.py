@@ -33,13 +33,13 @@ class PaymentAdmin(ReadOnlyAdmin):
     list_select_related = ("order",)
     search_fields = ("id", "out_trade_no", "channel_trade_no", "order__id")
     actions = [
-        admin_action(operations.REQUERY),
+        admin_action(operations.CHECK_NOW),
         admin_action(operations.CLOSE),
         admin_action(operations.REFUND),
     ]
     change_form_template = "admin/backoffice/payment_change_form.html"
 
-    has_requery_permission = permission_check("payments.requery_payment")
+    has_recheck_permission = permission_check("payments.recheck_payment")
     has_close_permission = permission_check("payments.close_payment")
     has_refund_permission = permission_check("payments.refund_payment")
 

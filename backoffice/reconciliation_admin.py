@@ -26,7 +26,7 @@ class StuckPaymentAdmin(CsvExportMixin, PaymentAdmin):
         amount,
         "status",
         "needs_attention",
-        "query_attempts",
+        "check_attempts",
         "age",
     )
     list_filter = (
@@ -55,7 +55,7 @@ class StuckPaymentAdmin(CsvExportMixin, PaymentAdmin):
         ("currency", "currency"),
         ("status", "status"),
         ("needs_attention", "needs_attention"),
-        ("query_attempts", "query_attempts"),
+        ("check_attempts", "check_attempts"),
         ("created_at", "created_at"),
     )
 

@@ -35,7 +35,7 @@ def flagged_payments(now: datetime) -> Q:
 def expired_open_payments(now: datetime) -> Q:
     # Still open past the order's expiry plus the grace: the checks keep closing or querying it
     # with back-off, but the customer may have been charged on an order we no longer sell.
-    deadline = now - timedelta(seconds=settings.PAYMENT_QUERY_GRACE_SECONDS)
+    deadline = now - timedelta(seconds=settings.PAYMENT_CHECK_GRACE_SECONDS)
     return Q(status__in=OPEN_PAYMENT_STATUSES, order__expires_at__lte=deadline)
 
 

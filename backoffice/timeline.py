@@ -1,5 +1,5 @@
 """A payment's timeline: everything that happened to it, its order and its refunds, and who or
-what caused it — transitions, queries, callbacks, channel confirmations, refunds, admin actions.
+what caused it — transitions, checks, callbacks, channel confirmations, refunds, admin actions.
 """
 
 from dataclasses import dataclass
@@ -31,7 +31,7 @@ def payment_timeline(payment: Payment) -> list[TimelineEntry]:
     callbacks = list(ChannelNotification.objects.filter(out_trade_no=payment.out_trade_no))
     entries = [
         *_status_changes(payment, refunds),
-        *(_query(query) for query in payment.queries.all()),
+        *(_check(check) for check in payment.checks.all()),
         *(_callback(callback) for callback in callbacks),
         *(_confirmation(tx) for tx in payment.transactions.all()),
         *(_refund(refund) for refund in refunds),
@@ -59,13 +59,13 @@ def _status_changes(payment: Payment, refunds) -> list[TimelineEntry]:
     ]
 
 
-def _query(query) -> TimelineEntry:
+def _check(check) -> TimelineEntry:
     return TimelineEntry(
-        at=query.asked_at,
-        kind="query",
-        summary=f"channel answered {query.answer}: {query.outcome}",
-        actor=_actor(query.actor_kind, query.actor_ref),
-        detail=query.error,
+        at=check.asked_at,
+        kind="check",
+        summary=f"channel answered {check.answer}: {check.outcome}",
+        actor=_actor(check.actor_kind, check.actor_ref),
+        detail=check.error,
     )
 
 

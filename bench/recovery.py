@@ -42,13 +42,13 @@ from tests.system import System  # noqa: E402
 # The project's defaults, except that the pump is started right away (see System.kick_pump).
 SCHEDULE = {
     "PAYMENT_TIMEOUT_SECONDS": "30",
-    "PAYMENT_QUERY_SCHEDULE": "10,20,30",
+    "PAYMENT_CHECK_SCHEDULE": "10,20,30",
     "PUMP_TICK_SECONDS": "1",
     "PUMP_LIFETIME_SECONDS": "70",
 }
 FILL_SQL = """
 INSERT INTO payments_payment (id, order_id, channel, client, out_trade_no, amount, currency,
-    status, superseded, query_attempts, needs_attention, created_at, updated_at, paid_at)
+    status, superseded, check_attempts, needs_attention, created_at, updated_at, paid_at)
 SELECT 'pay_bench' || n, %(order_id)s, 'sandbox', 'pc', 'PBENCH' || n, 100, 'CNY',
     'SUCCEEDED', false, 1, false, now(), now(), now()
 FROM generate_series(%(start)s::bigint, %(stop)s::bigint) AS n
@@ -141,7 +141,7 @@ def main() -> None:
             print("1. Recovery with 100 % of notifications dropped")
             print(
                 f"  schedule: first check {SCHEDULE['PAYMENT_TIMEOUT_SECONDS']} s after the "
-                f"attempt starts, then every {SCHEDULE['PAYMENT_QUERY_SCHEDULE']} s; "
+                f"attempt starts, then every {SCHEDULE['PAYMENT_CHECK_SCHEDULE']} s; "
                 f"pump tick {SCHEDULE['PUMP_TICK_SECONDS']} s"
             )
             seconds = recovery(system, args.orders, args.buyers)
@@ -157,7 +157,7 @@ def main() -> None:
             for _ in range(10):
                 system.buy()  # open payments: the due work, the same at both sizes
             system.rows(
-                "UPDATE payments_payment SET next_query_at = now() - interval '1 second' "
+                "UPDATE payments_payment SET next_check_at = now() - interval '1 second' "
                 "WHERE status IN ('UNPAID', 'PAYING') RETURNING id"
             )
             (have,) = system.one("SELECT count(*) FROM payments_payment")

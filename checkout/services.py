@@ -1,7 +1,7 @@
 """What the customer checkout pages do, composed from the order and payment services.
 
 The views stay thin: every answer a page gives comes from here, and every rule lives in the
-services these call (payment_start, payment_sync, payment_read_repair).
+services these call (payment_start, payment_check_now, payment_read_repair).
 """
 
 import math
@@ -17,7 +17,7 @@ from orders.selectors import order_get, order_payable_until
 from payments.models import Payment
 from payments.selectors import order_open_attempt
 from payments.services.attempts import PaymentRefused, payment_start
-from payments.services.queries import payment_read_repair, payment_sync
+from payments.services.checks import payment_check_now, payment_read_repair
 
 
 @dataclass(frozen=True)
@@ -99,5 +99,5 @@ def checkout_payment_check(*, order_id: str) -> CheckoutState:
     now" and the return page, where a customer waits for exactly this answer."""
     attempt = order_open_attempt(order_get(order_id))
     if attempt is not None:
-        payment_sync(payment_id=attempt.pk, actor=CUSTOMER_CHECKOUT)
+        payment_check_now(payment_id=attempt.pk, actor=CUSTOMER_CHECKOUT)
     return checkout_state(order_id, repair=False)

@@ -76,7 +76,7 @@ def jobs_work_due(*, now: datetime) -> bool:
     """Anything a pump job or a queued task should be doing now (each an indexed lookup)."""
     stale_callbacks = now - timedelta(seconds=settings.NOTIFICATION_REPROCESS_AFTER_SECONDS)
     due = (
-        Payment.objects.filter(next_query_at__lte=now),
+        Payment.objects.filter(next_check_at__lte=now),
         Refund.objects.filter(
             status__in=(RefundStatus.PENDING, RefundStatus.PROCESSING), next_attempt_at__lte=now
         ),

@@ -270,9 +270,9 @@ TIME_EXPIRE_MARGIN_SECONDS = env_int("TIME_EXPIRE_MARGIN_SECONDS", 60)
 PAYMENT_TIMEOUT_SECONDS = env_int("PAYMENT_TIMEOUT_SECONDS", 30)
 # After the first check, an open payment is checked again after each of these intervals, then
 # with doubling back-off up to the cap, until its order's expiry plus the grace.
-PAYMENT_QUERY_SCHEDULE = [float(s) for s in env_list("PAYMENT_QUERY_SCHEDULE", "10,20,30")]
-PAYMENT_QUERY_BACKOFF_MAX_SECONDS = env_float("PAYMENT_QUERY_BACKOFF_MAX_SECONDS", 300)
-PAYMENT_QUERY_GRACE_SECONDS = env_float("PAYMENT_QUERY_GRACE_SECONDS", 600)
+PAYMENT_CHECK_SCHEDULE = [float(s) for s in env_list("PAYMENT_CHECK_SCHEDULE", "10,20,30")]
+PAYMENT_CHECK_BACKOFF_MAX_SECONDS = env_float("PAYMENT_CHECK_BACKOFF_MAX_SECONDS", 300)
+PAYMENT_CHECK_GRACE_SECONDS = env_float("PAYMENT_CHECK_GRACE_SECONDS", 600)
 # A claimed check holds its payment this long; a worker killed mid-check only delays it. Checks
 # are claimed one at a time, and the lease is never shorter than two channel calls' timeout.
 PAYMENT_CHECK_LEASE_SECONDS = env_float("PAYMENT_CHECK_LEASE_SECONDS", 30)

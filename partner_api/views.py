@@ -36,9 +36,9 @@ from payments.selectors import (
     merchant_refund,
 )
 from payments.services.attempts import payment_start
+from payments.services.checks import payment_check_now, payment_read_repair
 from payments.services.order_closing import order_close
 from payments.services.order_refunds import order_refund_request
-from payments.services.queries import payment_read_repair, payment_sync
 from payments.webhooks.envelope import event_envelope
 from payments.webhooks.signing import merchant_webhook_secret_rotate
 
@@ -198,7 +198,7 @@ class PaymentSyncView(PartnerView):
     )
     def post(self, request, payment_id: str):
         payment = merchant_payment(merchant=self.merchant, payment_id=payment_id)
-        payment_sync(payment_id=payment.pk, actor=self.actor)
+        payment_check_now(payment_id=payment.pk, actor=self.actor)
         payment.refresh_from_db()
         return Response(PaymentSerializer(payment).data)
 

@@ -47,8 +47,8 @@ class Payment(models.Model):
     # A channel that cannot close: this attempt was replaced but is still queried and refunded
     # if it ever succeeds. Superseded attempts do not count as "the open attempt".
     superseded = models.BooleanField(default=False)
-    next_query_at = models.DateTimeField(null=True, blank=True)
-    query_attempts = models.PositiveIntegerField(default=0)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    check_attempts = models.PositiveIntegerField(default=0)
     needs_attention = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -75,14 +75,14 @@ class Payment(models.Model):
             # The payment checks read only payments with a check scheduled (open ones, and closed
             # ones until their deadline): a tick's cost follows due work, not the table.
             models.Index(
-                fields=["next_query_at"],
-                condition=Q(next_query_at__isnull=False),
+                fields=["next_check_at"],
+                condition=Q(next_check_at__isnull=False),
                 name="payment_scheduled_check",
             ),
         ]
         # Back-office actions: each one is a door onto a service, granted apart.
         permissions = [
-            ("requery_payment", "Can re-query a payment at its channel"),
+            ("recheck_payment", "Can check a payment at its channel now"),
             ("close_payment", "Can close a payment at its channel"),
             ("refund_payment", "Can refund a payment"),
         ]
@@ -104,10 +104,10 @@ class Payment(models.Model):
         )
 
 
-class PaymentQuery(models.Model):
+class PaymentCheck(models.Model):
     """One active query of a payment at its channel and what came of it (the admin timeline)."""
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="queries")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="checks")
     actor_kind = models.CharField(max_length=20, choices=ActorKind)
     actor_ref = models.CharField(max_length=200, blank=True)
     answer = models.CharField(max_length=16)  # the channel's TradeStatus
@@ -117,7 +117,7 @@ class PaymentQuery(models.Model):
 
     class Meta:
         ordering = ["asked_at", "id"]
-        verbose_name_plural = "payment queries"
+        verbose_name_plural = "payment checks"
 
     def __str__(self) -> str:
         return f"{self.payment_id} query: {self.answer} → {self.outcome}"

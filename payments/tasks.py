@@ -6,14 +6,20 @@ Each task is named after the service it calls, with the arguments a queue can ca
 from django.utils import timezone
 
 from orders.audit import JOB
-from payments.services import attempts, idempotency_keys, notifications, order_closing, refunds
-from payments.services import scheduler as checks
+from payments.services import (
+    attempts,
+    idempotency_keys,
+    notifications,
+    order_closing,
+    refunds,
+    scheduler,
+)
 from payments.webhooks import delivery
 
 
 def payments_check_due(batch: int = 20, channel: str | None = None) -> int:
     """Pump job, one lane per channel (settings.PUMP_CHANNEL_JOBS)."""
-    return checks.payments_check_due(now=timezone.now(), batch=batch, channel=channel)
+    return scheduler.payments_check_due(now=timezone.now(), batch=batch, channel=channel)
 
 
 def notifications_reprocess_stale(batch: int = 20) -> int:

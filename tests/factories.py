@@ -10,7 +10,7 @@ from orders.services import order_create
 from payments.enums import PaymentStatus, RefundReason
 from payments.models import Payment, Refund
 from payments.services.attempts import payment_start
-from payments.services.queries import payment_sync
+from payments.services.checks import payment_check_now
 from payments.services.refunds import refund_request
 
 TESTS = Actor(ActorKind.PARTNER_API, "tests")
@@ -38,7 +38,7 @@ def paid_payment(merchant, sandbox, amount=1000, channel="sandbox") -> Payment:
     """A payment the buyer paid at the sandbox, learned by a query (as the checks would)."""
     payment = start_payment(make_order(merchant, amount=amount), channel)
     sandbox.pay(payment.out_trade_no)
-    payment_sync(payment_id=payment.pk, actor=TESTS)
+    payment_check_now(payment_id=payment.pk, actor=TESTS)
     payment.refresh_from_db()
     return payment
 

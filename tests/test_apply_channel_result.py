@@ -113,14 +113,14 @@ MISMATCHES = pytest.mark.parametrize(
 def test_a_callback_reporting_another_amount_changes_nothing_but_asks_the_channel(order, override):
     # a signed notification can still be wrong (or a key leaked): the channel's own record,
     # read by a query, decides
-    payment = paying_attempt(order, next_query_at=timezone.now() + timedelta(minutes=5))
+    payment = paying_attempt(order, next_check_at=timezone.now() + timedelta(minutes=5))
 
     assert apply(success_for(payment, **override)) == ApplyOutcome.MISMATCH
 
     reload(order, payment)
     assert payment.status == PaymentStatus.PAYING
     assert order.status == OrderStatus.PAYING
-    assert payment.next_query_at <= timezone.now()  # checked at once
+    assert payment.next_check_at <= timezone.now()  # checked at once
     assert not ChannelTransaction.objects.exists()
     assert not Event.objects.exists()
     assert not Refund.objects.exists()
@@ -148,7 +148,7 @@ def test_a_confirmed_mismatch_refunds_what_was_taken_and_ends_the_attempt(order,
         taken.currency,
         RefundReason.AMOUNT_MISMATCH,
     )
-    assert payment.status == PaymentStatus.FAILED and payment.next_query_at is None
+    assert payment.status == PaymentStatus.FAILED and payment.next_check_at is None
     assert order.status == OrderStatus.UNPAID and order.paid_payment_id is None
     assert Discrepancy.objects.get().payment_id == payment.pk
     assert not Event.objects.filter(type="order.paid").exists()

@@ -16,10 +16,10 @@ from django.utils import timezone
 from orders.audit import Actor
 from orders.enums import ActorKind, OrderStatus
 from payments.enums import PaymentStatus
-from payments.models import Payment, PaymentQuery
+from payments.models import Payment, PaymentCheck
 from payments.services.attempts import CloseOutcome, PaymentRefused, payment_close_attempt
 from payments.services.attempts import payment_start as start
-from payments.services.queries import payment_sync
+from payments.services.checks import payment_check_now
 from payments.services.scheduler import payments_check_due
 from tests.factories import make_order
 
@@ -141,10 +141,10 @@ def test_a_query_answer_of_the_wrong_shape_is_unknown(merchant, scripted, answer
     payment = paying(merchant)
     scripted.answer(answer(payment), raw=True)
 
-    payment_sync(payment_id=payment.pk, actor=ACTOR)
+    payment_check_now(payment_id=payment.pk, actor=ACTOR)
 
     assert_unchanged(payment)
-    assert PaymentQuery.objects.get(payment=payment).answer == "UNKNOWN"
+    assert PaymentCheck.objects.get(payment=payment).answer == "UNKNOWN"
 
 
 @pytest.mark.parametrize("answer", WRONG_TRADE_ANSWERS.values(), ids=WRONG_TRADE_ANSWERS.keys())
@@ -195,7 +195,7 @@ def test_the_checkout_page_shows_a_wrong_shaped_create_answer_as_a_message(
 
 def test_the_payment_checks_carry_on_past_wrong_shaped_answers(merchant, scripted):
     payments = [paying(merchant) for _ in range(3)]
-    Payment.objects.update(next_query_at=timezone.now() - timedelta(seconds=1))
+    Payment.objects.update(next_check_at=timezone.now() - timedelta(seconds=1))
     scripted.answer(b'{"status": "SUCCESS"}', raw=True)
 
     assert payments_check_due(now=timezone.now(), batch=10) == 3
@@ -208,11 +208,11 @@ def test_a_query_answer_about_another_trade_is_not_applied_to_it(merchant, scrip
     asked, other = paying(merchant), paying(merchant)
     scripted.answer(success(other))  # the channel echoes another out_trade_no
 
-    payment_sync(payment_id=asked.pk, actor=ACTOR)
+    payment_check_now(payment_id=asked.pk, actor=ACTOR)
 
     assert_unchanged(asked)
     assert_unchanged(other)
-    assert PaymentQuery.objects.get(payment=asked).answer == "UNKNOWN"
+    assert PaymentCheck.objects.get(payment=asked).answer == "UNKNOWN"
 
 
 def test_a_close_answer_about_another_trade_closes_nothing(merchant, scripted):
@@ -230,10 +230,10 @@ def test_a_refusal_with_a_nul_byte_in_its_message_is_recorded(merchant, scripted
     scripted.status = 400
     scripted.answer({"error": {"code": "BAD\x00", "message": "no\x00pe"}})
 
-    payment_sync(payment_id=payment.pk, actor=ACTOR)
+    payment_check_now(payment_id=payment.pk, actor=ACTOR)
 
     assert_unchanged(payment)
-    query = PaymentQuery.objects.get(payment=payment)
+    query = PaymentCheck.objects.get(payment=payment)
     assert (query.answer, query.error) == ("UNKNOWN", "BAD\\x00: no\\x00pe")
 
 
@@ -246,7 +246,7 @@ def test_a_success_with_odd_extra_fields_is_applied_and_kept(merchant, scripted,
     payment = paying(merchant)
     scripted.answer(success(payment, **extra))
 
-    payment_sync(payment_id=payment.pk, actor=ACTOR)
+    payment_check_now(payment_id=payment.pk, actor=ACTOR)
 
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED

@@ -16,8 +16,8 @@ from orders.models import Order
 from payments.enums import PaymentStatus, RefundReason, RefundStatus
 from payments.models import Event, Payment, Refund
 from payments.services.attempts import PaymentRefused
+from payments.services.checks import payment_check_now
 from payments.services.order_closing import orders_close_expired
-from payments.services.queries import payment_sync
 from payments.services.scheduler import payments_check_due
 from payments.tasks import refunds_execute_due
 from tests.factories import make_order, start_payment
@@ -28,7 +28,7 @@ REDIS = pytest.mark.parametrize("redis_fails", [False, True], ids=["redis-up", "
 
 
 def check_everything_due():
-    Payment.objects.filter(status__in=("UNPAID", "PAYING")).update(next_query_at=timezone.now())
+    Payment.objects.filter(status__in=("UNPAID", "PAYING")).update(next_check_at=timezone.now())
     payments_check_due(now=timezone.now(), batch=100)
     orders_close_expired(now=timezone.now(), batch=100)
     refunds_execute_due()
@@ -99,7 +99,7 @@ def test_a_payment_the_channel_accepts_after_expiry_is_refunded(
     sandbox.set_faults({"notify_drop": 1, "pay_after_expire": True})
     assert sandbox.pay(payment.out_trade_no).status_code == 200
     # no callback, and the attempt is closed on our side: a query (or the statement) finds it
-    payment_sync(payment_id=payment.pk, actor=CUSTOMER)
+    payment_check_now(payment_id=payment.pk, actor=CUSTOMER)
     refunds_execute_due()
 
     refund = Refund.objects.get()

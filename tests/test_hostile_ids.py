@@ -111,7 +111,7 @@ def test_admin_list_filters(url):
 @pytest.mark.parametrize(
     "model, action",
     [
-        ("payments/payment", "requery_payments"),
+        ("payments/payment", "recheck_payments"),
         ("payments/channelnotification", "reprocess_callbacks"),
     ],
 )

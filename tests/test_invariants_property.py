@@ -25,8 +25,8 @@ from payments.enums import (
 )
 from payments.models import Payment, Refund
 from payments.services.attempts import PaymentRefused, payment_start
+from payments.services.checks import payment_check_now
 from payments.services.order_closing import orders_close_expired
-from payments.services.queries import payment_sync
 from payments.services.refunds import UNFINISHED_REFUND_STATUSES, refund_execute
 from payments.services.scheduler import payments_check_due
 from payments.tasks import refunds_execute_due
@@ -130,12 +130,12 @@ def test_no_sequence_leaves_a_double_charge_without_a_refund(merchant, sandbox, 
                 if sandbox.pay(attempt.out_trade_no).status_code == 200:
                     paid_at_channel.add(attempt.pk)
             case ("learn", i) if attempts:
-                payment_sync(payment_id=attempts[i % len(attempts)].pk, actor=ACTOR)
+                payment_check_now(payment_id=attempts[i % len(attempts)].pk, actor=ACTOR)
             case ("expire",):
                 Order.objects.filter(pk=order.pk).update(
                     expires_at=timezone.now() - timedelta(seconds=1)
                 )
-                Payment.objects.filter(order=order).update(next_query_at=timezone.now())
+                Payment.objects.filter(order=order).update(next_check_at=timezone.now())
                 payments_check_due(now=timezone.now(), batch=20)
                 orders_close_expired(now=timezone.now(), batch=20)
             case ("faults", faults):
@@ -144,7 +144,7 @@ def test_no_sequence_leaves_a_double_charge_without_a_refund(merchant, sandbox, 
     # settle: the channel answers truthfully again, every attempt is learned, refunds run
     sandbox.reset_faults()
     for payment in Payment.objects.filter(order=order):
-        payment_sync(payment_id=payment.pk, actor=ACTOR)
+        payment_check_now(payment_id=payment.pk, actor=ACTOR)
     refunds_execute_due()
     wait_for(lambda: refunds_settled(order), timeout=10, interval=0.1, what="refunds final")
 

@@ -10,7 +10,7 @@ from orders.enums import OrderStatus
 from orders.models import Order
 from payments.enums import PaymentStatus, RefundReason, RefundStatus
 from payments.models import Payment, Refund
-from payments.services.queries import payment_sync
+from payments.services.checks import payment_check_now
 from tests.factories import make_order, start_payment
 from tests.test_duplicate_defences import CUSTOMER, check_everything_due
 
@@ -36,7 +36,7 @@ def test_switching_channel_before_the_buyer_scans_supersedes_the_old_qr(merchant
     assert lazy_channel.pay(old.out_trade_no).status_code == 200
     assert lazy_channel.pay(new.out_trade_no).status_code == 200
     for payment in (new, old):
-        payment_sync(payment_id=payment.pk, actor=CUSTOMER)
+        payment_check_now(payment_id=payment.pk, actor=CUSTOMER)
 
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID and order.paid_payment_id == new.pk

@@ -12,7 +12,7 @@ from orders.enums import ActorKind
 from payments.enums import RefundReason, RefundStatus
 from payments.models import Payment, Refund
 from payments.services.attempts import payment_start
-from payments.services.queries import payment_sync
+from payments.services.checks import payment_check_now
 from payments.services.refunds import refund_execute, refund_request
 from tests.factories import make_order
 from tests.helpers import race
@@ -22,7 +22,7 @@ ACTOR = Actor(ActorKind.CUSTOMER, "race")
 
 def read_repair_all(order):
     for payment_id in Payment.objects.filter(order=order).values_list("pk", flat=True):
-        payment_sync(payment_id=payment_id, actor=ACTOR)
+        payment_check_now(payment_id=payment_id, actor=ACTOR)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -48,7 +48,7 @@ def test_refund_executions_racing_queries_refund_once_without_errors(merchant, s
     order = make_order(merchant)
     payment = payment_start(order_id=order.pk, channel="sandbox", client="pc", actor=ACTOR)
     sandbox.pay(payment.out_trade_no)
-    payment_sync(payment_id=payment.pk, actor=ACTOR)
+    payment_check_now(payment_id=payment.pk, actor=ACTOR)
     refund = refund_request(
         payment_id=payment.pk, amount=payment.amount, reason=RefundReason.MANUAL, actor=ACTOR
     )

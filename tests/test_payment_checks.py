@@ -28,7 +28,7 @@ def started(order, channel="sandbox"):
 
 def make_due(*payments):
     Payment.objects.filter(pk__in=[p.pk for p in payments]).update(
-        next_query_at=timezone.now() - timedelta(seconds=1)
+        next_check_at=timezone.now() - timedelta(seconds=1)
     )
 
 
@@ -49,7 +49,7 @@ def test_a_paid_order_whose_callbacks_are_all_lost_is_found_by_the_check(order, 
     assert order.status == OrderStatus.PAID
     assert Event.objects.filter(type="order.paid").count() == 1
     payment.refresh_from_db()
-    assert payment.next_query_at is None
+    assert payment.next_check_at is None
 
 
 @pytest.mark.django_db
@@ -60,14 +60,14 @@ def test_only_due_payments_are_checked(merchant, sandbox):
     assert check_now() == 1
 
     later.refresh_from_db()
-    assert later.query_attempts == 0
+    assert later.check_attempts == 0
 
 
 @pytest.mark.django_db
 def test_an_unpaid_payment_is_rescheduled_and_flagged_after_the_fast_checks(
     order, sandbox, settings
 ):
-    settings.PAYMENT_QUERY_SCHEDULE = [10, 20, 30]
+    settings.PAYMENT_CHECK_SCHEDULE = [10, 20, 30]
     payment = started(order)
     for expected_attempts in (1, 2, 3, 4):
         make_due(payment)
@@ -75,8 +75,8 @@ def test_an_unpaid_payment_is_rescheduled_and_flagged_after_the_fast_checks(
         check_now()
         payment.refresh_from_db()
         assert payment.status == PaymentStatus.PAYING
-        assert payment.query_attempts == expected_attempts
-        assert payment.next_query_at > before
+        assert payment.check_attempts == expected_attempts
+        assert payment.next_check_at > before
         assert payment.needs_attention is (expected_attempts > 3)
 
 
@@ -84,14 +84,14 @@ def test_an_unpaid_payment_is_rescheduled_and_flagged_after_the_fast_checks(
 def test_the_check_schedule_is_fast_then_backs_off_while_open_and_until_the_deadline(
     order, settings
 ):
-    settings.PAYMENT_QUERY_SCHEDULE = [10, 20, 30]
-    settings.PAYMENT_QUERY_BACKOFF_MAX_SECONDS = 200
-    settings.PAYMENT_QUERY_GRACE_SECONDS = 600
+    settings.PAYMENT_CHECK_SCHEDULE = [10, 20, 30]
+    settings.PAYMENT_CHECK_BACKOFF_MAX_SECONDS = 200
+    settings.PAYMENT_CHECK_GRACE_SECONDS = 600
     payment = Payment(order=order, amount=1, currency="CNY")
     now = timezone.now()
 
     def delay(attempts, at=now):
-        payment.query_attempts = attempts
+        payment.check_attempts = attempts
         next_at = next_check_at(payment, at)
         return None if next_at is None else (next_at - at).total_seconds()
 
@@ -134,8 +134,8 @@ def test_two_workers_never_check_the_same_payment_in_one_tick(merchant, sandbox)
     counts = race(lambda _: check_now(batch=3), 2)
 
     assert sum(counts) <= len(payments)
-    checked = Payment.objects.filter(query_attempts__gt=0)
-    assert set(checked.values_list("query_attempts", flat=True)) == {1}
+    checked = Payment.objects.filter(check_attempts__gt=0)
+    assert set(checked.values_list("check_attempts", flat=True)) == {1}
     assert checked.count() == sum(counts)
 
 
@@ -170,7 +170,7 @@ def test_expiry_with_an_unknown_close_keeps_trying(merchant, sandbox):
     order.refresh_from_db()
     payment.refresh_from_db()
     assert order.status == OrderStatus.PAYING and payment.status == PaymentStatus.PAYING
-    assert payment.next_query_at is not None
+    assert payment.next_check_at is not None
     sandbox.reset_faults()
     make_due(payment)
     check_now()
@@ -231,7 +231,7 @@ def test_a_callback_stored_but_never_processed_is_applied_by_the_inbox_job(
 
 @pytest.mark.django_db
 def test_a_flagged_payment_that_settles_is_no_longer_flagged(order, sandbox, settings):
-    settings.PAYMENT_QUERY_SCHEDULE = [1]
+    settings.PAYMENT_CHECK_SCHEDULE = [1]
     payment = started(order)
     for _ in range(2):
         make_due(payment)
@@ -249,8 +249,8 @@ def test_a_flagged_payment_that_settles_is_no_longer_flagged(order, sandbox, set
 
 @pytest.mark.django_db
 def test_an_open_attempt_past_its_deadline_is_never_abandoned(merchant, sandbox, settings):
-    settings.PAYMENT_QUERY_SCHEDULE = [1]
-    settings.PAYMENT_QUERY_GRACE_SECONDS = 60
+    settings.PAYMENT_CHECK_SCHEDULE = [1]
+    settings.PAYMENT_CHECK_GRACE_SECONDS = 60
     order = make_order(merchant)
     payment = started(order)
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=120))
@@ -261,7 +261,7 @@ def test_an_open_attempt_past_its_deadline_is_never_abandoned(merchant, sandbox,
         check_now()
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PAYING
-    assert payment.next_query_at is not None  # still scheduled: closed or queried until final
+    assert payment.next_check_at is not None  # still scheduled: closed or queried until final
     assert payment.needs_attention
     line = next(line for line in money_at_risk(now=timezone.now()) if line.risk.key == "expired")
     assert (line.count, line.totals) == (1, ((payment.amount, payment.currency),))
@@ -273,7 +273,7 @@ def test_an_open_attempt_past_its_deadline_is_never_abandoned(merchant, sandbox,
     order.refresh_from_db()
     payment.refresh_from_db()
     assert (order.status, payment.status) == (OrderStatus.CLOSED, PaymentStatus.CLOSED)
-    assert payment.next_query_at is None  # closed, and past the deadline a crossing is over
+    assert payment.next_check_at is None  # closed, and past the deadline a crossing is over
     assert sandbox.trade(payment.out_trade_no)["status"] == "CLOSED"
 
 
@@ -312,12 +312,12 @@ def test_a_claim_holds_its_payment_longer_than_the_channel_calls_of_a_check(
     assert payment_claim_due(now=claimed_at) == payment.pk
 
     payment.refresh_from_db()
-    assert payment.next_query_at >= claimed_at + timedelta(seconds=20)  # two channel timeouts
+    assert payment.next_check_at >= claimed_at + timedelta(seconds=20)  # two channel timeouts
 
 
 @pytest.mark.django_db
 def test_the_next_check_is_scheduled_from_when_the_check_finished(order, sandbox, settings):
-    settings.PAYMENT_QUERY_SCHEDULE = [10]
+    settings.PAYMENT_CHECK_SCHEDULE = [10]
     payment = started(order)
     sandbox.set_faults({"api_timeout_rate": {"query": 1}, "hang_ms": 1000})  # a slow answer
     make_due(payment)
@@ -326,7 +326,7 @@ def test_the_next_check_is_scheduled_from_when_the_check_finished(order, sandbox
     check_now()
 
     payment.refresh_from_db()
-    assert payment.next_query_at >= before + timedelta(seconds=11)  # the 1 s call, then 10 s
+    assert payment.next_check_at >= before + timedelta(seconds=11)  # the 1 s call, then 10 s
 
 
 @pytest.mark.django_db

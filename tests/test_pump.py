@@ -16,7 +16,7 @@ from orders.models import Order
 from payments.enums import DeliveryStatus, EventType, PaymentStatus, RefundReason, RefundStatus
 from payments.models import Event, Payment, Refund, WebhookDelivery
 from payments.services.attempts import payment_start
-from payments.services.queries import payment_sync
+from payments.services.checks import payment_check_now
 from payments.services.refunds import refund_request
 from tests.api.receiver import Receiver
 from tests.factories import make_order
@@ -132,7 +132,7 @@ def refund_of_a_paid_order(merchant, sandbox, channel):
         order_id=make_order(merchant).pk, channel=channel, client="pc", actor=CUSTOMER
     )
     sandbox.pay(payment.out_trade_no)
-    payment_sync(payment_id=payment.pk, actor=CUSTOMER)
+    payment_check_now(payment_id=payment.pk, actor=CUSTOMER)
     return refund_request(
         payment_id=payment.pk, amount=payment.amount, reason=RefundReason.MANUAL, actor=CUSTOMER
     )
@@ -156,7 +156,7 @@ def test_a_hanging_channel_delays_only_its_own_checks_and_refunds(merchant, sand
     now = timezone.now()
     for age, payment in enumerate([*hanging, paid], start=1):  # the hanging ones first in line
         Payment.objects.filter(pk=payment.pk).update(
-            next_query_at=now - timedelta(seconds=10 / age)
+            next_check_at=now - timedelta(seconds=10 / age)
         )
     for age, due in enumerate([hanging_refund, refund], start=1):
         Refund.objects.filter(pk=due.pk).update(next_attempt_at=now - timedelta(seconds=10 / age))
@@ -195,7 +195,7 @@ def test_a_hanging_channel_delays_only_its_own_checks_and_refunds(merchant, sand
             what="the other channel's refund",
         )
         # the hanging channel's checks are still in flight, under a lease
-        assert all(Payment.objects.get(pk=p.pk).query_attempts == 0 for p in hanging)
+        assert all(Payment.objects.get(pk=p.pk).check_attempts == 0 for p in hanging)
     finally:
         silent.release()
         pump.join()

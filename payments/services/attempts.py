@@ -35,7 +35,7 @@ from payments.enums import (
 )
 from payments.locks import lock_order, order_known_paid, order_lock
 from payments.models import Payment
-from payments.services.queries import answer_about
+from payments.services.checks import answer_about
 from payments.services.results import payment_apply_channel_result
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def _open_attempt(
             amount=order.amount,
             currency=order.currency,
             # checked from the start, even if the trade is never confirmed created
-            next_query_at=timezone.now() + timedelta(seconds=settings.PAYMENT_TIMEOUT_SECONDS),
+            next_check_at=timezone.now() + timedelta(seconds=settings.PAYMENT_TIMEOUT_SECONDS),
         )
         record_status_change(payment, from_status="", actor=actor, note=f"attempt on {channel}")
         if order.status == OrderStatus.UNPAID:
@@ -161,7 +161,7 @@ def _create_channel_trade(payment: Payment, adapter, actor: Actor) -> Payment:
         payment.channel_refs = dict(action.refs)
         if payment.status == PaymentStatus.UNPAID:
             move(payment, PaymentStatus.PAYING, transitions=PAYMENT_TRANSITIONS, actor=actor)
-        payment.next_query_at = timezone.now() + timedelta(seconds=settings.PAYMENT_TIMEOUT_SECONDS)
+        payment.next_check_at = timezone.now() + timedelta(seconds=settings.PAYMENT_TIMEOUT_SECONDS)
         payment.save()
     return payment
 

@@ -105,7 +105,7 @@ def _apply_success(
     payment.paid_at = result.paid_at or timezone.now()
     payment.channel_trade_no = result.channel_trade_no or payment.channel_trade_no
     payment.closing_since = None
-    payment.next_query_at = None
+    payment.next_check_at = None
     payment.needs_attention = False  # settled: nothing left for finance on this payment
     payment.save()
     event_emit(
@@ -178,9 +178,9 @@ def _apply_mismatch(
             payment=payment,
             details=details,
         )
-        if payment.next_query_at is None or payment.next_query_at > timezone.now():
-            payment.next_query_at = timezone.now()
-            payment.save(update_fields=["next_query_at", "updated_at"])
+        if payment.next_check_at is None or payment.next_check_at > timezone.now():
+            payment.next_check_at = timezone.now()
+            payment.save(update_fields=["next_check_at", "updated_at"])
         return ApplyOutcome.MISMATCH
     if not _record_channel_transaction(payment, result, source):
         return ApplyOutcome.ALREADY_APPLIED
@@ -244,7 +244,7 @@ def _end_attempt(order: Order, payment: Payment, status: TradeStatus, actor: Act
     payment.needs_attention = False
     # A closed trade is still checked until its order's deadline: a buyer's payment can cross
     # the close at the channel, and its callback can be lost. A failed one is final.
-    payment.next_query_at = (
+    payment.next_check_at = (
         timezone.now() + timedelta(seconds=settings.PAYMENT_TIMEOUT_SECONDS)
         if to_status == PaymentStatus.CLOSED
         else None

@@ -1,14 +1,14 @@
 """Payment checks: durable delayed work in PostgreSQL against order loss.
 
-Every open payment carries `next_query_at`, and so does a closed one until its order's deadline
+Every open payment carries `next_check_at`, and so does a closed one until its order's deadline
 plus a grace (a buyer's payment can cross the close at the channel, and its callback can be
 lost). The pump claims the due ones one at a time with SELECT … FOR UPDATE SKIP LOCKED, in one lane
 per channel (config/pump.py: a hanging channel delays only its own checks), pushes
-`next_query_at` forward as a lease that outlives the check (a worker killed mid-check only
+`next_check_at` forward as a lease that outlives the check (a worker killed mid-check only
 delays the payment), commits, and only then calls the channel; the next check is scheduled from
 the moment the check finished. A payment whose order has expired is closed at its
 channel instead of queried (the first step of expiry). The partial index on scheduled checks
-(next_query_at IS NOT NULL) keeps a tick's cost proportional to the payments that are due, not
+(next_check_at IS NOT NULL) keeps a tick's cost proportional to the payments that are due, not
 to the table.
 """
 
@@ -25,7 +25,7 @@ from payments.channels import get_channel
 from payments.enums import OPEN_PAYMENT_STATUSES, PaymentStatus
 from payments.models import Payment
 from payments.services.attempts import payment_close_attempt
-from payments.services.queries import payment_sync
+from payments.services.checks import payment_check_now
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +44,16 @@ def payments_check_due(*, now: datetime, batch: int, channel: str | None = None)
 
 
 def payment_claim_due(*, now: datetime, channel: str | None = None) -> str | None:
-    """One transaction: lock one due payment that no one else holds and push its next_query_at
+    """One transaction: lock one due payment that no one else holds and push its next_check_at
     forward by the lease, so no other worker claims it while its check runs."""
-    due = Payment.objects.select_for_update(skip_locked=True).filter(next_query_at__lte=now)
+    due = Payment.objects.select_for_update(skip_locked=True).filter(next_check_at__lte=now)
     if channel is not None:
         due = due.filter(channel=channel)
     with transaction.atomic():
-        payment_id = due.order_by("next_query_at").values_list("pk", flat=True).first()
+        payment_id = due.order_by("next_check_at").values_list("pk", flat=True).first()
         if payment_id is not None:
             Payment.objects.filter(pk=payment_id).update(
-                next_query_at=timezone.now() + check_lease()
+                next_check_at=timezone.now() + check_lease()
             )
     return payment_id
 
@@ -72,7 +72,7 @@ def payment_check(*, payment_id: str, now: datetime) -> None:
     if payment.is_open and _should_close(payment, now):
         payment_close_attempt(payment_id=payment_id, actor=EXPIRY)
     else:
-        payment_sync(payment_id=payment_id, actor=PAYMENT_CHECKS)
+        payment_check_now(payment_id=payment_id, actor=PAYMENT_CHECKS)
     _schedule_next_check(payment_id, timezone.now())
 
 
@@ -97,23 +97,23 @@ def _schedule_next_check(payment_id: str, now: datetime) -> None:
             .get(pk=payment_id)
         )
         if payment.status not in CHECKED_STATUSES:
-            return  # succeeded or failed: apply cleared next_query_at
-        payment.query_attempts += 1
-        payment.next_query_at = next_check_at(payment, now)
-        fast_checks = len(settings.PAYMENT_QUERY_SCHEDULE)
-        still_unknown = payment.is_open and payment.query_attempts > fast_checks
+            return  # succeeded or failed: apply cleared next_check_at
+        payment.check_attempts += 1
+        payment.next_check_at = next_check_at(payment, now)
+        fast_checks = len(settings.PAYMENT_CHECK_SCHEDULE)
+        still_unknown = payment.is_open and payment.check_attempts > fast_checks
         if still_unknown and not payment.needs_attention:
             payment.needs_attention = True
             logger.warning(
                 "payment still open after %s checks: payment=%s order=%s out_trade_no=%s "
                 "channel=%s",
-                payment.query_attempts,
+                payment.check_attempts,
                 payment.pk,
                 payment.order_id,
                 payment.out_trade_no,
                 payment.channel,
             )
-        payment.save(update_fields=["query_attempts", "next_query_at", "needs_attention"])
+        payment.save(update_fields=["check_attempts", "next_check_at", "needs_attention"])
 
 
 def next_check_at(payment: Payment, now: datetime) -> datetime | None:
@@ -122,15 +122,15 @@ def next_check_at(payment: Payment, now: datetime) -> datetime | None:
     An open payment is checked for as long as it is open (closed or queried until the channel
     gives a final answer; past the fast checks it is flagged for finance). A closed one is
     checked until its order's expiry plus a grace, then None: a payment can cross the close."""
-    fast = settings.PAYMENT_QUERY_SCHEDULE
-    done = payment.query_attempts
+    fast = settings.PAYMENT_CHECK_SCHEDULE
+    done = payment.check_attempts
     if done <= len(fast):
         delay = fast[done - 1]
     else:
-        delay = min(fast[-1] * 2 ** (done - len(fast)), settings.PAYMENT_QUERY_BACKOFF_MAX_SECONDS)
+        delay = min(fast[-1] * 2 ** (done - len(fast)), settings.PAYMENT_CHECK_BACKOFF_MAX_SECONDS)
     if payment.is_open:
         return now + timedelta(seconds=delay)
-    deadline = payment.order.expires_at + timedelta(seconds=settings.PAYMENT_QUERY_GRACE_SECONDS)
+    deadline = payment.order.expires_at + timedelta(seconds=settings.PAYMENT_CHECK_GRACE_SECONDS)
     if now >= deadline:
         return None
     return min(now + timedelta(seconds=delay), deadline)

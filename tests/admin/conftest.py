@@ -14,7 +14,7 @@ from orders.enums import ActorKind
 from payments.enums import PaymentStatus
 from payments.models import Payment
 from payments.services.attempts import payment_start
-from payments.services.queries import payment_sync
+from payments.services.checks import payment_check_now
 from tests.factories import make_order
 
 PASSWORD = "a-long-test-password-9"
@@ -100,7 +100,7 @@ def paying(merchant, amount=1000) -> Payment:
 def paid(merchant, sandbox, amount=1000) -> Payment:
     payment = paying(merchant, amount)
     sandbox.pay(payment.out_trade_no)
-    payment_sync(payment_id=payment.pk, actor=CUSTOMER)
+    payment_check_now(payment_id=payment.pk, actor=CUSTOMER)
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED
     return payment

@@ -9,7 +9,7 @@ from tests.admin.conftest import PASSWORD, staff_user
 pytestmark = pytest.mark.django_db
 
 ACTIONS = {
-    "payments.requery_payment",
+    "payments.recheck_payment",
     "payments.close_payment",
     "payments.refund_payment",
     "payments.reprocess_notification",
@@ -22,7 +22,7 @@ VIEWS = {
         "orders": ("merchant", "order", "statuschange"),
         "payments": (
             "payment",
-            "paymentquery",
+            "paymentcheck",
             "channeltransaction",
             "channelnotification",
             "refund",
@@ -49,7 +49,7 @@ def test_finance_views_everything_and_runs_every_back_office_action():
 
 
 def test_support_views_everything_and_may_only_requery():
-    assert permissions_of("Support") == VIEWS | {"payments.requery_payment"}
+    assert permissions_of("Support") == VIEWS | {"payments.recheck_payment"}
 
 
 def login(client, username: str, password: str):

@@ -9,7 +9,7 @@ from django.contrib.admin.models import LogEntry
 from orders.enums import ActorKind, OrderStatus
 from orders.models import StatusChange
 from payments.enums import PaymentStatus, RefundReason, RefundStatus
-from payments.models import Payment, PaymentQuery, Refund
+from payments.models import Payment, PaymentCheck, Refund
 from tests.admin.conftest import admin_url, hidden_inputs, messages_of, paid, paying, run_action
 from tests.admin.scenario import aged
 
@@ -31,7 +31,7 @@ def test_requery_turns_a_payment_whose_callback_was_lost_paid(support, merchant,
     payment = aged(paying(merchant), "created_at", 5 * 60)  # on the stuck list by now
     sandbox.pay(payment.out_trade_no)  # the buyer paid; the callback goes nowhere
 
-    final, pages = run_action(support, STUCK, "requery_payments", [payment])
+    final, pages = run_action(support, STUCK, "recheck_payments", [payment])
 
     assert "Confirm" in pages[0].text and payment.out_trade_no in pages[0].text
     payment.refresh_from_db()
@@ -39,7 +39,7 @@ def test_requery_turns_a_payment_whose_callback_was_lost_paid(support, merchant,
     assert payment.status == PaymentStatus.SUCCEEDED
     assert payment.order.status == OrderStatus.PAID
     assert admin_moves(payment, "sam.support") == [("PAYING", "SUCCEEDED")]
-    query = PaymentQuery.objects.get(payment=payment)
+    query = PaymentCheck.objects.get(payment=payment)
     assert (query.actor_kind, query.actor_ref, query.answer, query.outcome) == (
         "ADMIN",
         "sam.support",
@@ -55,22 +55,22 @@ def test_nothing_happens_before_the_confirmation(finance, merchant, sandbox):
     sandbox.pay(payment.out_trade_no)
 
     page = finance.post(
-        PAYMENTS, {"action": "requery_payments", "index": "0", "_selected_action": [payment.pk]}
+        PAYMENTS, {"action": "recheck_payments", "index": "0", "_selected_action": [payment.pk]}
     )
 
-    assert page.status_code == 200 and "Yes, re-query at the channel now" in page.text
+    assert page.status_code == 200 and "Yes, check at the channel now" in page.text
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PAYING
-    assert not PaymentQuery.objects.exists()
+    assert not PaymentCheck.objects.exists()
 
 
 def test_a_requery_that_changes_nothing_is_still_on_record(finance, merchant, sandbox):
     payment = paying(merchant)
 
-    final, _ = run_action(finance, PAYMENTS, "requery_payments", [payment])
+    final, _ = run_action(finance, PAYMENTS, "recheck_payments", [payment])
 
     assert messages_of(final) == [f"{payment.pk}: channel queried: NO_CHANGE; payment PAYING"]
-    assert PaymentQuery.objects.get(payment=payment).answer == "PAYING"
+    assert PaymentCheck.objects.get(payment=payment).answer == "PAYING"
     assert LogEntry.objects.filter(object_id=payment.pk).count() == 1
 
 
@@ -197,7 +197,7 @@ def test_refund_needs_its_own_permission(support, merchant, sandbox):
     )
 
     assert "refund_payment" not in dict(offered)
-    assert "requery_payments" in dict(offered)
+    assert "recheck_payments" in dict(offered)
     assert messages_of(attempt) == ["No action selected."]
     assert not Refund.objects.exists()
     assert sandbox.trade(payment.out_trade_no)["refunded_amount"] == 0
@@ -207,5 +207,5 @@ def test_support_may_neither_close_nor_refund_but_finance_may(support, finance):
     def offered(client):
         return set(dict(client.get(PAYMENTS).context["action_form"].fields["action"].choices))
 
-    assert offered(support) == {"", "requery_payments"}
-    assert offered(finance) == {"", "requery_payments", "close_payments", "refund_payment"}
+    assert offered(support) == {"", "recheck_payments"}
+    assert offered(finance) == {"", "recheck_payments", "close_payments", "refund_payment"}

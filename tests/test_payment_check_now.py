@@ -1,4 +1,4 @@
-"""payment_sync: query the channel now and apply the answer."""
+"""payment_check_now: query the channel now and apply the answer."""
 
 import pytest
 
@@ -8,7 +8,7 @@ from orders.models import Order
 from payments.enums import PaymentStatus
 from payments.models import Payment
 from payments.services.attempts import payment_start
-from payments.services.queries import payment_sync
+from payments.services.checks import payment_check_now
 from payments.services.results import ApplyOutcome
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ def test_a_paid_trade_whose_callback_was_lost_is_found_by_a_query(order, sandbox
     payment = started(order)
     sandbox.pay(payment.out_trade_no)  # the callback goes nowhere
 
-    assert payment_sync(payment_id=payment.pk, actor=ACTOR) == ApplyOutcome.PAID
+    assert payment_check_now(payment_id=payment.pk, actor=ACTOR) == ApplyOutcome.PAID
 
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
@@ -40,7 +40,7 @@ def test_channel_trouble_changes_nothing_and_is_never_a_failure(order, sandbox, 
     sandbox.pay(payment.out_trade_no)
     sandbox.set_faults(faults)
 
-    assert payment_sync(payment_id=payment.pk, actor=ACTOR) == ApplyOutcome.NO_CHANGE
+    assert payment_check_now(payment_id=payment.pk, actor=ACTOR) == ApplyOutcome.NO_CHANGE
 
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PAYING
@@ -51,7 +51,7 @@ def test_a_stale_waiting_answer_changes_nothing(order, sandbox):
     sandbox.pay(payment.out_trade_no)
     sandbox.set_faults({"query_stale_rate": 1})
 
-    assert payment_sync(payment_id=payment.pk, actor=ACTOR) == ApplyOutcome.NO_CHANGE
+    assert payment_check_now(payment_id=payment.pk, actor=ACTOR) == ApplyOutcome.NO_CHANGE
 
 
 def test_not_found_is_final_only_after_the_deadline_plus_skew(order, sandbox, settings):
@@ -60,10 +60,10 @@ def test_not_found_is_final_only_after_the_deadline_plus_skew(order, sandbox, se
     )
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.PAYING)
 
-    assert payment_sync(payment_id=payment.pk, actor=ACTOR) == ApplyOutcome.NO_CHANGE
+    assert payment_check_now(payment_id=payment.pk, actor=ACTOR) == ApplyOutcome.NO_CHANGE
 
     settings.CHANNEL_CLOCK_SKEW_SECONDS = 0
     Order.objects.filter(pk=order.pk).update(expires_at=order.created_at)
-    assert payment_sync(payment_id=payment.pk, actor=ACTOR) == ApplyOutcome.ATTEMPT_ENDED
+    assert payment_check_now(payment_id=payment.pk, actor=ACTOR) == ApplyOutcome.ATTEMPT_ENDED
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.CLOSED

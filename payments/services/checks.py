@@ -1,6 +1,6 @@
 """Active query: ask the channel how a payment stands and apply the answer (against order loss).
 
-Used by the query job, the partner API's sync, read repair on pages and the admin's re-query.
+Used by the payment checks, the partner API's sync, read repair on pages and the admin's check now.
 """
 
 import logging
@@ -15,14 +15,14 @@ from payments.channels.base import ChannelError, ChannelUnavailable, TradeResult
 from payments.enums import OPEN_PAYMENT_STATUSES, TransactionSource
 from payments.locks import first_in_window
 from payments.models import Payment
-from payments.services.query_log import payment_query_record
+from payments.services.check_log import payment_check_record
 from payments.services.results import ApplyOutcome, payment_apply_channel_result
 from payments.text import storable_text
 
 logger = logging.getLogger(__name__)
 
 
-def payment_sync(*, payment_id: str, actor: Actor) -> ApplyOutcome:
+def payment_check_now(*, payment_id: str, actor: Actor) -> ApplyOutcome:
     """Query the channel now and apply what it says. Never raises for channel trouble:
     a timeout or 5xx is UNKNOWN and changes nothing."""
     payment = Payment.objects.select_related("order").get(pk=payment_id)
@@ -38,7 +38,7 @@ def payment_sync(*, payment_id: str, actor: Actor) -> ApplyOutcome:
     outcome = payment_apply_channel_result(
         result=result, source=TransactionSource.QUERY, actor=actor
     )
-    payment_query_record(
+    payment_check_record(
         payment=payment, asked_at=asked_at, result=result, outcome=outcome, actor=actor
     )
     return outcome
@@ -74,7 +74,7 @@ def payment_read_repair(*, payment_id: str, actor: Actor) -> None:
     if is_open and first_in_window(
         f"read-repair:{payment_id}", settings.READ_REPAIR_INTERVAL_SECONDS
     ):
-        payment_sync(payment_id=payment_id, actor=actor)
+        payment_check_now(payment_id=payment_id, actor=actor)
 
 
 def _past_not_found_deadline(payment: Payment) -> bool:

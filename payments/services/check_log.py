@@ -4,15 +4,15 @@ from datetime import datetime
 
 from orders.audit import Actor
 from payments.channels.base import TradeResult
-from payments.models import Payment, PaymentQuery
+from payments.models import Payment, PaymentCheck
 
 
-def payment_query_record(
+def payment_check_record(
     *, payment: Payment, asked_at: datetime, result: TradeResult, outcome: str, actor: Actor
-) -> PaymentQuery:
+) -> PaymentCheck:
     """Written after the answer was applied (its own short insert): a query is a read of the
     channel, so it is kept whatever the answer, including the unknowns."""
-    return PaymentQuery.objects.create(
+    return PaymentCheck.objects.create(
         payment=payment,
         actor_kind=actor.kind,
         actor_ref=actor.ref[:200],
