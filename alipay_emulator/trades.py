@@ -110,7 +110,12 @@ class Trades:
     def precreate(self, biz: dict[str, Any], params: dict[str, str]) -> dict[str, str]:
         """``alipay.trade.precreate``: the QR code; the trade itself exists once it is opened."""
         trade = self._create(QR, biz, params)
-        return {"out_trade_no": trade["out_trade_no"], "qr_code": self.wallet_url(trade)}
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "out_trade_no": trade["out_trade_no"],
+            "qr_code": self.wallet_url(trade),
+        }
 
     def wap_pay(self, biz: dict[str, Any], params: dict[str, str]) -> sqlite3.Row:
         """``alipay.trade.wap.pay``: the buyer's browser is at the cashier, so the trade exists."""
