@@ -40,10 +40,12 @@ class Notifier(wechat_notifier.Notifier):
         alipay_private_key: rsa.RSAPrivateKey,
         schedule: tuple[float, ...],
     ):
+        # WeChat's signer and APIv3 key serve only its own enqueue/_send, both replaced here.
         super().__init__(store, faults, signer=None, apiv3_key=b"", schedule=schedule)
         self._private_key = alipay_private_key
 
-    def enqueue(  # type: ignore[override]  (Alipay's notify is a form, not an encrypted event)
+    # Other arguments than WeChat's enqueue: an Alipay notify is a form, not an encrypted event.
+    def enqueue(
         self,
         conn: sqlite3.Connection,
         *,
