@@ -167,10 +167,12 @@ class App:
             raise service_unavailable()
         if fault is ApiFault.TIMEOUT_BEFORE_WORK:
             self._hang()
-        result = work()
-        if fault is ApiFault.TIMEOUT_AFTER_WORK:
-            self._hang()
-        return result
+        try:
+            return work()
+        finally:
+            # Also when the work answered an error: the caller still learns nothing.
+            if fault is ApiFault.TIMEOUT_AFTER_WORK:
+                self._hang()
 
     def _hang(self) -> None:
         # Long enough to outlast the caller's timeout; the caller never learns what happened.

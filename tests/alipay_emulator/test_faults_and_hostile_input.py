@@ -51,11 +51,13 @@ def test_api_error_fault_is_a_signed_service_unavailable_that_did_nothing(
 
 
 def test_timeout_fault_hangs_past_the_callers_timeout(precreate, emulator):
-    out_trade_no, _ = precreate()
-    emulator.set_faults({"api_timeout_rate": {"query": 1}, "hang_ms": 1500})
-    impatient = sdk_client(emulator, timeout=0.5)
-    with pytest.raises((TimeoutError, urllib.error.URLError)):
-        impatient.api_alipay_trade_query(out_trade_no=out_trade_no)
+    out_trade_no, _ = precreate()  # never scanned: the work itself answers TRADE_NOT_EXIST
+    emulator.set_faults({"api_timeout_rate": {"query": 1}, "hang_ms": 1000, "seed": 3})
+    impatient = sdk_client(emulator, timeout=0.3)
+    # both halves (hang before the work, hang after it) hang, whatever the work answered
+    for _ in range(6):
+        with pytest.raises((TimeoutError, urllib.error.URLError)):
+            impatient.api_alipay_trade_query(out_trade_no=out_trade_no)
     patient = sdk_client(emulator)
     assert patient.api_alipay_trade_query(out_trade_no=out_trade_no)["code"] == "20000"
 
