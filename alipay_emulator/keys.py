@@ -67,7 +67,7 @@ def _create(directory: Path) -> None:
             paths[f"{side}_private_key_file"],
             key.private_bytes(
                 serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
+                serialization.PrivateFormat.TraditionalOpenSSL,  # PKCS#1, what Alipay's SDKs load
                 serialization.NoEncryption(),
             ),
         )
