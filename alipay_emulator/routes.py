@@ -22,7 +22,7 @@ from sandbox_channel.faults import ApiFault, Faults
 from sandbox_channel.web import Response, html_response, json_response, redirect
 from wechatpay_emulator.web import Request
 
-from . import clock, crypto, notifier, protocol, trades, validation, wallet
+from . import bad_answers, clock, crypto, notifier, protocol, trades, validation, wallet
 from .bills import Bills
 from .errors import AlipayError, invalid_parameter, service_unavailable
 from .keys import Keys
@@ -40,7 +40,10 @@ SUPPORTED_FAULTS = {
     "api_error_rate",
     "api_timeout_rate",
     "api_latency_ms",
+    "api_hang_rate",
+    "bad_answer_rate",
     "hang_ms",
+    "hang_long_ms",
     "query_stale_rate",
     "close_unknown_rate",
     "pay_after_expire",
@@ -142,14 +145,14 @@ class App:
             protocol.check(params, self._keys, known)
             operation, handler = self._methods[method]
             biz = protocol.biz_content(params)
-            result = self._faulted(operation, lambda: handler(biz, params))
+            result = self._faulted(call, operation, lambda: handler(biz, params))
         except AlipayError as error:
             call.update(code=error.code, sub_code=error.sub_code)
             if method == WAP_PAY:
                 return html_response(wallet.error_page(error.sub_code, error.sub_msg))
             return self._signed(response_key, error.fields())
         if isinstance(result, Response):
-            call["code"] = "10000"
+            call["code"] = None if call["fault"] else "10000"  # a bad answer has no code
             return result
         call["code"] = result.get("code")
         return self._signed(response_key, result)
@@ -158,21 +161,43 @@ class App:
         trade = self._trades.wap_pay(biz, params)
         return redirect(f"/_emulator/wallet/{quote(trade['wallet_id'])}")
 
-    def _faulted(self, operation: str, work: Callable[[], Any]) -> Any:
+    def _faulted(self, call: dict[str, Any], operation: str, work: Callable[[], Any]) -> Any:
+        """The work's answer (fields or a page) as the fault settings let the caller see it."""
         latency = self._faults.random_delay("api_latency_ms")
         if latency:
             time.sleep(latency)
         fault = self._faults.api_fault(operation)
+        call["fault"] = fault.value if fault else None
         if fault is ApiFault.ERROR:
             raise service_unavailable()
         if fault is ApiFault.TIMEOUT_BEFORE_WORK:
             self._hang()
+        if fault is ApiFault.BAD_ANSWER_BEFORE_WORK:
+            return self._bad_answer(call, None)
         try:
-            return work()
-        finally:
-            # Also when the work answered an error: the caller still learns nothing.
-            if fault is ApiFault.TIMEOUT_AFTER_WORK:
-                self._hang()
+            outcome = work()
+        except AlipayError as error:
+            outcome = error
+        # Also when the work answered an error: the caller still learns nothing, or learns late.
+        if fault is ApiFault.TIMEOUT_AFTER_WORK:
+            self._hang()
+        if fault is ApiFault.HANG:
+            time.sleep(self._faults.seconds("hang_long_ms"))
+        if fault is ApiFault.BAD_ANSWER_AFTER_WORK and not isinstance(outcome, Response):
+            fields = outcome.fields() if isinstance(outcome, AlipayError) else outcome
+            return self._bad_answer(call, fields)
+        if isinstance(outcome, AlipayError):
+            raise outcome
+        return outcome
+
+    def _bad_answer(self, call: dict[str, Any], fields: dict[str, Any] | None) -> Response:
+        shape = self._faults.choice(bad_answers.SHAPES)
+        call["fault"] = f"{call['fault']}:{shape}"
+        response_key = protocol.response_key(call["method"])
+        asked = {"out_trade_no": call["key"]} if call["key"] else {}
+        return bad_answers.bad_answer(
+            shape, self._keys.alipay_private_key, response_key, fields, asked
+        )
 
     def _hang(self) -> None:
         # Long enough to outlast the caller's timeout; the caller never learns what happened.
@@ -196,6 +221,7 @@ class App:
             "key": key if isinstance(key, str) else None,
             "code": None,
             "sub_code": None,
+            "fault": None,
             "at": time.time(),
         }
         with self._calls_guard:

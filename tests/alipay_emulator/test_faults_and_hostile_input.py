@@ -4,13 +4,22 @@ emulator is a real peer to defend against, not a kind one."""
 import json
 import random
 import urllib.error
+from pathlib import Path
 
 import pytest
 import requests
+from alipay.exceptions import AliPayException, AliPayValidationError
 
 from alipay_emulator.runner import EmulatorProcess
 
-from .conftest import SCHEDULE, Merchant, new_out_trade_no, sdk_client
+from .conftest import (
+    SCHEDULE,
+    Merchant,
+    answer_object,
+    new_out_trade_no,
+    sdk_client,
+    verify_with,
+)
 
 METHODS = (
     "alipay.trade.precreate",
@@ -27,7 +36,7 @@ def test_faults_take_the_sandbox_keys_and_refuse_bad_ones(emulator):
     assert emulator.set_faults(faults) == faults
     assert emulator.request("GET", "/_emulator/faults").json() == faults
     # sandbox keys this emulator gives no Alipay meaning are refused, never silently ignored
-    not_here = ({"lazy_trades": True}, {"refund_async": True}, {"bad_answer_rate": {"query": 1}})
+    not_here = ({"lazy_trades": True}, {"refund_async": True}, {"refund_fail_rate": 0.5})
     for bad in (
         {"nonsense": 1},
         {"notify_drop": 2},
@@ -60,6 +69,56 @@ def test_timeout_fault_hangs_past_the_callers_timeout(precreate, emulator):
             impatient.api_alipay_trade_query(out_trade_no=out_trade_no)
     patient = sdk_client(emulator)
     assert patient.api_alipay_trade_query(out_trade_no=out_trade_no)["code"] == "20000"
+
+
+def test_bad_answer_fault_gives_answers_a_careful_caller_rejects(paid, alipay, emulator):
+    out_trade_no = paid("3.00")
+    alipay_public = Path(emulator.manifest["alipay_public_key_file"]).read_bytes()
+    emulator.set_faults({"bad_answer_rate": {"query": 1}, "seed": 5})
+    merchant = Merchant(emulator)
+    shapes = set()
+    for _ in range(30):
+        raw = merchant.post(merchant.params("alipay.trade.query", {"out_trade_no": out_trade_no}))
+        shapes.add(_rejected_because(raw.text, alipay_public, out_trade_no))
+    assert shapes == {"not json", "unsigned", "bad signature", "other trade", "unknown status"}
+    faults = {call["fault"] for call in emulator.calls("alipay.trade.query", out_trade_no)}
+    assert {"bad_answer_before_work", "bad_answer_after_work"} <= {
+        fault.split(":")[0] for fault in faults if fault
+    }
+    with pytest.raises((AliPayValidationError, AliPayException, ValueError)):
+        for _ in range(10):  # the SDK refuses what it cannot verify or read
+            alipay.api_alipay_trade_query(out_trade_no=out_trade_no)
+    emulator.reset_faults()
+    assert alipay.api_alipay_trade_query(out_trade_no=out_trade_no)["trade_status"] == (
+        "TRADE_SUCCESS"
+    )
+
+
+def _rejected_because(raw: str, alipay_public: bytes, out_trade_no: str) -> str:
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        return "not json"
+    if "sign" not in answer:
+        return "unsigned"
+    text, signature = answer_object(raw, "alipay_trade_query_response")
+    if not verify_with(alipay_public, text, signature):
+        return "bad signature"
+    fields = json.loads(text)
+    if fields.get("out_trade_no") != out_trade_no:
+        return "other trade"
+    assert fields["trade_status"] not in ("WAIT_BUYER_PAY", "TRADE_SUCCESS", "TRADE_CLOSED")
+    return "unknown status"
+
+
+def test_hang_fault_answers_truly_but_late(precreate, alipay, emulator):
+    emulator.set_faults({"api_hang_rate": {"create": 1}, "hang_long_ms": 1000})
+    impatient = sdk_client(emulator, timeout=0.3)
+    out_trade_no = new_out_trade_no()
+    with pytest.raises((TimeoutError, urllib.error.URLError)):
+        impatient.api_alipay_trade_precreate("x", out_trade_no, "1.00")
+    emulator.reset_faults()
+    assert emulator.pay(out_trade_no).status_code == 200  # the work was done
 
 
 def test_close_unknown_fault_leaves_the_trade_payable(precreate, alipay, emulator):
