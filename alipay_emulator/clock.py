@@ -32,6 +32,10 @@ def parse_china_time(text: str) -> float:
     return datetime.strptime(text, FORMAT).replace(tzinfo=BEIJING).timestamp()
 
 
+def beijing_date(timestamp: float) -> date:
+    return datetime.fromtimestamp(timestamp, BEIJING).date()
+
+
 def month_bounds(year: int, month: int) -> tuple[float, float]:
     start = beijing_day_bounds(date(year, month, 1))[0]
     following = date(year + month // 12, month % 12 + 1, 1)

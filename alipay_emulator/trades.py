@@ -258,15 +258,16 @@ class Trades:
             existing = load(conn, "out_trade_no", order["out_trade_no"], now)
             if existing is not None:
                 return self._repeat(existing, order)
+            # The absolute time_expire wins over the relative timeout_express.
             time_expire = order["time_expire"]
+            if time_expire is None and order["timeout_express"] is not None:
+                time_expire = validation.expiry_of_timeout_express(order["timeout_express"], now)
             if time_expire is None:
                 time_expire = now + DEFAULT_TIME_TO_EXPIRE
             elif time_expire < now + self._min_expire:
-                raise invalid_parameter(
-                    f"time_expire must be at least {self._min_expire:g} s ahead"
-                )
+                raise invalid_parameter(f"the trade must live at least {self._min_expire:g} s")
             elif time_expire > now + MAX_TIME_TO_EXPIRE:
-                raise invalid_parameter("time_expire must be within 15 days")
+                raise invalid_parameter("the trade must expire within 15 days")
             conn.execute(
                 "INSERT INTO trades (out_trade_no, trade_no, wallet_id, product_code, trade_status,"
                 " opened, subject, body, notify_url, return_url, quit_url, total, fingerprint,"
@@ -292,6 +293,7 @@ class Trades:
             "body": validation.text(biz, "body", 128, required=False),
             "total": validation.fen(biz, "total_amount"),
             "time_expire": validation.china_time(biz, "time_expire"),
+            "timeout_express": validation.timeout_express(biz),
             "notify_url": validation.http_url(params, "notify_url"),
             "return_url": validation.http_url(params, "return_url"),
             "quit_url": validation.http_url(biz, "quit_url"),

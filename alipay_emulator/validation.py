@@ -12,6 +12,8 @@ from .errors import invalid_parameter
 OUT_NO = re.compile(r"[0-9A-Za-z_]{1,64}")
 AMOUNT = re.compile(r"(0|[1-9][0-9]{0,8})\.[0-9]{2}")
 MAX_FEN = 100_000_000 * 100  # Alipay's ceiling for one trade: 100,000,000.00 yuan
+TIMEOUT_EXPRESS = re.compile(r"(?P<count>[1-9][0-9]{0,4})(?P<unit>[mhd])|1c")
+UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
 SUBJECT_FORBIDDEN = set("/=&")  # Alipay forbids these in subjects
 
 
@@ -68,6 +70,23 @@ def china_time(biz: dict[str, Any], key: str) -> float | None:
         except ValueError:
             pass
     raise invalid_parameter(f"{key} must be yyyy-MM-dd HH:mm:ss in China time")
+
+
+def timeout_express(biz: dict[str, Any]) -> str | None:
+    """Alipay's relative expiry: ``90m``, ``2h``, ``3d``, or ``1c`` (until the end of the day)."""
+    value = biz.get("timeout_express")
+    if value is None:
+        return None
+    if not (isinstance(value, str) and TIMEOUT_EXPRESS.fullmatch(value)):
+        raise invalid_parameter("timeout_express must be like 90m, 2h, 3d or 1c")
+    return value
+
+
+def expiry_of_timeout_express(value: str, now: float) -> float:
+    match = TIMEOUT_EXPRESS.fullmatch(value)
+    if match is None or match.group("count") is None:  # 1c: the end of the China day
+        return clock.beijing_day_bounds(clock.beijing_date(now))[1]
+    return now + int(match.group("count")) * UNIT_SECONDS[match.group("unit")]
 
 
 def http_url(params: dict[str, str], key: str) -> str | None:

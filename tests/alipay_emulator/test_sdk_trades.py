@@ -107,6 +107,18 @@ def test_a_time_expire_in_the_past_or_too_far_is_refused(precreate):
         assert answer["sub_code"] == "ACQ.INVALID_PARAMETER"
 
 
+def test_timeout_express_is_read_and_time_expire_wins(precreate):
+    for bad in ("90", "0m", "1x", "2c", "100000m", 5):
+        _, answer = precreate(expire_seconds=None, timeout_express=bad)
+        assert answer["sub_code"] == "ACQ.INVALID_PARAMETER", bad
+    for good in ("1m", "90m", "2h", "15d", "1c"):
+        assert precreate(expire_seconds=None, timeout_express=good)[1]["code"] == "10000", good
+    _, too_long = precreate(expire_seconds=None, timeout_express="16d")
+    assert too_long["sub_code"] == "ACQ.INVALID_PARAMETER"
+    _, both = precreate(expire_seconds=600, timeout_express="16d")
+    assert both["code"] == "10000"
+
+
 @pytest.mark.parametrize(
     "amount",
     ["12.3", "12", "12.345", "0.00", "-1.00", "1e3", "01.00", " 1.00", "100000000.01", 12.34, None],
