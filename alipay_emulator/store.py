@@ -1,0 +1,91 @@
+"""The emulator's private SQLite store: one connection, one lock, one transaction at a time.
+
+Alipay is a third party, not part of Paycenter, so it keeps its own file. The lock makes every
+``transaction()`` a serial unit, which gives create/pay/refund their check-then-write atomicity.
+The notification tables are the WeChat emulator's, whose delivery loop is reused.
+"""
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from sandbox_channel.store import Store as SandboxStore
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS trades (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    out_trade_no   TEXT NOT NULL UNIQUE,
+    trade_no       TEXT NOT NULL UNIQUE,
+    wallet_id      TEXT NOT NULL UNIQUE,
+    product_code   TEXT NOT NULL CHECK (product_code IN ('FACE_TO_FACE_PAYMENT', 'QUICK_WAP_WAY')),
+    trade_status   TEXT NOT NULL CHECK (trade_status IN
+                   ('WAIT_BUYER_PAY', 'TRADE_SUCCESS', 'TRADE_FINISHED', 'TRADE_CLOSED')),
+    -- 0 while a pre-created QR trade exists only as its code: query, close, refund: not found
+    opened         INTEGER NOT NULL CHECK (opened IN (0, 1)),
+    subject        TEXT NOT NULL,
+    body           TEXT NOT NULL,
+    notify_url     TEXT,
+    return_url     TEXT,
+    quit_url       TEXT,
+    total          INTEGER NOT NULL CHECK (total > 0),
+    refunded       INTEGER NOT NULL DEFAULT 0 CHECK (refunded >= 0 AND refunded <= total),
+    fingerprint    TEXT NOT NULL,
+    time_expire    REAL NOT NULL,
+    created_at     REAL NOT NULL,
+    paid_at        REAL,
+    closed_at      REAL,
+    buyer_user_id  TEXT,
+    buyer_logon_id TEXT
+);
+CREATE INDEX IF NOT EXISTS trades_paid_at ON trades (paid_at);
+
+CREATE TABLE IF NOT EXISTS refunds (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    trade_id       INTEGER NOT NULL REFERENCES trades (id),
+    out_request_no TEXT NOT NULL,
+    amount         INTEGER NOT NULL CHECK (amount > 0),
+    reason         TEXT NOT NULL,
+    refunded_at    REAL NOT NULL,
+    UNIQUE (trade_id, out_request_no)
+);
+CREATE INDEX IF NOT EXISTS refunds_refunded_at ON refunds (refunded_at);
+
+CREATE TABLE IF NOT EXISTS notifications (
+    id              TEXT PRIMARY KEY,
+    event_type      TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    body            BLOB NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'abandoned')),
+    next_attempt_at REAL,
+    created_at      REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at);
+
+CREATE TABLE IF NOT EXISTS notify_attempts (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    notification  TEXT NOT NULL REFERENCES notifications (id),
+    event_type    TEXT NOT NULL,
+    subject       TEXT NOT NULL,
+    attempt       INTEGER NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('dropped', 'sent', 'failed', 'delivered')),
+    http_status   INTEGER,
+    response_body TEXT,
+    at            REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notify_attempts_subject ON notify_attempts (subject);
+"""
+
+
+class Store(SandboxStore):
+    """The sandbox's connection discipline (one lock, BEGIN IMMEDIATE) over Alipay's schema."""
+
+    def __init__(self, path: Path):  # the sandbox's __init__ would create its own tables
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._conn.executescript(SCHEMA)
