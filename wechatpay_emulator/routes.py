@@ -186,7 +186,12 @@ class App:
             self._hang()
         if fault is ApiFault.BAD_ANSWER_BEFORE_WORK:
             return self._bad_answer(None, request, arguments)
-        response = route.handler(request, **arguments)
+        try:
+            response = route.handler(request, **arguments)
+        except WechatError:
+            if fault is ApiFault.TIMEOUT_AFTER_WORK:
+                self._hang()  # a refusal is an answer too: the caller must not see it
+            raise
         if fault is ApiFault.TIMEOUT_AFTER_WORK:
             self._hang()
         if fault is ApiFault.HANG:

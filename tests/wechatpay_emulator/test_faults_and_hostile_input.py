@@ -315,3 +315,13 @@ def test_a_tampered_callback_is_signed_and_encrypted_but_reports_another_amount(
     assert event["resource"]["out_trade_no"] == out_trade_no
     assert event["resource"]["amount"]["total"] != 4321
     assert json.loads(wxpay.query(out_trade_no=out_trade_no)[1])["amount"]["total"] == 4321
+
+
+def test_a_timeout_after_work_hangs_even_when_the_work_was_refused(wxpay, emulator):
+    # the order does not exist: the work answers ORDER_NOT_EXIST, and the caller must still see
+    # nothing but a hang and a system error, never the answer
+    emulator.set_faults({"api_timeout_rate": {"query": 1}, "hang_ms": 2000, "seed": 4})
+    target = _query_target(emulator, new_out_trade_no("missing"))
+    for _ in range(6):  # seeded: both before- and after-work timeouts among them
+        with pytest.raises(requests.Timeout):
+            Merchant(emulator).send("GET", target, timeout=0.5)
