@@ -15,10 +15,8 @@ REDIS_URL are set); its database is `paycenter_bench`, dropped and made anew on 
 """
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +34,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
+from bench.figures import percentile, script_figures  # noqa: E402
 from tests.helpers import wait_for  # noqa: E402
 from tests.system import System  # noqa: E402
 
@@ -53,11 +52,6 @@ SELECT 'pay_bench' || n, %(order_id)s, 'sandbox', 'pc', 'PBENCH' || n, 100, 'CNY
     'SUCCEEDED', false, 1, false, now(), now(), now()
 FROM generate_series(%(start)s::bigint, %(stop)s::bigint) AS n
 """
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def recovery(system: System, orders: int, buyers: int) -> list[float]:
@@ -99,15 +93,7 @@ def recovery(system: System, orders: int, buyers: int) -> list[float]:
 
 
 def tick_cost(system: System) -> dict:
-    output = subprocess.run(
-        [sys.executable, str(BASE_DIR / "bench" / "tick_cost.py")],
-        env=system.env(),
-        cwd=BASE_DIR,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    return script_figures("tick_cost.py", system.env())
 
 
 def fill_to(system: System, order_id: str, rows: int, have: int) -> None:

@@ -19,7 +19,6 @@ per-merchant rate limit is lifted for the run: it measures the server, not the l
 """
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -43,6 +42,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
+from bench.figures import percentile, script_figures  # noqa: E402
 from tests.helpers import wait_for  # noqa: E402
 from tests.system import System, database_url_named, free_port  # noqa: E402
 
@@ -60,8 +60,7 @@ class Run:
         return len(self.latencies) / self.seconds
 
     def p(self, fraction: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] * 1000
+        return percentile(self.latencies, fraction) * 1000
 
     def summary(self) -> str:
         return (
@@ -178,15 +177,7 @@ class Baseline:
 
 
 def query_counts(system: System) -> dict:
-    output = subprocess.run(
-        [sys.executable, str(BASE_DIR / "bench" / "query_counts.py")],
-        env=system.env(),
-        cwd=BASE_DIR,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    return script_figures("query_counts.py", system.env())
 
 
 def main() -> None:

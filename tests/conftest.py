@@ -52,6 +52,18 @@ def sandbox(sandbox_process, settings):
     sandbox_process.reset_faults()
 
 
+@pytest.fixture
+def card_cannot_close(sandbox, settings):
+    """`sandbox_card` as a channel that cannot close a trade (some real ones can't)."""
+    settings.PAYMENT_CHANNELS = {
+        **settings.PAYMENT_CHANNELS,
+        "sandbox_card": {
+            **settings.PAYMENT_CHANNELS["sandbox_card"],
+            "class": "tests.channels.SandboxWithoutClose",
+        },
+    }
+
+
 @pytest.fixture(autouse=True)
 def callbacks_go_nowhere(settings):
     """Unless a test asks for callbacks (callbacks_to), channels call back a closed port, never

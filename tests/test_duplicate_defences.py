@@ -163,15 +163,8 @@ def test_a_refund_failing_then_recovering_succeeds_exactly_once(
 
 @pytest.mark.django_db
 def test_a_channel_that_cannot_close_supersedes_and_its_late_success_is_refunded(
-    merchant, sandbox, settings
+    merchant, sandbox, card_cannot_close
 ):
-    settings.PAYMENT_CHANNELS = {
-        **settings.PAYMENT_CHANNELS,
-        "sandbox_card": {
-            **settings.PAYMENT_CHANNELS["sandbox_card"],
-            "class": "tests.channels.SandboxWithoutClose",
-        },
-    }
     sandbox.set_faults({"notify_drop": 1})
     order = make_order(merchant)
     old = start_payment(order, "sandbox_card")

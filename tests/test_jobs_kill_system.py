@@ -19,6 +19,7 @@ from tests.helpers import wait_for
 from tests.system import System
 from tests.test_order_loss_system import (
     FAST,
+    every_double_refunded,
     order_statuses,
     paid_events_per_order,
     paid_webhooks_per_order,
@@ -109,23 +110,7 @@ def test_killing_each_kind_of_cluster_child_again_and_again_loses_and_doubles_no
             60,
             what="every expired order CLOSED",
         )
-        refunds = wait_for(
-            lambda: (
-                (
-                    rows := system.rows(
-                        "SELECT r.out_refund_no, r.status, r.amount, p.out_trade_no "
-                        "FROM payments_refund r JOIN payments_payment p ON p.id = r.payment_id "
-                        "WHERE p.order_id = ANY(%s)",
-                        (doubles,),
-                    )
-                )
-                and len(rows) == len(doubles)
-                and all(status == "SUCCEEDED" for _, status, _, _ in rows)
-                and rows
-            ),
-            60,
-            what="every duplicate refunded",
-        )
+        refunds = every_double_refunded(system, doubles, timeout=60)
         wait_for(
             lambda: set(paid_webhooks_per_order(receiver, doubles + paid)) == set(doubles + paid),
             60,

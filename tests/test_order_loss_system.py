@@ -82,6 +82,23 @@ def paid_webhooks_per_order(receiver, order_ids):
     )
 
 
+def every_double_refunded(system, doubles, timeout):
+    """Waits until each order paid twice has one SUCCEEDED refund: (out_refund_no, status,
+    amount, out_trade_no) rows."""
+
+    def refunds():
+        rows = system.rows(
+            "SELECT r.out_refund_no, r.status, r.amount, p.out_trade_no "
+            "FROM payments_refund r JOIN payments_payment p ON p.id = r.payment_id "
+            "WHERE p.order_id = ANY(%s)",
+            (doubles,),
+        )
+        done = len(rows) == len(doubles) and all(row[1] == "SUCCEEDED" for row in rows)
+        return rows if rows and done else None
+
+    return wait_for(refunds, timeout, what="every duplicate refunded")
+
+
 def buy_and_pay(system, count):
     bought = [system.buy() for _ in range(count)]
     for _, out_trade_no in bought:
@@ -166,23 +183,7 @@ def test_a_cluster_killed_mid_batch_again_and_again_loses_and_doubles_nothing(sy
     system.kick_pump()
 
     wait_for(lambda: set(order_statuses(system, orders).values()) == {"PAID"}, 90, what="all PAID")
-    refunds = wait_for(
-        lambda: (
-            (
-                rows := system.rows(
-                    "SELECT r.out_refund_no, r.status, r.amount, p.out_trade_no "
-                    "FROM payments_refund r JOIN payments_payment p ON p.id = r.payment_id "
-                    "WHERE p.order_id = ANY(%s)",
-                    (doubles,),
-                )
-            )
-            and all(status == "SUCCEEDED" for _, status, _, _ in rows)
-            and len(rows) == len(doubles)
-            and rows
-        ),
-        90,
-        what="every duplicate refunded",
-    )
+    refunds = every_double_refunded(system, doubles, timeout=90)
     assert paid_events_per_order(system, orders) == {order_id: 1 for order_id in orders}
     for out_refund_no, _, amount, out_trade_no in refunds:
         # refunded once at the channel, not twice

@@ -331,15 +331,8 @@ def test_the_next_check_is_scheduled_from_when_the_check_finished(order, sandbox
 
 @pytest.mark.django_db
 def test_an_attempt_its_channel_cannot_close_is_still_queried_after_the_order_is_paid(
-    merchant, sandbox, settings
+    merchant, sandbox, card_cannot_close
 ):
-    settings.PAYMENT_CHANNELS = {
-        **settings.PAYMENT_CHANNELS,
-        "sandbox_card": {
-            **settings.PAYMENT_CHANNELS["sandbox_card"],
-            "class": "tests.channels.SandboxWithoutClose",
-        },
-    }
     sandbox.set_faults({"notify_drop": 1})
     order = make_order(merchant)
     old = started(order, channel="sandbox_card")

@@ -170,19 +170,8 @@ def _apply_mismatch(
         else Discrepancy.Kind.CURRENCY_MISMATCH
     )
     valid_amount = isinstance(result.amount, int) and result.amount > 0 and result.currency
-    if source == TransactionSource.CALLBACK or not valid_amount:
-        discrepancy_record(
-            channel=payment.channel,
-            kind=kind,
-            out_trade_no=payment.out_trade_no,
-            payment=payment,
-            details=details,
-        )
-        if payment.next_check_at is None or payment.next_check_at > timezone.now():
-            payment.next_check_at = timezone.now()
-            payment.save(update_fields=["next_check_at", "updated_at"])
-        return ApplyOutcome.MISMATCH
-    if not _record_channel_transaction(payment, result, source):
+    believed = source != TransactionSource.CALLBACK and valid_amount
+    if believed and not _record_channel_transaction(payment, result, source):
         return ApplyOutcome.ALREADY_APPLIED
     discrepancy_record(
         channel=payment.channel,
@@ -191,6 +180,11 @@ def _apply_mismatch(
         payment=payment,
         details=details,
     )
+    if not believed:
+        if payment.next_check_at is None or payment.next_check_at > timezone.now():
+            payment.next_check_at = timezone.now()
+            payment.save(update_fields=["next_check_at", "updated_at"])
+        return ApplyOutcome.MISMATCH
     if payment.is_open:
         _end_attempt(order, payment, TradeStatus.FAILED, actor)
     refund_create_in_transaction(
