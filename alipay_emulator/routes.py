@@ -17,9 +17,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
+from channel_sim.web import Response, html_response, json_response, redirect
 from sandbox_channel.errors import ApiError
 from sandbox_channel.faults import ApiFault, Faults
-from sandbox_channel.web import Response, html_response, json_response, redirect
 from wechatpay_emulator.web import Request
 
 from . import bad_answers, clock, crypto, notifier, protocol, trades, validation, wallet

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote, unquote
 
+from channel_sim.web import Response, html_response, json_response, redirect
+
 from . import bad_answers, notifier, validation, wallet
 from .errors import ApiError, invalid
 from .faults import ApiFault, Faults
@@ -15,7 +17,7 @@ from .refunds import Refunds
 from .statement import statement_csv
 from .store import Store
 from .trades import Trades
-from .web import Request, Response, error_response, html_response, json_response, redirect
+from .web import Request, error_response
 
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 CALL_LOG_SIZE = 100_000

@@ -18,9 +18,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 
+from channel_sim.web import Response, html_response, redirect
 from sandbox_channel.errors import ApiError
 from sandbox_channel.faults import ApiFault, Faults
-from sandbox_channel.web import Response, html_response, redirect
 
 from . import bad_answers, clock, crypto, notifier, wallet
 from .bills import Bills
