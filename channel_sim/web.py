@@ -7,11 +7,12 @@ format; the reading, dispatching and writing are the same for every simulated ch
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 MAX_BODY = 1024 * 1024
 
@@ -32,6 +33,32 @@ class Response:
     body: bytes
     content_type: str
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern
+    handler: Callable[..., Response]
+
+
+AnyRoute = TypeVar("AnyRoute", bound=Route)
+
+
+def find_route(
+    routes: Iterable[AnyRoute], request: Request
+) -> tuple[AnyRoute | None, dict[str, str], bool]:
+    """The route for the request's method and path, with its path arguments unquoted; else None,
+    and whether another method has the path (405 rather than 404)."""
+    path_known = False
+    for route in routes:
+        match = route.pattern.fullmatch(request.path)
+        if match is None:
+            continue
+        path_known = True
+        if route.method == request.method:
+            return route, {name: unquote(value) for name, value in match.groupdict().items()}, True
+    return None, {}, path_known
 
 
 def json_response(payload: Any, status: int = 200) -> Response:

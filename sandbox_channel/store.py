@@ -1,8 +1,7 @@
-"""The channel's private SQLite store: one connection, one lock, one transaction at a time.
+"""The sandbox's schema: trades, refunds, notifications and their attempts.
 
-The simulator is the third party's system, not Paycenter's, so it keeps its own file. All HTTP
-threads and the notifier share a single connection; the lock makes every ``transaction()`` a
-serial unit, which is what gives create/pay/refund their check-then-write atomicity.
+The connection discipline (one connection, one lock, one transaction at a time) is every simulated
+channel's (``channel_sim.store``).
 """
 
 from channel_sim.store import SqliteStore

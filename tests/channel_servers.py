@@ -1,5 +1,6 @@
-"""What the simulated channels' tests share: a merchant's callback endpoint on a real port, and
-polling for what happens asynchronously (a channel's notifications, its settling refunds).
+"""What the simulated channels' tests share: a merchant's callback endpoint on a real port, the
+fixtures that start a channel process and an endpoint, polling for what happens asynchronously
+(a channel's notifications, its settling refunds), and a phone's browser for the wallet pages.
 
 A channel's conftest says what its endpoint records and how it answers; the serving, recording,
 scripting and waiting are the same for the sandbox and both emulators.
@@ -7,10 +8,15 @@ scripting and waiting are the same for the sandbox and both emulators.
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
+
+import pytest
+
+from channel_sim.runner import ChannelProcess
 
 
 @dataclass(frozen=True)
@@ -96,3 +102,57 @@ def poller(default_timeout: float) -> Callable[..., Any]:
             time.sleep(interval)
 
     return wait
+
+
+def receiver_fixture(receiver_class: type[CallbackReceiver]) -> Callable[..., Any]:
+    """A ``receiver`` fixture: a fresh endpoint per test, closed after it."""
+
+    @pytest.fixture(name="receiver")
+    def receiver() -> Iterator[CallbackReceiver]:
+        endpoint = receiver_class()
+        yield endpoint
+        endpoint.close()
+
+    return receiver
+
+
+def module_process_fixture(
+    process_class: type[ChannelProcess], data_name: str, **options: Any
+) -> Callable[..., Any]:
+    """An ``emulator`` fixture: one process per test module, started with ``options``."""
+
+    @pytest.fixture(name="emulator", scope="module")
+    def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelProcess]:
+        with process_class(tmp_path_factory.mktemp(data_name), **options) as process:
+            yield process
+
+    return emulator
+
+
+def well_behaved_fixture() -> Callable[..., Any]:
+    """An autouse fixture: a test that uses the module's ``emulator`` finds it without faults."""
+
+    @pytest.fixture(name="_well_behaved", autouse=True)
+    def well_behaved(request: pytest.FixtureRequest) -> None:
+        if "emulator" in request.fixturenames:
+            request.getfixturevalue("emulator").reset_faults()
+
+    return well_behaved
+
+
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+
+
+@contextmanager
+def phone_page() -> Iterator[Any]:
+    """A page of a real browser (Chromium) the size of a phone, closed afterwards."""
+    from playwright.sync_api import sync_playwright  # only browser tests need it
+
+    from tests.chromium import launch_chromium
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser.new_page(viewport=PHONE_VIEWPORT)
+        finally:
+            browser.close()

@@ -1,7 +1,7 @@
-"""The emulator's private SQLite store: one connection, one lock, one transaction at a time.
+"""The WeChat Pay emulator's schema: trades and refunds, and every emulator's notification tables.
 
-WeChat Pay is a third party, not part of Paycenter, so it keeps its own file. The lock makes every
-``transaction()`` a serial unit, which gives create/pay/refund their check-then-write atomicity.
+The connection discipline (one connection, one lock, one transaction at a time) is every simulated
+channel's (``channel_sim.store``).
 """
 
 from channel_sim.store import EVENT_NOTIFICATION_TABLES, SqliteStore

@@ -11,7 +11,7 @@ import base64
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -138,25 +138,11 @@ def verify_with(public_key_pem: bytes, message: str, signature: str) -> bool:
     return True
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory) -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(
-        tmp_path_factory.mktemp("alipay"), notify_schedule=SCHEDULE, min_expire_seconds=1
-    ) as process:
-        yield process
-
-
-@pytest.fixture(autouse=True)
-def _well_behaved(request) -> None:
-    if "emulator" in request.fixturenames:
-        request.getfixturevalue("emulator").reset_faults()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    endpoint = Receiver()
-    yield endpoint
-    endpoint.close()
+emulator = channel_servers.module_process_fixture(
+    EmulatorProcess, "alipay", notify_schedule=SCHEDULE, min_expire_seconds=1
+)
+_well_behaved = channel_servers.well_behaved_fixture()
+receiver = channel_servers.receiver_fixture(Receiver)
 
 
 @pytest.fixture

@@ -52,11 +52,7 @@ class Receiver(channel_servers.CallbackReceiver):
         return status, text.encode()
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    endpoint = Receiver()
-    yield endpoint
-    endpoint.close()
+receiver = channel_servers.receiver_fixture(Receiver)
 
 
 @pytest.fixture

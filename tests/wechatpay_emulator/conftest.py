@@ -11,7 +11,7 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -122,25 +122,11 @@ def expire_in(seconds: float) -> str:
     return (datetime.now(BEIJING) + timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory) -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(
-        tmp_path_factory.mktemp("wechatpay"), notify_schedule=SCHEDULE, min_expire_seconds=1
-    ) as process:
-        yield process
-
-
-@pytest.fixture(autouse=True)
-def _well_behaved(request) -> None:
-    if "emulator" in request.fixturenames:
-        request.getfixturevalue("emulator").reset_faults()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    endpoint = Receiver()
-    yield endpoint
-    endpoint.close()
+emulator = channel_servers.module_process_fixture(
+    EmulatorProcess, "wechatpay", notify_schedule=SCHEDULE, min_expire_seconds=1
+)
+_well_behaved = channel_servers.well_behaved_fixture()
+receiver = channel_servers.receiver_fixture(Receiver)
 
 
 @pytest.fixture
