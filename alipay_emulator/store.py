@@ -1,8 +1,5 @@
-"""The Alipay emulator's schema: trades and refunds, and every emulator's notification tables.
-
-The connection discipline (one connection, one lock, one transaction at a time) is every simulated
-channel's (``channel_sim.store``).
-"""
+"""Alipay's trades and (synchronous) refunds, in its own SQLite file; the notification tables and
+the connection discipline are every emulator's (``channel_sim.store``)."""
 
 from channel_sim.store import EVENT_NOTIFICATION_TABLES, SqliteStore
 

@@ -319,26 +319,18 @@ class EventNotifier(DeliveryLoop):
         return f"{due.event_type} subject={due.subject} id={due.id}"
 
 
-def list_event_attempts(store: SqliteStore, subject: str | None) -> list[dict[str, Any]]:
-    """Every delivery attempt, oldest first (subject: an out_trade_no or out_refund_no)."""
+def attempt_log(store: SqliteStore, column: str, value: str | None) -> list[dict[str, Any]]:
+    """Every delivery attempt with all its columns, oldest first, for tests and humans to observe;
+    only those whose ``column`` (a constant of the caller's) is ``value``, unless that is None."""
     query = "SELECT * FROM notify_attempts"
     params: tuple = ()
-    if subject is not None:
-        query += " WHERE subject = ?"
-        params = (subject,)
+    if value is not None:
+        query += f" WHERE {column} = ?"
+        params = (value,)
     with store.transaction() as conn:
-        rows = conn.execute(query + " ORDER BY id", params).fetchall()
-    return [
-        {
-            "id": row["id"],
-            "notification": row["notification"],
-            "event_type": row["event_type"],
-            "subject": row["subject"],
-            "attempt": row["attempt"],
-            "status": row["status"],
-            "http_status": row["http_status"],
-            "response_body": row["response_body"],
-            "at": row["at"],
-        }
-        for row in rows
-    ]
+        return [dict(row) for row in conn.execute(query + " ORDER BY id", params)]
+
+
+def list_event_attempts(store: SqliteStore, subject: str | None) -> list[dict[str, Any]]:
+    """Every delivery attempt, oldest first (subject: an out_trade_no or out_refund_no)."""
+    return attempt_log(store, "subject", subject)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from channel_sim.notifier import DeliveryLoop, Outcome
+from channel_sim.notifier import DeliveryLoop, Outcome, attempt_log
 
 from . import clock, refunds
 from .faults import Faults
@@ -146,25 +146,7 @@ class Notifier(DeliveryLoop):
 
 def list_attempts(store: Store, out_trade_no: str | None) -> list[dict]:
     """Every delivery attempt, oldest first, for tests and humans to observe."""
-    query = "SELECT * FROM notify_attempts"
-    params: tuple = ()
-    if out_trade_no is not None:
-        query += " WHERE out_trade_no = ?"
-        params = (out_trade_no,)
-    with store.transaction() as conn:
-        rows = conn.execute(query + " ORDER BY id", params).fetchall()
     return [
-        {
-            "id": row["id"],
-            "notify_id": row["notify_id"],
-            "out_trade_no": row["out_trade_no"],
-            "url": row["url"],
-            "attempt": row["attempt"],
-            "nonce": row["nonce"],
-            "status": row["status"],
-            "http_status": row["http_status"],
-            "response_body": row["response_body"],
-            "at": clock.iso(row["at"], timespec="milliseconds"),
-        }
-        for row in rows
+        {**attempt, "at": clock.iso(attempt["at"], timespec="milliseconds")}
+        for attempt in attempt_log(store, "out_trade_no", out_trade_no)
     ]
