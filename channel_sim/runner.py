@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import requests
 
@@ -51,7 +51,7 @@ class ChannelProcess:
             raise RuntimeError(f"the {self.name} has not been started yet")
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "ChannelProcess":
+    def __enter__(self) -> Self:
         self.start()
         return self
 
