@@ -9,7 +9,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from sandbox_channel.web import Response
+from channel_sim.web import Response
 
 from . import crypto
 

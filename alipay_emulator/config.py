@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from channel_sim import cli
+
 # Alipay's notify schedule: at once, then 4m, 10m, 10m, 1h, 2h, 6h, 15h (8 attempts over ~25 h).
 DEFAULT_SCHEDULE = "0,240,600,600,3600,7200,21600,54000"
 
@@ -25,24 +27,17 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.env
     parser = argparse.ArgumentParser(
         prog="python -m alipay_emulator", description="Run the Alipay open-platform emulator."
     )
+    cli.add_common_options(
+        parser,
+        environ,
+        env_prefix="ALIPAY_EMULATOR",
+        port=8102,
+        data="var/alipay",
+        schedule=DEFAULT_SCHEDULE,
+        notice="notify",
+    )
     env = environ.get
-    parser.add_argument("--host", default=env("ALIPAY_EMULATOR_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(env("ALIPAY_EMULATOR_PORT", "8102")))
-    parser.add_argument(
-        "--data", type=Path, default=Path(env("ALIPAY_EMULATOR_DATA", "var/alipay"))
-    )
-    parser.add_argument("--public-url", default=env("ALIPAY_EMULATOR_PUBLIC_URL") or None)
-    parser.add_argument(
-        "--notify-schedule",
-        default=env("ALIPAY_EMULATOR_NOTIFY_SCHEDULE", DEFAULT_SCHEDULE),
-        help="seconds before notify attempt 1, 2, ...; then it is given up",
-    )
-    parser.add_argument(
-        "--min-expire-seconds",
-        type=float,
-        default=float(env("ALIPAY_EMULATOR_MIN_EXPIRE_SECONDS", "60")),
-        help="how far ahead time_expire must be (Alipay: 1 minute); tests shrink it",
-    )
+    cli.add_min_expire_option(parser, environ, env_prefix="ALIPAY_EMULATOR", channel="Alipay")
     parser.add_argument(
         "--bill-url-ttl",
         type=float,
@@ -50,24 +45,11 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.env
         help="seconds a bill_download_url stays valid (Alipay: 30)",
     )
     args = parser.parse_args(argv)
-    try:
-        schedule = tuple(float(step) for step in args.notify_schedule.split(","))
-    except ValueError:
-        schedule = ()
-    if not schedule or any(step < 0 for step in schedule):
-        parser.error("--notify-schedule: a comma list of seconds such as 0,240,600")
-    if not 0 <= args.port <= 65535:
-        parser.error("--port: 0-65535 (0 picks a free port)")
-    if args.min_expire_seconds < 0:
-        parser.error("--min-expire-seconds must not be negative")
+    common = cli.common_settings(parser, args, schedule_example="0,240,600")
     if args.bill_url_ttl <= 0:
         parser.error("--bill-url-ttl must be positive")
     return Settings(
-        host=args.host,
-        port=args.port,
-        data_dir=args.data,
-        public_url=args.public_url.rstrip("/") if args.public_url else None,
-        notify_schedule=schedule,
-        min_expire_seconds=args.min_expire_seconds,
+        **common,
+        min_expire_seconds=cli.min_expire_seconds(parser, args),
         bill_url_ttl=args.bill_url_ttl,
     )

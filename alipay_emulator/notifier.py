@@ -1,38 +1,36 @@
 """Async notifies: durable form POSTs signed RSA2, retried on Alipay's schedule until the merchant
 answers exactly ``success``.
 
-The delivery loop, its fault handling and the attempt log are the WeChat emulator's (same tables);
+The delivery loop, its fault handling and the attempt log are every emulator's (``channel_sim``);
 what differs is the notification itself. Its parameters are stored once (stable ``notify_id``);
 each attempt gets a fresh ``notify_time`` and is signed again over the sorted parameters without
 ``sign`` and ``sign_type``.
 """
 
-import http.client
 import json
+import logging
 import secrets
 import sqlite3
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from channel_sim.notifier import EventDue as Due
+from channel_sim.notifier import EventNotifier, Outcome, list_event_attempts
 from sandbox_channel.faults import Faults
-from wechatpay_emulator import notifier as wechat_notifier
 
 from . import clock, crypto, validation
 from .store import Store
 
-SEND_TIMEOUT = 5.0
-READ_LIMIT = 64 * 1024
-STORED_BODY_LIMIT = 500
 ACKNOWLEDGEMENT = "success"
 
-Due = wechat_notifier.Due
-Outcome = wechat_notifier.Outcome
-list_attempts = wechat_notifier.list_attempts
+list_attempts = list_event_attempts
 
 
-class Notifier(wechat_notifier.Notifier):
+class Notifier(EventNotifier):
+    log = logging.getLogger(__name__)
+
     def __init__(
         self,
         store: Store,
@@ -40,11 +38,9 @@ class Notifier(wechat_notifier.Notifier):
         alipay_private_key: rsa.RSAPrivateKey,
         schedule: tuple[float, ...],
     ):
-        # WeChat's signer and APIv3 key serve only its own enqueue/_send, both replaced here.
-        super().__init__(store, faults, signer=None, apiv3_key=b"", schedule=schedule)
+        super().__init__(store, faults, schedule)
         self._private_key = alipay_private_key
 
-    # Other arguments than WeChat's enqueue: an Alipay notify is a form, not an encrypted event.
     def enqueue(
         self,
         conn: sqlite3.Connection,
@@ -57,10 +53,14 @@ class Notifier(wechat_notifier.Notifier):
         """Store a notify; called inside the transaction that records the event."""
         notify_id = secrets.token_hex(17)
         body = json.dumps({**params, "notify_id": notify_id}, ensure_ascii=False).encode()
-        conn.execute(
-            "INSERT INTO notifications (id, event_type, subject, url, body, state,"
-            " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-            (notify_id, params["trade_status"], subject, url, body, at + self._schedule[0], at),
+        self._store_notification(
+            conn,
+            id=notify_id,
+            event_type=params["trade_status"],
+            subject=subject,
+            url=url,
+            body=body,
+            at=at,
         )
 
     def _send(self, due: Due) -> Outcome:
@@ -75,25 +75,8 @@ class Notifier(wechat_notifier.Notifier):
             "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
             "User-Agent": "Mozilla/4.0 (Alipay emulator)",
         }
-        parts = urlsplit(due.url)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        connection_class = (
-            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        )
-        connection = connection_class(parts.hostname, parts.port, timeout=SEND_TIMEOUT)
-        try:
-            connection.request("POST", path, body=body, headers=headers)
-            response = connection.getresponse()
-            text = response.read(READ_LIMIT).decode("utf-8", "replace")
-        except (OSError, http.client.HTTPException) as exc:
-            return Outcome("failed", clock.now(), response_body=repr(exc)[:STORED_BODY_LIMIT])
-        finally:
-            connection.close()
+        return self._post(due.url, body, headers)
+
+    def _acknowledged(self, status: int, text: str) -> bool:
         # Alipay reads the body, not the status: anything but the seven letters means "again".
-        delivered = response.status == 200 and text == ACKNOWLEDGEMENT
-        return Outcome(
-            "delivered" if delivered else "sent",
-            clock.now(),
-            response.status,
-            text[:STORED_BODY_LIMIT],
-        )
+        return status == 200 and text == ACKNOWLEDGEMENT

@@ -10,16 +10,15 @@ and people only, never faulted nor signed; the bill file is not signed either (a
 
 import json
 import re
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, urlencode
 
+from channel_sim.calls import CallLog
+from channel_sim.web import Response, Route, find_route, html_response, json_response, redirect
 from sandbox_channel.errors import ApiError
 from sandbox_channel.faults import ApiFault, Faults
-from sandbox_channel.web import Response, html_response, json_response, redirect
 from wechatpay_emulator.web import Request
 
 from . import bad_answers, clock, crypto, notifier, protocol, trades, validation, wallet
@@ -30,7 +29,6 @@ from .refunds import Refunds
 from .store import Store
 from .trades import Trades
 
-CALL_LOG_SIZE = 100_000
 WAP_PAY = "alipay.trade.wap.pay"
 JSON_TYPE = "application/json;charset=utf-8"
 DOOR_STATUS = {"ACQ.TRADE_NOT_EXIST": 404, "ACQ.INVALID_PARAMETER": 400}
@@ -76,9 +74,7 @@ class App:
         self._trades = trades
         self._refunds = refunds
         self._bills = bills
-        # Every gateway call, in memory (bounded): lets tests see what was asked and answered.
-        self._calls: deque[dict] = deque(maxlen=CALL_LOG_SIZE)
-        self._calls_guard = threading.Lock()
+        self._calls = CallLog()
         # method -> (fault-injection operation, handler of biz_content and the common params)
         self._methods: dict[str, tuple[str, Handler]] = {
             "alipay.trade.precreate": ("create", self._trades.precreate),
@@ -111,21 +107,15 @@ class App:
             ("GET", "/_emulator/calls", self.calls),
             ("GET", "/_emulator/notifications", self.notifications),
         ]
-        self._routes = [(method, re.compile(path), handler) for method, path, handler in table]
+        self._routes = [Route(method, re.compile(path), handler) for method, path, handler in table]
 
     def __call__(self, request: Request) -> Response:
-        path_known = False
-        for method, pattern, handler in self._routes:
-            match = pattern.fullmatch(request.path)
-            if match is None:
-                continue
-            path_known = True
-            if method == request.method:
-                arguments = {name: unquote(value) for name, value in match.groupdict().items()}
-                try:
-                    return handler(request, **arguments)
-                except AlipayError as error:
-                    return _door_error(error)
+        route, arguments, path_known = find_route(self._routes, request)
+        if route is not None:
+            try:
+                return route.handler(request, **arguments)
+            except AlipayError as error:
+                return _door_error(error)
         if path_known:
             return json_response({"code": "METHOD_NOT_ALLOWED", "msg": request.method}, 405)
         return json_response({"code": "NOT_FOUND", "msg": f"no route {request.path}"}, 404)
@@ -224,9 +214,7 @@ class App:
             "fault": None,
             "at": time.time(),
         }
-        with self._calls_guard:
-            self._calls.append(call)
-        return call
+        return self._calls.record(call)
 
     def healthz(self, request: Request) -> Response:
         return json_response({"status": "ok"})
@@ -290,16 +278,7 @@ class App:
             raise invalid_parameter(error.message) from None
 
     def calls(self, request: Request) -> Response:
-        wanted = {name: request.query.get(name) for name in ("operation", "method", "key")}
-        with self._calls_guard:
-            calls = list(self._calls)
-        return json_response(
-            [
-                call
-                for call in calls
-                if all(value is None or call[name] == value for name, value in wanted.items())
-            ]
-        )
+        return json_response(self._calls.matching(request.query, ("operation", "method", "key")))
 
     def notifications(self, request: Request) -> Response:
         return json_response(notifier.list_attempts(self._store, request.query.get("subject")))

@@ -3,27 +3,30 @@
     with EmulatorProcess(tmp_path / "alipay") as emulator:
         emulator.pay("order_123")
 
-Process control is the sandbox's (``SandboxProcess``); the command line, the ready line and the
-helpers differ (query through the signed gateway instead of the sandbox's ``trade``). The keys and
-the store live in ``data_dir`` and survive ``restart()``.
+Process control is every simulated channel's (``channel_sim.runner``); the options, the ready
+line and the helpers are the emulator's (query through the signed gateway: there is no ``trade``
+helper). The keys and the store live in ``data_dir`` and survive ``restart()``.
 """
 
 import json
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterable
 from typing import Any
 
 import requests
 
-from sandbox_channel.runner import PACKAGE_PARENT, SandboxProcess
-
-READY_LINE = re.compile(r"alipay emulator listening on http://\S+:(\d+)")
+from channel_sim.runner import ChannelProcess
 
 
-class EmulatorProcess(SandboxProcess):
+class EmulatorProcess(ChannelProcess):
+    module = "alipay_emulator"
+    ready_line = re.compile(r"alipay emulator listening on http://\S+:(\d+)")
+    log_name = "alipay.log"
+    name = "emulator"
+    faults_path = "/_emulator/faults"
+
     def __init__(
         self,
         data_dir: str | os.PathLike,
@@ -36,49 +39,16 @@ class EmulatorProcess(SandboxProcess):
         super().__init__(data_dir, port=port, notify_schedule=notify_schedule, python=python)
         self.min_expire_seconds = min_expire_seconds
         self.bill_url_ttl = bill_url_ttl
-        self.log_path = self.data_dir / "alipay.log"
 
     @property
     def gateway_url(self) -> str:
         return f"{self.url}/gateway.do"
 
-    def start(self) -> None:
-        if self.running:
-            raise RuntimeError("the emulator is already running")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        # Port 0 lets the process bind a free port itself (no race); it prints the one it got.
-        command = [
-            self.python,
-            "-m",
-            "alipay_emulator",
-            "--host=127.0.0.1",
-            f"--port={self.port or 0}",
-            f"--data={self.data_dir}",
-            f"--notify-schedule={','.join(str(step) for step in self.notify_schedule)}",
+    def _options(self) -> list[str]:
+        return [
             f"--min-expire-seconds={self.min_expire_seconds}",
             f"--bill-url-ttl={self.bill_url_ttl}",
         ]
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")])
-        )
-        log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with open(self.log_path, "ab") as log:
-            self._process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        self._wait_until_ready(log_offset)
-
-    def _port_from_log(self, offset: int) -> int | None:
-        with open(self.log_path, "rb") as log:
-            log.seek(offset)
-            match = READY_LINE.search(log.read().decode(errors="replace"))
-        return int(match.group(1)) if match else None
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -86,9 +56,6 @@ class EmulatorProcess(SandboxProcess):
     def manifest(self) -> dict[str, Any]:
         """The generated identities: app_id, seller_id and the PEM key files."""
         return json.loads((self.data_dir / "keys" / "manifest.json").read_text())
-
-    def set_faults(self, faults: dict[str, Any]) -> dict[str, Any]:
-        return self._ok(self.request("POST", "/_emulator/faults", json=faults)).json()
 
     def pay(self, out_trade_no: str) -> requests.Response:
         return self.request("POST", f"/_emulator/pay/{out_trade_no}")

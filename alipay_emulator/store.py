@@ -1,17 +1,10 @@
-"""The emulator's private SQLite store: one connection, one lock, one transaction at a time.
+"""Alipay's trades and (synchronous) refunds, in its own SQLite file; the notification tables and
+the connection discipline are every emulator's (``channel_sim.store``)."""
 
-Alipay is a third party, not part of Paycenter, so it keeps its own file. The lock makes every
-``transaction()`` a serial unit, which gives create/pay/refund their check-then-write atomicity.
-The notification tables are the WeChat emulator's, whose delivery loop is reused.
-"""
+from channel_sim.store import EVENT_NOTIFICATION_TABLES, SqliteStore
 
-import sqlite3
-import threading
-from pathlib import Path
-
-from sandbox_channel.store import Store as SandboxStore
-
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS trades (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,
     out_trade_no   TEXT NOT NULL UNIQUE,
@@ -49,43 +42,12 @@ CREATE TABLE IF NOT EXISTS refunds (
     UNIQUE (trade_id, out_request_no)
 );
 CREATE INDEX IF NOT EXISTS refunds_refunded_at ON refunds (refunded_at);
-
-CREATE TABLE IF NOT EXISTS notifications (
-    id              TEXT PRIMARY KEY,
-    event_type      TEXT NOT NULL,
-    subject         TEXT NOT NULL,
-    url             TEXT NOT NULL,
-    body            BLOB NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'abandoned')),
-    next_attempt_at REAL,
-    created_at      REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at);
-
-CREATE TABLE IF NOT EXISTS notify_attempts (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    notification  TEXT NOT NULL REFERENCES notifications (id),
-    event_type    TEXT NOT NULL,
-    subject       TEXT NOT NULL,
-    attempt       INTEGER NOT NULL,
-    status        TEXT NOT NULL CHECK (status IN ('dropped', 'sent', 'failed', 'delivered')),
-    http_status   INTEGER,
-    response_body TEXT,
-    at            REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS notify_attempts_subject ON notify_attempts (subject);
 """
+    + EVENT_NOTIFICATION_TABLES
+)
 
 
-class Store(SandboxStore):
-    """The sandbox's connection discipline (one lock, BEGIN IMMEDIATE) over Alipay's schema."""
+class Store(SqliteStore):
+    """Every simulated channel's connection discipline over Alipay's schema."""
 
-    def __init__(self, path: Path):  # the sandbox's __init__ would create its own tables
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.executescript(SCHEMA)
+    schema = SCHEMA

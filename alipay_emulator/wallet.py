@@ -4,9 +4,7 @@ import sqlite3
 from html import escape
 from urllib.parse import quote
 
-import segno
-
-from sandbox_channel.wallet import STYLE, format_amount
+from channel_sim.pages import document, format_amount, qr_block
 
 from . import trades
 
@@ -40,11 +38,10 @@ def trade_page(
         )
         if trade["quit_url"]:
             parts.append(f'<p><a id="quit-link" href="{escape(trade["quit_url"])}">Cancel</a></p>')
-        qr = segno.make(page_url, error="m").svg_inline(scale=3)
-        parts.append(f'<div class="qr">{qr}<br>Scan to open this wallet on your phone</div>')
+        parts.append(qr_block(page_url))
     else:
         parts.append('<p class="bad" id="result">This trade is closed and cannot be paid.</p>')
-    return document("Alipay (emulator)", "".join(parts))
+    return document("Alipay (emulator)", "".join(parts), lang="zh-CN")
 
 
 def error_page(sub_code: str, sub_msg: str) -> str:
@@ -53,17 +50,10 @@ def error_page(sub_code: str, sub_msg: str) -> str:
         "Alipay error",
         f'<h1>错误代码 <span id="error-code">{escape(sub_code)}</span></h1>'
         f'<p class="bad" id="problem">{escape(sub_msg)}</p>',
+        lang="zh-CN",
     )
 
 
 def not_found_page() -> str:
-    return document("Not found", "<h1>Unknown trade</h1><p>There is no such payment.</p>")
-
-
-def document(title: str, body: str) -> str:
-    return (
-        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
-        f'<body><main><div class="card">{body}</div></main></body></html>'
-    )
+    body = "<h1>Unknown trade</h1><p>There is no such payment.</p>"
+    return document("Not found", body, lang="zh-CN")

@@ -8,7 +8,7 @@ another trade than the one asked, a status word the documentation does not list.
 import json
 from typing import Any
 
-from .web import Response
+from channel_sim.web import Response
 
 SHAPES = (
     "not_json",

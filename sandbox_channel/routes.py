@@ -2,11 +2,13 @@
 
 import re
 import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from urllib.parse import quote, unquote
+from urllib.parse import quote
+
+from channel_sim import web
+from channel_sim.calls import CallLog
+from channel_sim.web import Response, html_response, json_response, redirect
 
 from . import bad_answers, notifier, validation, wallet
 from .errors import ApiError, invalid
@@ -15,18 +17,14 @@ from .refunds import Refunds
 from .statement import statement_csv
 from .store import Store
 from .trades import Trades
-from .web import Request, Response, error_response, html_response, json_response, redirect
+from .web import Request, error_response
 
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-CALL_LOG_SIZE = 100_000
 MERCHANT_NUMBERS = ("out_refund_no", "out_trade_no")  # most specific first
 
 
 @dataclass(frozen=True)
-class Route:
-    method: str
-    pattern: re.Pattern
-    handler: Callable[..., Response]
+class Route(web.Route):
     operation: str | None  # the fault-injection key (faults.OPERATIONS), if any
 
 
@@ -44,8 +42,7 @@ class App:
         self._trades = trades
         self._refunds = refunds
         self._channels = channels
-        # Every API call, in memory (bounded): lets tests see how often each trade was asked.
-        self._calls: deque[dict] = deque(maxlen=CALL_LOG_SIZE)
+        self._calls = CallLog()
         segment = r"(?P<{}>[^/]+)"
         trade = "/v1/trades/" + segment.format("out_trade_no")
         wallet_trade = "/wallet/" + segment.format("trade_no")
@@ -76,15 +73,9 @@ class App:
         ]
 
     def __call__(self, request: Request) -> Response:
-        path_known = False
-        for route in self._routes:
-            match = route.pattern.fullmatch(request.path)
-            if match is None:
-                continue
-            path_known = True
-            if route.method == request.method:
-                arguments = {name: unquote(value) for name, value in match.groupdict().items()}
-                return self._run(route, request, arguments)
+        route, arguments, path_known = web.find_route(self._routes, request)
+        if route is not None:
+            return self._run(route, request, arguments)
         if path_known:
             return error_response(ApiError(405, "METHOD_NOT_ALLOWED", request.method))
         return error_response(ApiError(404, "NOT_FOUND", f"no route for {request.path}"))
@@ -95,7 +86,7 @@ class App:
         asked = _asked(request, arguments)
         # Logged under its path argument, else under the body's most specific merchant number.
         key = next(iter(arguments.values()), None) or next(iter(asked.values()), None)
-        self._calls.append({"operation": route.operation, "key": key, "at": time.time()})
+        self._calls.record({"operation": route.operation, "key": key, "at": time.time()})
         time.sleep(self._faults.random_delay("api_latency_ms"))
         fault = self._faults.api_fault(route.operation)
         if fault is ApiFault.ERROR:
@@ -125,14 +116,7 @@ class App:
         return bad_answers.bad_answer(self._faults.choice(bad_answers.SHAPES), response, asked)
 
     def calls(self, request: Request) -> Response:
-        wanted = {name: request.query.get(name) for name in ("operation", "key")}
-        return json_response(
-            [
-                call
-                for call in list(self._calls)
-                if all(value is None or call[name] == value for name, value in wanted.items())
-            ]
-        )
+        return json_response(self._calls.matching(request.query, ("operation", "key")))
 
     def _hang(self) -> Response:
         # Long enough to outlast the caller's timeout; the caller never learns what happened.

@@ -3,31 +3,28 @@
     with SandboxProcess(tmp_path / "sandbox") as sandbox:
         sandbox.pay("pay_123")
 
-The process gets its own process group and logs to ``<data_dir>/sandbox.log``; its storage lives
-in ``data_dir`` and survives ``restart()``.
+Process control is every simulated channel's (``channel_sim.runner``); the process logs to
+``<data_dir>/sandbox.log``; its storage lives in ``data_dir`` and survives ``restart()``.
 """
 
-import contextlib
 import os
 import re
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import requests
 
-PACKAGE_PARENT = Path(__file__).resolve().parent.parent
-READY_LINE = re.compile(r"sandbox channel listening on http://\S+:(\d+)")
-START_TIMEOUT = 15.0
-STOP_GRACE = 5.0
-HTTP_TIMEOUT = 30.0
+from channel_sim.runner import ChannelProcess
 
 
-class SandboxProcess:
+class SandboxProcess(ChannelProcess):
+    module = "sandbox_channel"
+    ready_line = re.compile(r"sandbox channel listening on http://\S+:(\d+)")
+    log_name = "sandbox.log"
+    name = "sandbox"
+    faults_path = "/v1/faults"
+
     def __init__(
         self,
         data_dir: str | os.PathLike,
@@ -38,146 +35,22 @@ class SandboxProcess:
         refund_delay_ms: int = 0,
         python: str = sys.executable,
     ):
-        self.data_dir = Path(data_dir)
-        self.port = port  # None until the first start picks a free one; then kept for restarts
+        super().__init__(data_dir, port=port, notify_schedule=notify_schedule, python=python)
         self.channels = tuple(channels)
         self.secret = secret
-        self.notify_schedule = tuple(notify_schedule)
         self.refund_delay_ms = refund_delay_ms
-        self.python = python
-        self.log_path = self.data_dir / "sandbox.log"
-        self._process: subprocess.Popen | None = None
 
-    @property
-    def url(self) -> str:
-        if self.port is None:
-            raise RuntimeError("the sandbox has not been started yet")
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> "SandboxProcess":
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.stop()
-
-    # -- process control -----------------------------------------------------------------
-
-    def start(self) -> None:
-        if self.running:
-            raise RuntimeError("the sandbox is already running")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        # Port 0 lets the process bind a free port itself (no race); it prints the one it got.
-        command = [
-            self.python,
-            "-m",
-            "sandbox_channel",
-            "--host=127.0.0.1",
-            f"--port={self.port or 0}",
-            f"--data={self.data_dir}",
+    def _options(self) -> list[str]:
+        return [
             f"--channels={','.join(self.channels)}",
-            f"--notify-schedule={','.join(str(step) for step in self.notify_schedule)}",
             f"--refund-delay-ms={self.refund_delay_ms}",
         ]
+
+    def _environment(self) -> dict[str, str]:
         # The secret goes by environment, not argv, so it does not show in the process list.
-        env = dict(os.environ, PYTHONUNBUFFERED="1", SANDBOX_SECRET=self.secret)
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")])
-        )
-        log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with open(self.log_path, "ab") as log:
-            self._process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        self._wait_until_ready(log_offset)
-
-    def stop(self) -> int | None:
-        """SIGTERM, then SIGKILL after a grace period; the exit code, or None if not running."""
-        if self._process is None:
-            return None
-        process, self._process = self._process, None
-        if process.poll() is None:
-            self._signal(process, signal.SIGTERM)
-            try:
-                process.wait(STOP_GRACE)
-            except subprocess.TimeoutExpired:
-                self._signal(process, signal.SIGKILL)
-                process.wait()
-        return process.returncode
-
-    def kill(self) -> None:
-        """Die like a crash: SIGKILL, no clean shutdown."""
-        if self._process is None:
-            return
-        process, self._process = self._process, None
-        self._signal(process, signal.SIGKILL)
-        process.wait()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def log_tail(self, lines: int = 40) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def _wait_until_ready(self, log_offset: int) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                code = self._process.returncode
-                self._process = None
-                raise RuntimeError(f"sandbox exited with {code} on start:\n{self.log_tail()}")
-            # The ready line proves it is this process (not a stranger) that owns the port.
-            ready_port = self._port_from_log(log_offset)
-            if ready_port is not None:
-                self.port = ready_port
-                if self._healthy():
-                    return
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError(f"sandbox did not become ready in {START_TIMEOUT} s:\n{self.log_tail()}")
-
-    def _port_from_log(self, offset: int) -> int | None:
-        with open(self.log_path, "rb") as log:
-            log.seek(offset)
-            match = READY_LINE.search(log.read().decode(errors="replace"))
-        return int(match.group(1)) if match else None
-
-    def _healthy(self) -> bool:
-        try:
-            return requests.get(f"{self.url}/healthz", timeout=1).ok
-        except requests.RequestException:
-            return False
-
-    @staticmethod
-    def _signal(process: subprocess.Popen, signum: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signum)
+        return {"SANDBOX_SECRET": self.secret}
 
     # -- API helpers ---------------------------------------------------------------------
-
-    def request(
-        self, method: str, path: str, timeout: float = HTTP_TIMEOUT, **kwargs: Any
-    ) -> requests.Response:
-        # No shared Session: tests call these helpers from several threads at once.
-        return requests.request(method, f"{self.url}{path}", timeout=timeout, **kwargs)
-
-    def set_faults(self, faults: dict[str, Any]) -> dict[str, Any]:
-        return self._ok(self.request("POST", "/v1/faults", json=faults)).json()
-
-    def reset_faults(self) -> dict[str, Any]:
-        return self.set_faults({})
 
     def pay(self, out_trade_no: str) -> requests.Response:
         return self.request("POST", f"/v1/trades/{out_trade_no}/pay", json={})
@@ -200,13 +73,3 @@ class SandboxProcess:
     def statement(self, date_str: str, channel: str | None = None) -> str:
         params = {"channel": channel} if channel is not None else None
         return self._ok(self.request("GET", f"/v1/statements/{date_str}", params=params)).text
-
-    @staticmethod
-    def _ok(response: requests.Response) -> requests.Response:
-        if not response.ok:
-            raise requests.HTTPError(
-                f"sandbox answered {response.status_code} to {response.request.method}"
-                f" {response.url}: {response.text[:500]}",
-                response=response,
-            )
-        return response

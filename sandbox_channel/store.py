@@ -1,15 +1,10 @@
-"""The channel's private SQLite store: one connection, one lock, one transaction at a time.
+"""The sandbox's schema: trades, refunds, notifications and their attempts.
 
-The simulator is the third party's system, not Paycenter's, so it keeps its own file. All HTTP
-threads and the notifier share a single connection; the lock makes every ``transaction()`` a
-serial unit, which is what gives create/pay/refund their check-then-write atomicity.
+The connection discipline (one connection, one lock, one transaction at a time) is every simulated
+channel's (``channel_sim.store``).
 """
 
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from channel_sim.store import SqliteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS trades (
@@ -83,36 +78,6 @@ ADDED_COLUMNS = {
 }
 
 
-class Store:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.executescript(SCHEMA)
-        self._add_missing_columns()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Exclusive access to the connection inside BEGIN IMMEDIATE … COMMIT/ROLLBACK."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def _add_missing_columns(self) -> None:
-        for table, columns in ADDED_COLUMNS.items():
-            present = {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}
-            for name, definition in columns.items():
-                if name not in present:
-                    self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+class Store(SqliteStore):
+    schema = SCHEMA
+    added_columns = ADDED_COLUMNS

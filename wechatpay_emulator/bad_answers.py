@@ -9,8 +9,8 @@ another order than the one asked, a state the documentation does not list.
 import json
 from typing import Any
 
+from channel_sim.web import Response
 from sandbox_channel.bad_answers import SHAPES, UNKNOWN_STATUS
-from sandbox_channel.web import Response
 
 __all__ = ["SHAPES", "bad_answer"]
 

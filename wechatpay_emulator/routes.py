@@ -9,18 +9,19 @@ import contextlib
 import re
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 
+from channel_sim import web
+from channel_sim.calls import CallLog
+from channel_sim.web import Response, html_response, redirect
 from sandbox_channel.errors import ApiError
 from sandbox_channel.faults import ApiFault, Faults
-from sandbox_channel.web import Response, html_response, redirect
 
 from . import bad_answers, clock, crypto, notifier, wallet
 from .bills import Bills
@@ -31,7 +32,6 @@ from .store import Store
 from .trades import Trades
 from .web import Request, error_response, json_response
 
-CALL_LOG_SIZE = 100_000
 NO_CONTENT = Response(204, b"", "application/json; charset=utf-8")
 PAY_OUTCOMES = ("SUCCESS", "PAYERROR")
 
@@ -68,10 +68,7 @@ class Kind:
 
 
 @dataclass(frozen=True)
-class Route:
-    method: str
-    pattern: re.Pattern
-    handler: Callable[..., Response]
+class Route(web.Route):
     kind: str
     operation: str | None  # the fault-injection key (sandbox_channel.faults.OPERATIONS)
 
@@ -95,8 +92,7 @@ class App:
         self._refunds = refunds
         self._bills = bills
         self._public_url = public_url.rstrip("/")
-        # Every v3 call, in memory (bounded): lets tests see what was asked and answered.
-        self._calls: deque[dict] = deque(maxlen=CALL_LOG_SIZE)
+        self._calls = CallLog()
         self._refunds_in_flight: set[str] = set()
         self._in_flight_guard = threading.Lock()
         segment = "(?P<{}>[^/]+)"
@@ -144,15 +140,9 @@ class App:
         ]
 
     def __call__(self, request: Request) -> Response:
-        path_known = False
-        for route in self._routes:
-            match = route.pattern.fullmatch(request.path)
-            if match is None:
-                continue
-            path_known = True
-            if route.method == request.method:
-                arguments = {name: unquote(value) for name, value in match.groupdict().items()}
-                return self._run(route, request, arguments)
+        route, arguments, path_known = web.find_route(self._routes, request)
+        if route is not None:
+            return self._run(route, request, arguments)
         if path_known:
             return self._answer(request, WechatError(405, "INVALID_REQUEST", request.method))
         return self._answer(request, WechatError(404, "NOT_FOUND", f"no route {request.path}"))
@@ -265,8 +255,7 @@ class App:
             "status": None,
             "at": time.time(),
         }
-        self._calls.append(call)
-        return call
+        return self._calls.record(call)
 
     # -- the v3 API ----------------------------------------------------------------------
 
@@ -389,14 +378,7 @@ class App:
             raise param_error(error.message) from None
 
     def calls(self, request: Request) -> Response:
-        wanted = {name: request.query.get(name) for name in ("operation", "key")}
-        return json_response(
-            [
-                call
-                for call in list(self._calls)
-                if all(value is None or call[name] == value for name, value in wanted.items())
-            ]
-        )
+        return json_response(self._calls.matching(request.query, ("operation", "key")))
 
     def notifications(self, request: Request) -> Response:
         return json_response(notifier.list_attempts(self._store, request.query.get("subject")))

@@ -3,8 +3,8 @@
     with EmulatorProcess(tmp_path / "wechatpay") as emulator:
         emulator.pay("order_123")
 
-Process control is the sandbox's (``SandboxProcess``); the command line, the ready line and the
-helpers differ (the sandbox's ``trade``/``refund``/``statement`` have no emulator route: query
+Process control is every simulated channel's (``channel_sim.runner``); the options, the ready
+line and the helpers are the emulator's (no ``trade``/``refund``/``statement`` helpers: query
 through the signed v3 API instead). The keys and the store live in ``data_dir`` and survive
 ``restart()``.
 """
@@ -12,19 +12,22 @@ through the signed v3 API instead). The keys and the store live in ``data_dir`` 
 import json
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterable
 from typing import Any
 
 import requests
 
-from sandbox_channel.runner import PACKAGE_PARENT, SandboxProcess
-
-READY_LINE = re.compile(r"wechatpay emulator listening on http://\S+:(\d+)")
+from channel_sim.runner import ChannelProcess
 
 
-class EmulatorProcess(SandboxProcess):
+class EmulatorProcess(ChannelProcess):
+    module = "wechatpay_emulator"
+    ready_line = re.compile(r"wechatpay emulator listening on http://\S+:(\d+)")
+    log_name = "wechatpay.log"
+    name = "emulator"
+    faults_path = "/_emulator/faults"
+
     def __init__(
         self,
         data_dir: str | os.PathLike,
@@ -35,55 +38,17 @@ class EmulatorProcess(SandboxProcess):
         signer: str = "public_key",
         python: str = sys.executable,
     ):
-        super().__init__(
-            data_dir,
-            port=port,
-            notify_schedule=notify_schedule,
-            refund_delay_ms=refund_delay_ms,
-            python=python,
-        )
+        super().__init__(data_dir, port=port, notify_schedule=notify_schedule, python=python)
+        self.refund_delay_ms = refund_delay_ms
         self.min_expire_seconds = min_expire_seconds
         self.signer = signer
-        self.log_path = self.data_dir / "wechatpay.log"
 
-    def start(self) -> None:
-        if self.running:
-            raise RuntimeError("the emulator is already running")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        # Port 0 lets the process bind a free port itself (no race); it prints the one it got.
-        command = [
-            self.python,
-            "-m",
-            "wechatpay_emulator",
-            "--host=127.0.0.1",
-            f"--port={self.port or 0}",
-            f"--data={self.data_dir}",
-            f"--notify-schedule={','.join(str(step) for step in self.notify_schedule)}",
+    def _options(self) -> list[str]:
+        return [
             f"--refund-delay-ms={self.refund_delay_ms}",
             f"--min-expire-seconds={self.min_expire_seconds}",
             f"--signer={self.signer}",
         ]
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")])
-        )
-        log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with open(self.log_path, "ab") as log:
-            self._process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        self._wait_until_ready(log_offset)
-
-    def _port_from_log(self, offset: int) -> int | None:
-        with open(self.log_path, "rb") as log:
-            log.seek(offset)
-            match = READY_LINE.search(log.read().decode(errors="replace"))
-        return int(match.group(1)) if match else None
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -91,9 +56,6 @@ class EmulatorProcess(SandboxProcess):
     def manifest(self) -> dict[str, Any]:
         """The generated identities: mchid, appid, key file paths, serials, public key id."""
         return json.loads((self.data_dir / "keys" / "manifest.json").read_text())
-
-    def set_faults(self, faults: dict[str, Any]) -> dict[str, Any]:
-        return self._ok(self.request("POST", "/_emulator/faults", json=faults)).json()
 
     def pay(self, out_trade_no: str, outcome: str = "SUCCESS") -> requests.Response:
         return self.request("POST", f"/_emulator/pay/{out_trade_no}", json={"outcome": outcome})

@@ -4,9 +4,7 @@ import sqlite3
 from html import escape
 from urllib.parse import quote
 
-import segno
-
-from sandbox_channel.wallet import STYLE, format_amount
+from channel_sim.pages import document, format_amount, qr_block
 
 from . import trades
 
@@ -45,21 +43,11 @@ def trade_page(
             f'<form method="post" action="{escape(action)}">{hidden}'
             '<button type="submit" id="pay-button">Pay</button></form>'
         )
-        qr = segno.make(page_url, error="m").svg_inline(scale=3)
-        parts.append(f'<div class="qr">{qr}<br>Scan to open this wallet on your phone</div>')
+        parts.append(qr_block(page_url))
     else:
         parts.append('<p class="bad" id="result">This order is closed and cannot be paid.</p>')
-    return _document("WeChat Pay (emulator)", "".join(parts), head_extra)
+    return document("WeChat Pay (emulator)", "".join(parts), head_extra)
 
 
 def not_found_page() -> str:
-    return _document("Not found", "<h1>Unknown order</h1><p>There is no such payment.</p>")
-
-
-def _document(title: str, body: str, head_extra: str = "") -> str:
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{STYLE}</style>{head_extra}</head>"
-        f'<body><main><div class="card">{body}</div></main></body></html>'
-    )
+    return document("Not found", "<h1>Unknown order</h1><p>There is no such payment.</p>")

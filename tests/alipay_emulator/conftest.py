@@ -10,12 +10,9 @@ own signing and verification.
 import base64
 import itertools
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -28,65 +25,28 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from alipay_emulator.runner import EmulatorProcess
+from tests import channel_servers
 
 CHINA = timezone(timedelta(hours=8))
 SCHEDULE = (0, 0.2, 0.4, 0.6)
 _numbers = itertools.count()
 
 
-@dataclass(frozen=True)
-class Received:
-    headers: dict[str, str]
-    body: bytes
-
+class Received(channel_servers.Received):
     @property
     def form(self) -> dict[str, str]:
         return dict(parse_qsl(self.body.decode(), keep_blank_values=True))
 
 
-class Receiver:
-    """A merchant's notify endpoint: records every notify, answers as scripted (else success)."""
+class Receiver(channel_servers.CallbackReceiver):
+    """A merchant's notify endpoint: answers 200 with the scripted bodies, else ``success``."""
 
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self._answers: list[str] = []
-        self._changed = threading.Condition()
-        receiver = self
+    path = "/notify/alipay/"
+    default_answer = "success"
+    received_class = Received
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                text = receiver._record(dict(self.headers), body).encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(text)))
-                self.end_headers()
-                self.wfile.write(text)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/notify/alipay/"
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def answer_with(self, *bodies: str) -> None:
-        """Answer the next notifies with these bodies; then with ``success``."""
-        self._answers.extend(bodies)
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
-        with self._changed:
-            self._changed.wait_for(lambda: len(self.received) >= count, timeout)
-            return list(self.received)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _record(self, headers: dict[str, str], body: bytes) -> str:
-        with self._changed:
-            self.received.append(Received(headers, body))
-            self._changed.notify_all()
-            return self._answers.pop(0) if self._answers else "success"
+    def _reply(self, text: str) -> tuple[int, bytes]:
+        return 200, text.encode()
 
 
 class Merchant:
@@ -178,25 +138,11 @@ def verify_with(public_key_pem: bytes, message: str, signature: str) -> bool:
     return True
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory) -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(
-        tmp_path_factory.mktemp("alipay"), notify_schedule=SCHEDULE, min_expire_seconds=1
-    ) as process:
-        yield process
-
-
-@pytest.fixture(autouse=True)
-def _well_behaved(request) -> None:
-    if "emulator" in request.fixturenames:
-        request.getfixturevalue("emulator").reset_faults()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    endpoint = Receiver()
-    yield endpoint
-    endpoint.close()
+emulator = channel_servers.module_process_fixture(
+    EmulatorProcess, "alipay", notify_schedule=SCHEDULE, min_expire_seconds=1
+)
+_well_behaved = channel_servers.well_behaved_fixture()
+receiver = channel_servers.receiver_fixture(Receiver)
 
 
 @pytest.fixture
@@ -238,14 +184,4 @@ def paid(precreate, emulator) -> Callable[..., str]:
 
 @pytest.fixture
 def eventually() -> Callable[..., Any]:
-    """Poll ``check`` until it returns something truthy (returned) or the timeout runs out."""
-
-    def wait(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            result = check()
-            if result or time.monotonic() > deadline:
-                return result
-            time.sleep(interval)
-
-    return wait
+    return channel_servers.poller(default_timeout=10.0)

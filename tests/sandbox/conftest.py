@@ -3,12 +3,9 @@
 import hashlib
 import hmac
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +13,13 @@ import pytest
 import requests
 
 from sandbox_channel.runner import SandboxProcess
+from tests import channel_servers
 
 SECRET = "test-secret"
 
 
 @dataclass(frozen=True)
-class Received:
-    headers: dict[str, str]
-    body: bytes
+class Received(channel_servers.Received):
     signature_ok: bool
 
     @property
@@ -31,64 +27,32 @@ class Received:
         return json.loads(self.body)
 
 
-class Receiver:
-    """A merchant's callback endpoint: records every notification, answers as scripted.
+class Receiver(channel_servers.CallbackReceiver):
+    """A merchant's callback endpoint: answers (status, body) as scripted, else (200, "success").
 
     The signature is checked here with hmac directly, independently of sandbox_channel.signing.
     """
 
+    path = "/callbacks/sandbox/"
+    default_answer = (200, "success")
+    wait_timeout = 5.0
+
     def __init__(self, secret: str = SECRET):
         self.secret = secret.encode()
-        self.received: list[Received] = []
-        self._answers: list[tuple[int, str]] = []
-        self._changed = threading.Condition()
-        receiver = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, text = receiver._record(dict(self.headers), body)
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(text)))
-                self.end_headers()
-                self.wfile.write(text.encode())
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/callbacks/sandbox/"
-        serve = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-        serve.start()
-
-    def answer_with(self, *answers: tuple[int, str]) -> None:
-        """Answer the next notifications with these (status, body); then with (200, "success")."""
-        self._answers.extend(answers)
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
-        with self._changed:
-            self._changed.wait_for(lambda: len(self.received) >= count, timeout)
-            return list(self.received)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _record(self, headers: dict[str, str], body: bytes) -> tuple[int, str]:
+    def _received(self, headers: dict[str, str], body: bytes) -> Received:
         message = f"{headers.get('X-Sandbox-Timestamp')}\n{headers.get('X-Sandbox-Nonce')}\n"
         expected = hmac.new(self.secret, message.encode() + body, hashlib.sha256).hexdigest()
         signature_ok = hmac.compare_digest(expected, headers.get("X-Sandbox-Signature", ""))
-        with self._changed:
-            self.received.append(Received(headers, body, signature_ok))
-            self._changed.notify_all()
-            return self._answers.pop(0) if self._answers else (200, "success")
+        return Received(headers, body, signature_ok)
+
+    def _reply(self, answer: tuple[int, str]) -> tuple[int, bytes]:
+        status, text = answer
+        return status, text.encode()
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    endpoint = Receiver()
-    yield endpoint
-    endpoint.close()
+receiver = channel_servers.receiver_fixture(Receiver)
 
 
 @pytest.fixture
@@ -142,14 +106,4 @@ def create_trade(receiver: Receiver) -> Callable[..., requests.Response]:
 
 @pytest.fixture
 def eventually() -> Callable[..., Any]:
-    """Poll ``check`` until it returns something truthy (returned) or the timeout runs out."""
-
-    def wait(check: Callable[[], Any], timeout: float = 5.0, interval: float = 0.05) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            result = check()
-            if result or time.monotonic() > deadline:
-                return result
-            time.sleep(interval)
-
-    return wait
+    return channel_servers.poller(default_timeout=5.0)

@@ -9,13 +9,10 @@ the only way it offers. Every request and answer still goes through its own sign
 import base64
 import itertools
 import json
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from wechatpayv3 import WeChatPay, WeChatPayType
 
+from tests import channel_servers
 from wechatpay_emulator.runner import EmulatorProcess
 
 BEIJING = timezone(timedelta(hours=8))
@@ -32,62 +30,22 @@ SCHEDULE = (0, 0.2, 0.4, 0.6)
 _numbers = itertools.count()
 
 
-@dataclass(frozen=True)
-class Received:
-    headers: dict[str, str]
-    body: bytes
-
+class Received(channel_servers.Received):
     @property
     def payload(self) -> dict[str, Any]:
         return json.loads(self.body)
 
 
-class Receiver:
-    """A merchant's callback endpoint: records every callback, answers as scripted (else 204)."""
+class Receiver(channel_servers.CallbackReceiver):
+    """A merchant's callback endpoint: answers with the scripted statuses, else 204."""
 
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self._answers: list[int] = []
-        self._changed = threading.Condition()
-        receiver = self
+    path = "/callbacks/wechatpay/"
+    default_answer = 204
+    received_class = Received
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status = receiver._record(dict(self.headers), body)
-                text = (
-                    b"" if status == 204 else json.dumps({"code": "FAIL", "message": "x"}).encode()
-                )
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(text)))
-                self.end_headers()
-                self.wfile.write(text)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/callbacks/wechatpay/"
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def answer_with(self, *statuses: int) -> None:
-        """Answer the next callbacks with these statuses; then with 204."""
-        self._answers.extend(statuses)
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
-        with self._changed:
-            self._changed.wait_for(lambda: len(self.received) >= count, timeout)
-            return list(self.received)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _record(self, headers: dict[str, str], body: bytes) -> int:
-        with self._changed:
-            self.received.append(Received(headers, body))
-            self._changed.notify_all()
-            return self._answers.pop(0) if self._answers else 204
+    def _reply(self, status: int) -> tuple[int, bytes]:
+        failure = json.dumps({"code": "FAIL", "message": "x"}).encode()
+        return status, b"" if status == 204 else failure
 
 
 class Merchant:
@@ -164,25 +122,11 @@ def expire_in(seconds: float) -> str:
     return (datetime.now(BEIJING) + timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory) -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(
-        tmp_path_factory.mktemp("wechatpay"), notify_schedule=SCHEDULE, min_expire_seconds=1
-    ) as process:
-        yield process
-
-
-@pytest.fixture(autouse=True)
-def _well_behaved(request) -> None:
-    if "emulator" in request.fixturenames:
-        request.getfixturevalue("emulator").reset_faults()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    endpoint = Receiver()
-    yield endpoint
-    endpoint.close()
+emulator = channel_servers.module_process_fixture(
+    EmulatorProcess, "wechatpay", notify_schedule=SCHEDULE, min_expire_seconds=1
+)
+_well_behaved = channel_servers.well_behaved_fixture()
+receiver = channel_servers.receiver_fixture(Receiver)
 
 
 @pytest.fixture
@@ -210,14 +154,4 @@ def native_order(wxpay) -> Callable[..., tuple[str, int, dict]]:
 
 @pytest.fixture
 def eventually() -> Callable[..., Any]:
-    """Poll ``check`` until it returns something truthy (returned) or the timeout runs out."""
-
-    def wait(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            result = check()
-            if result or time.monotonic() > deadline:
-                return result
-            time.sleep(interval)
-
-    return wait
+    return channel_servers.poller(default_timeout=10.0)

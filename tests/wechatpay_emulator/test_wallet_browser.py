@@ -4,9 +4,8 @@
 import json
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from tests.chromium import launch_chromium
+from tests import channel_servers
 
 pytestmark = pytest.mark.browser
 
@@ -14,21 +13,16 @@ pytestmark = pytest.mark.browser
 def test_a_buyer_pays_from_the_wallet_page(native_order, wxpay, receiver):
     out_trade_no, code, answer = native_order(total=1999, description="Oolong")
     assert code == 200
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = browser.new_page(viewport={"width": 390, "height": 844})
-            page.goto(answer["code_url"])
-            assert page.text_content(".amount") == "19.99 CNY"
-            assert page.text_content("#trade-status") == "NOTPAY"
-            page.click("#pay-button")
-            page.wait_for_selector("#result")
-            assert page.text_content("#result") == "Payment successful"
-            page.reload()  # post/redirect/get: reloading does not pay again
-            assert page.text_content("#trade-status") == "SUCCESS"
-            assert page.query_selector("#pay-button") is None
-        finally:
-            browser.close()
+    with channel_servers.phone_page() as page:
+        page.goto(answer["code_url"])
+        assert page.text_content(".amount") == "19.99 CNY"
+        assert page.text_content("#trade-status") == "NOTPAY"
+        page.click("#pay-button")
+        page.wait_for_selector("#result")
+        assert page.text_content("#result") == "Payment successful"
+        page.reload()  # post/redirect/get: reloading does not pay again
+        assert page.text_content("#trade-status") == "SUCCESS"
+        assert page.query_selector("#pay-button") is None
     assert json.loads(wxpay.query(out_trade_no=out_trade_no)[1])["trade_state"] == "SUCCESS"
     [callback] = receiver.wait_for(1)
     assert wxpay.callback(callback.headers, callback.body)["resource"]["amount"]["total"] == 1999
