@@ -13,8 +13,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
 
-from orders.audit import Actor
-from orders.enums import ActorKind
+from orders.audit import STATEMENT_RUN
 from payments.channels.base import TradeResult, TradeStatus
 from payments.enums import RefundStatus, TransactionSource
 from payments.models import ChannelTransaction, Discrepancy, Payment, Refund
@@ -24,8 +23,6 @@ from reconciliation.days import day_bounds
 from reconciliation.models import Outcome, ReconciliationOutcome, Statement, StatementLine
 
 logger = logging.getLogger(__name__)
-
-STATEMENT = Actor(ActorKind.STATEMENT, "statement reconciliation")
 
 # The channels' own words for a line that is money moved: the sandbox and WeChat Pay say
 # SUCCESS; an Alipay statement holds only done business, named by its type (交易 / 退款).
@@ -95,7 +92,7 @@ def _match_payment_line(statement: Statement, line: StatementLine) -> None:
             details = {"ours": payment.status, "channel": line.status}
         elif not succeeded_here:
             applied = payment_apply_channel_result(
-                result=_trade_result(line), source=TransactionSource.STATEMENT, actor=STATEMENT
+                result=_trade_result(line), source=TransactionSource.STATEMENT, actor=STATEMENT_RUN
             )
             # the channel took another amount: apply refunded it all and recorded why
             mismatched = applied == ApplyOutcome.MISMATCH_REFUNDED
