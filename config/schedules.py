@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_q.models import Schedule
 
-from payments.channels import get_channel
+from reconciliation.days import StatementUnavailable, availability
 
 # A statement run retries days the channel was not ready for, this often (minutes).
 STATEMENT_RETRY_MINUTES = 30
@@ -44,8 +44,9 @@ def statement_schedules(now: datetime) -> list[dict]:
     run itself takes only days whose statement is final and not yet reconciled."""
     specs = []
     for code in settings.PAYMENT_CHANNELS:
-        statement = get_channel(code).capabilities.statement
-        if statement is None:
+        try:
+            statement = availability(code)
+        except StatementUnavailable:
             continue
         local = now.astimezone(ZoneInfo(statement.time_zone))
         ready = datetime.combine(local.date(), statement.ready_at, local.tzinfo)

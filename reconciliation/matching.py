@@ -94,9 +94,13 @@ def _match_payment_line(statement: Statement, line: StatementLine) -> None:
             applied = payment_apply_channel_result(
                 result=_trade_result(line), source=TransactionSource.STATEMENT, actor=STATEMENT_RUN
             )
-            # the channel took another amount: apply refunded it all and recorded why
-            mismatched = applied == ApplyOutcome.MISMATCH_REFUNDED
-            outcome = _mismatch(payment, line) if mismatched else Outcome.APPLIED
+            if applied == ApplyOutcome.ALREADY_APPLIED:  # a callback got there first
+                outcome = _mismatch(payment, line) or Outcome.MATCHED
+            elif applied == ApplyOutcome.MISMATCH_REFUNDED:
+                # the channel took another amount: apply refunded it all and recorded why
+                outcome = _mismatch(payment, line)
+            else:
+                outcome = Outcome.APPLIED
             details = {"applied": str(applied)}
         else:
             outcome = _mismatch(payment, line) or Outcome.MATCHED
