@@ -1,12 +1,14 @@
 """One statement Schedule per channel with a statement, and runs of one day never overlap."""
 
+import ast
 from datetime import UTC, datetime
 
 import pytest
+from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
 from config.schedules import statement_schedules, sync_schedules
-from reconciliation.models import ReconciliationOutcome, Statement
+from reconciliation.models import ReconciliationOutcome, Statement, StatementDay
 from reconciliation.statements import StatementRunBusy, statement_reconcile
 from tests.factories import paid_payment
 from tests.helpers import race
@@ -50,7 +52,12 @@ def test_a_channel_ready_later_today_starts_then(sandbox, settings):
 def test_sync_writes_the_statement_schedules(sandbox):
     sync_schedules()
 
-    assert Schedule.objects.filter(name__startswith="reconcile-statements-").count() == 2
+    rows = Schedule.objects.filter(name__startswith="reconcile-statements-")
+    assert rows.count() == 2
+    row = rows.get(name="reconcile-statements-sandbox")
+    # what the cluster does with the row: the dotted function, the literal arguments
+    assert import_string(row.func)(ast.literal_eval(row.args)) == 1  # yesterday, reconciled
+    assert StatementDay.objects.get().status == StatementDay.Status.RECONCILED
 
 
 @pytest.mark.django_db(transaction=True)
