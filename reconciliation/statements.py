@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -27,6 +28,10 @@ logger = logging.getLogger(__name__)
 RUN_LEASE = timedelta(minutes=30)
 # How far back the schedule keeps trying days the channel was not ready for.
 RETRY_DAYS = 7
+
+
+class UnreadableStatement(Exception):
+    """A line of the file cannot be kept as it is (too long, a NUL byte, an unknown kind)."""
 
 
 class StatementRunBusy(Exception):
@@ -51,7 +56,10 @@ def statement_reconcile(*, channel: str, day: date, now: datetime | None = None)
     try:
         try:
             fetched = get_channel(channel).statement_lines(day)
-        except (ChannelUnavailable, ChannelError) as error:
+            statement = statement_store(
+                channel=channel, day=day, raw=fetched.raw, lines=fetched.lines
+            )
+        except (ChannelUnavailable, ChannelError, UnreadableStatement) as error:
             logger.warning(
                 "statement not available: channel=%s day=%s error=%s", channel, day, error
             )
@@ -59,7 +67,6 @@ def statement_reconcile(*, channel: str, day: date, now: datetime | None = None)
                 statement_day, status=StatementDay.Status.PENDING, error=str(error) or "unavailable"
             )
             return RunResult(day=statement_day, statement=None, error=str(error) or "unavailable")
-        statement = statement_store(channel=channel, day=day, raw=fetched.raw, lines=fetched.lines)
         matching.statement_match(statement=statement, final=final)
         status = StatementDay.Status.RECONCILED if final else StatementDay.Status.PROVISIONAL
         _finish(statement_day, status=status, error="", reconciled_at=timezone.now())
@@ -70,11 +77,13 @@ def statement_reconcile(*, channel: str, day: date, now: datetime | None = None)
 
 
 def statement_store(*, channel: str, day: date, raw: bytes, lines) -> Statement:
-    """Keep the file and its lines once: the same bytes again return the kept version."""
+    """Keep the file and its lines once: the same bytes again return the kept version. A line
+    that cannot be kept refuses the whole file (UnreadableStatement): nothing is half-kept."""
     sha256 = hashlib.sha256(raw).hexdigest()
     kept = Statement.objects.filter(channel=channel, day=day, sha256=sha256).first()
     if kept is not None:
         return kept
+    rows = [_line_row(number, line) for number, line in enumerate(lines, start=1)]
     try:
         with transaction.atomic():
             last = Statement.objects.filter(channel=channel, day=day).aggregate(v=Max("version"))
@@ -87,23 +96,9 @@ def statement_store(*, channel: str, day: date, raw: bytes, lines) -> Statement:
                 raw=raw,
                 fee_total=sum(line.fee or 0 for line in lines),
             )
-            StatementLine.objects.bulk_create(
-                StatementLine(
-                    statement=statement,
-                    number=number,
-                    kind=line.kind,
-                    out_trade_no=line.out_trade_no,
-                    channel_trade_no=line.channel_trade_no,
-                    out_refund_no=line.out_refund_no or "",
-                    channel_refund_no=line.channel_refund_no or "",
-                    amount=line.amount,
-                    currency=line.currency,
-                    status=line.status,
-                    time=line.time,
-                    fee=line.fee,
-                )
-                for number, line in enumerate(lines, start=1)
-            )
+            for row in rows:
+                row.statement = statement
+            StatementLine.objects.bulk_create(rows)
     except IntegrityError:
         # a concurrent download kept the same file (or took the version number) first
         return Statement.objects.get(channel=channel, day=day, sha256=sha256)
@@ -147,6 +142,30 @@ def statements_reconcile_due(*, channel: str, now: datetime | None = None) -> li
         except StatementRunBusy:
             continue
     return results
+
+
+def _line_row(number: int, line) -> StatementLine:
+    row = StatementLine(
+        number=number,
+        kind=line.kind,
+        out_trade_no=line.out_trade_no,
+        channel_trade_no=line.channel_trade_no,
+        out_refund_no=line.out_refund_no or "",
+        channel_refund_no=line.channel_refund_no or "",
+        amount=line.amount,
+        currency=line.currency,
+        status=line.status,
+        time=line.time,
+        fee=line.fee,
+    )
+    try:
+        row.clean_fields(exclude=["statement"])
+        texts = (row.out_trade_no, row.channel_trade_no, row.out_refund_no, row.channel_refund_no)
+        if row.amount <= 0 or any("\x00" in text for text in (*texts, row.status, row.currency)):
+            raise ValidationError("an amount must be positive and no text may hold a NUL byte")
+    except ValidationError as error:
+        raise UnreadableStatement(f"line {number}: {error.messages}") from None
+    return row
 
 
 def _take_lease(channel: str, day: date, now: datetime) -> StatementDay | None:

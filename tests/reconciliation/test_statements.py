@@ -223,3 +223,21 @@ def test_a_day_the_channel_would_not_serve_is_retried_by_the_schedule(merchant, 
     assert Statement.objects.count() == 1
 
     assert statements_reconcile_due(channel="sandbox", now=tomorrow) == []  # done is done
+
+
+def test_a_line_that_cannot_be_kept_refuses_the_file_and_says_which(merchant, sandbox, settings):
+    paid_payment(merchant, sandbox)
+    settings.PAYMENT_CHANNELS = {
+        **settings.PAYMENT_CHANNELS,
+        "sandbox": {
+            **settings.PAYMENT_CHANNELS["sandbox"],
+            "class": "tests.reconciliation.channels.SandboxWithAnOverlongLine",
+        },
+    }
+
+    run = statement_reconcile(channel="sandbox", day=today())
+
+    assert run.statement is None and "line " in run.error and "64 characters" in run.error
+    day = StatementDay.objects.get()
+    assert (day.status, day.last_error) == ("PENDING", run.error)
+    assert not Statement.objects.exists() and not StatementLine.objects.exists()
