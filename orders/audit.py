@@ -22,6 +22,7 @@ EXPIRY = Actor(ActorKind.SYSTEM, "expiry")
 JOB = Actor(ActorKind.SYSTEM, "job")
 PAYMENT_CHECKS = Actor(ActorKind.QUERY_JOB, "payment checks")
 SAFETY_SCAN = Actor(ActorKind.SYSTEM, "safety-net scan")
+STATEMENT_RUN = Actor(ActorKind.STATEMENT, "statement reconciliation")
 
 
 def move(instance, to_status: str, *, transitions: dict, actor: Actor, note: str = "") -> None:
