@@ -7,7 +7,6 @@ no credentials set it talks to the local emulator (wechatpay_emulator/), whose m
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -193,18 +192,9 @@ class WechatpayChannel:
             if error.code == NO_STATEMENT_EXIST:  # nothing happened that day
                 return Statement(day=day, raw=b"", lines=())
             raise
-        return translated(f"statement {day}", self._statement, day, answer.data)
-
-    def _statement(self, day: date, answer: Mapping) -> Statement:
-        if answer["hash_type"] != "SHA1":
-            raise ValueError(f"a bill hash of type {answer['hash_type']!r}")
-        raw = self.client.download(transformers._text(answer["download_url"]))
-        statement = transformers.statement(day, raw)
-        # WeChat's hash is of the uncompressed bill; SHA1 is its choice, not ours
-        uncompressed = transformers.gzip.decompress(raw)
-        if hashlib.sha1(uncompressed).hexdigest() != answer["hash_value"]:  # noqa: S324
-            raise ValueError("the bill does not match its hash")
-        return statement
+        url, sha1 = translated(f"statement {day}", transformers.bill_download, answer.data)
+        raw = self.client.download(url)
+        return translated(f"statement {day}", transformers.statement, day, raw, sha1)
 
     def _mchid(self) -> str:
         return self.credentials.get().mchid
@@ -244,9 +234,7 @@ class WechatpayChannel:
         try:
             resource = json.loads(plaintext)
             sent_at = datetime.fromtimestamp(int(timestamp), tz=UTC)
-            result = transformers.notification_result(
-                transformers._text(envelope["event_type"]), resource
-            )
+            result = transformers.notification_result(envelope["event_type"], resource)
             merchant = resource.get("mchid")
         except (*WRONG_SHAPE, OverflowError, OSError) as error:  # a timestamp out of range
             raise NotificationRejected(

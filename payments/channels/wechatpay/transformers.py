@@ -5,6 +5,8 @@ raises one of WRONG_SHAPE, which ``translated`` (the sandbox's) turns into Chann
 """
 
 import gzip
+import hashlib
+import zlib
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -106,8 +108,9 @@ def refund_result(refund: Mapping[str, Any], status_key: str = "status") -> Refu
 
 
 def notification_result(
-    event_type: str, resource: Mapping[str, Any]
+    event_type: Any, resource: Mapping[str, Any]
 ) -> TradeResult | RefundResult | IgnoredEvent:
+    event_type = _text(event_type)
     if event_type in TRADE_EVENTS:
         return trade_result(resource)
     if event_type in REFUND_EVENTS:
@@ -119,10 +122,24 @@ def notification_result(
     )
 
 
-def statement(day: date, raw: bytes, gzipped: bool = True) -> Statement:
-    """WeChat's trade bill (``ALL`` layout): a header, detail lines whose fields start with a
-    backquote, then a summary header and line (not lines of ours)."""
-    text = (gzip.decompress(raw) if gzipped else raw).decode("utf-8")
+def bill_download(answer: Mapping[str, Any]) -> tuple[str, str]:
+    """(download URL, SHA1 of the uncompressed bill) from the signed tradebill answer."""
+    if answer["hash_type"] != "SHA1":
+        raise ValueError(f"a bill hash of type {answer['hash_type']!r}")
+    return _text(answer["download_url"]), _text(answer["hash_value"])
+
+
+def statement(day: date, raw: bytes, sha1: str) -> Statement:
+    """WeChat's gzipped trade bill (``ALL`` layout), checked against the signed hash of its
+    uncompressed text: a header, detail lines whose fields start with a backquote, then a
+    summary header and line (not lines of ours)."""
+    try:
+        uncompressed = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as error:  # gzip's own ways to say "not gzip"
+        raise ValueError(f"the bill does not open: {error!r}") from None
+    if hashlib.sha1(uncompressed).hexdigest() != sha1.lower():  # noqa: S324 (WeChat's choice)
+        raise ValueError("the bill does not match its hash")
+    text = uncompressed.decode("utf-8")
     rows = [row for row in text.split("\r\n") if row]
     header = rows[0].split(",")
     lines = []

@@ -1,9 +1,10 @@
 """The adapter's own rules, beyond the contract: WeChat's words mapped (an unlisted one is
 UNKNOWN), a start too close to its expiry refused before any call, credentials read lazily."""
 
+import gzip
 import secrets
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -138,3 +139,11 @@ def test_credentials_are_read_at_first_use_and_until_the_manifest_exists(
     assert adapter.query_trade(TradeRef("P" + secrets.token_hex(8))).status == (
         TradeStatus.NOT_FOUND
     )
+
+
+@pytest.mark.parametrize(
+    "raw", [b"not a gzip file", gzip.compress(b"a bill\r\n")[:12], gzip.compress(b"")]
+)
+def test_a_bill_that_does_not_open_or_match_its_hash_is_unknown(raw):
+    with pytest.raises(ChannelUnavailable):
+        translated("statement", transformers.statement, date(2026, 1, 1), raw, "0" * 40)
