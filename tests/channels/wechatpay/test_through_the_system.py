@@ -13,6 +13,7 @@ from payments.enums import NotificationOutcome, RefundReason, RefundStatus
 from payments.models import ChannelNotification, Payment, Refund
 from payments.services.attempts import payment_start
 from payments.services.refunds import refund_execute, refund_request
+from payments.tasks import refunds_execute_due
 from tests.factories import make_order
 from tests.helpers import wait_for
 
@@ -96,3 +97,33 @@ def test_a_forged_callback_is_stored_rejected_and_changes_nothing(
     )
     assert Payment.objects.get(pk=payment.pk).status == "PAYING"
     assert order_status(order.pk) == OrderStatus.PAYING
+
+
+@pytest.mark.parametrize(
+    ("settled", "after"),
+    [("CLOSED", RefundStatus.FAILED), ("ABNORMAL", RefundStatus.PROCESSING)],
+)
+def test_a_refund_closed_or_abnormal_is_asked_again_and_only_closed_fails(
+    merchant, wechatpay, callbacks_to, settled, after
+):
+    payment = paid(merchant, wechatpay)
+    wechatpay.set_faults({"refund_async": True, "refund_async_ms": 60_000})
+    refund = refund_request(
+        payment_id=payment.pk,
+        amount=payment.amount,
+        reason=RefundReason.MERCHANT_REQUEST,
+        actor=JOB,
+    )
+    assert refund_execute(refund_id=refund.pk, actor=JOB).status == RefundStatus.PROCESSING
+
+    wechatpay.settle_refund(refund.out_refund_no, settled)
+
+    wait_for(
+        lambda: (
+            ChannelNotification.objects.exclude(outcome=NotificationOutcome.RECEIVED).count() == 2
+        ),  # the payment's and this one
+        what=f"REFUND.{settled} stored and processed",
+    )
+    assert Refund.objects.get(pk=refund.pk).status == RefundStatus.PROCESSING  # not believed yet
+    assert refunds_execute_due() == 1  # due now: WeChat's own record decides
+    assert Refund.objects.get(pk=refund.pk).status == after
