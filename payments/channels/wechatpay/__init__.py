@@ -213,7 +213,7 @@ class WechatpayChannel:
                 RejectReason.MISSING_SIGNATURE, "Wechatpay-* signature headers are missing"
             )
         credentials = self.credentials.get()
-        key = credentials.platform_keys.get(serial)
+        key = self.client.platform_key(serial)  # may download certificates: unavailable if not
         if key is None:
             raise NotificationRejected(
                 RejectReason.BAD_SIGNATURE, f"signed by a key we do not hold: {serial[:64]!r}"

@@ -6,12 +6,15 @@ timeouts, 5xx, 429, WeChat's "try again" codes, and any answer whose signature d
 """
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from payments.channels.base import ChannelError, ChannelUnavailable
 from payments.channels.wechatpay import signing
@@ -19,6 +22,9 @@ from payments.channels.wechatpay.credentials import LazyCredentials
 
 # Not a refusal: WeChat asks to try again with the same numbers.
 RETRY_CODES = {"SYSTEM_ERROR", "FREQUENCY_LIMITED", "BANK_ERROR"}
+CERTIFICATES_PATH = "/v3/certificates"
+# what a certificate serial looks like (anything else is not worth a download)
+CERTIFICATE_SERIAL = re.compile(r"[0-9A-F]{1,40}")
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,35 @@ class WechatpayClient:
                 raise ChannelUnavailable(f"{method} {path}: HTTP {response.status_code} {code}")
             raise ChannelError(code, str(message or ""))
         return Answer(response.status_code, data)
+
+    def platform_key(self, serial: str) -> rsa.RSAPublicKey | None:
+        """The platform key ``serial`` names: one we hold, else WeChat's platform certificates
+        are downloaded (a rotation brings a new serial) and kept; None when it is not among them."""
+        keys = self.credentials.get().platform_keys
+        if CERTIFICATE_SERIAL.fullmatch(serial) and serial not in keys:
+            keys.update(self._platform_certificates())
+        return keys.get(serial)
+
+    def _platform_certificates(self) -> dict[str, rsa.RSAPublicKey]:
+        """``GET /v3/certificates``: its answer verified with the key we hold, each certificate
+        opened with the APIv3 key (AEAD: only WeChat and we know it)."""
+        answer = self.call("GET", CERTIFICATES_PATH)
+        apiv3_key = self.credentials.get().apiv3_key
+        certificates = {}
+        try:
+            for entry in answer.data["data"]:
+                pem = signing.decrypt_resource(apiv3_key, entry["encrypt_certificate"])
+                certificate = x509.load_pem_x509_certificate(pem)
+                serial = f"{certificate.serial_number:X}"
+                key = certificate.public_key()
+                if serial != str(entry["serial_no"]).upper() or not isinstance(
+                    key, rsa.RSAPublicKey
+                ):
+                    raise ValueError(f"certificate {serial} is not what its entry says")
+                certificates[serial] = key
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ChannelUnavailable(f"platform certificates unreadable: {error!r}") from None
+        return certificates
 
     def download(self, url: str) -> bytes:
         """A bill file: a signed GET of WeChat's download URL; its answer is not signed (the
@@ -100,7 +135,9 @@ class WechatpayClient:
     def _verify(self, method: str, path: str, response: requests.Response) -> None:
         headers = response.headers
         serial = headers.get("Wechatpay-Serial", "")
-        key = self.credentials.get().platform_keys.get(serial)
+        # the certificates' own answer is checked only with keys already held
+        keys = self.credentials.get().platform_keys
+        key = keys.get(serial) if path == CERTIFICATES_PATH else self.platform_key(serial)
         if key is None or not signing.verifies(
             key,
             timestamp=headers.get("Wechatpay-Timestamp", ""),
