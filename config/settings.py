@@ -315,6 +315,38 @@ SANDBOX_URL = os.environ.get(
 ).rstrip("/")
 SANDBOX_SECRET = os.environ.get("SANDBOX_SECRET", "sandbox-dev-secret")
 
+# WeChat Pay: real credentials when WECHATPAY_MCHID is set (key files named by path, never
+# committed); else the local emulator (`make run` starts it), whose generated manifest the
+# adapter reads at first use.
+WECHATPAY_EMULATOR_PORT = env_int("WECHATPAY_EMULATOR_PORT", 8101)
+WECHATPAY_USES_EMULATOR = not os.environ.get("WECHATPAY_MCHID")
+WECHATPAY_BASE_URL = os.environ.get(
+    "WECHATPAY_BASE_URL",
+    f"http://127.0.0.1:{WECHATPAY_EMULATOR_PORT}"
+    if WECHATPAY_USES_EMULATOR
+    else "https://api.mch.weixin.qq.com",
+)
+WECHATPAY_EMULATOR_DATA = Path(
+    os.environ.get("WECHATPAY_EMULATOR_DATA", str(VAR_DIR / "wechatpay"))
+)
+WECHATPAY = {
+    "class": "payments.channels.wechatpay.WechatpayChannel",
+    "label": "WeChat Pay",
+    "base_url": WECHATPAY_BASE_URL,
+    "manifest_file": str(WECHATPAY_EMULATOR_DATA / "keys" / "manifest.json")
+    if WECHATPAY_USES_EMULATOR
+    else "",
+    "mchid": os.environ.get("WECHATPAY_MCHID", ""),
+    "appid": os.environ.get("WECHATPAY_APPID", ""),
+    "merchant_private_key_file": os.environ.get("WECHATPAY_MERCHANT_PRIVATE_KEY_FILE", ""),
+    "merchant_certificate_serial": os.environ.get("WECHATPAY_MERCHANT_CERTIFICATE_SERIAL", ""),
+    "apiv3_key_file": os.environ.get("WECHATPAY_APIV3_KEY_FILE", ""),
+    "platform_public_key_file": os.environ.get("WECHATPAY_PLATFORM_PUBLIC_KEY_FILE", ""),
+    "platform_public_key_id": os.environ.get("WECHATPAY_PLATFORM_PUBLIC_KEY_ID", ""),
+    # WeChat requires the buyer's IP for H5; behind a proxy, the public address it sees
+    "payer_client_ip": os.environ.get("WECHATPAY_PAYER_CLIENT_IP", "127.0.0.1"),
+}
+
 # Channel code -> adapter class and its options. Channels are resolved by payments.channels.
 PAYMENT_CHANNELS = {
     "sandbox": {
@@ -329,6 +361,7 @@ PAYMENT_CHANNELS = {
         "base_url": SANDBOX_URL,
         "secret": SANDBOX_SECRET,
     },
+    "wechatpay": WECHATPAY,
 }
 
 DEMO_MERCHANT_ID = os.environ.get("DEMO_MERCHANT_ID", "mch_demo")

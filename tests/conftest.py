@@ -13,6 +13,7 @@ from orders.enums import ActorKind
 from orders.services import merchant_create
 from sandbox_channel.runner import SandboxProcess
 from tests.factories import make_order
+from wechatpay_emulator.runner import EmulatorProcess
 
 TEST_SECRET = "test-sandbox-secret"
 API = Actor(ActorKind.PARTNER_API, "tests")
@@ -30,6 +31,15 @@ def sandbox_process(tmp_path_factory):
         tmp_path_factory.mktemp("sandbox"),
         secret=TEST_SECRET,
         notify_schedule=(0, 0.3, 0.6, 1),
+    ) as process:
+        yield process
+
+
+@pytest.fixture(scope="session")
+def wechatpay_process(tmp_path_factory):
+    """The WeChat Pay emulator; adapters read its keys from its manifest."""
+    with EmulatorProcess(
+        tmp_path_factory.mktemp("wechatpay"), notify_schedule=(0, 0.3, 0.6, 1)
     ) as process:
         yield process
 

@@ -86,6 +86,8 @@ class Command(BaseCommand):
                 env,
             ),
         }
+        if settings.WECHATPAY_USES_EMULATOR:  # no real credentials: WeChat Pay is the emulator
+            children["wechatpay"] = self._spawn(_wechatpay_emulator_command(), env)
         cluster = ClusterSupervisor(
             start=partial(self._start_cluster, env),
             alive=_jobs_alive,
@@ -158,6 +160,11 @@ class Command(BaseCommand):
                     f"    user {settings.DEMO_ADMIN_USERNAME}"
                     f" / password {settings.DEMO_ADMIN_PASSWORD}",
                     f"  sandbox channel  http://127.0.0.1:{sandbox_port}/   (API: /v1/…)",
+                    *(
+                        [f"  WeChat Pay       {settings.WECHATPAY_BASE_URL}/   (emulator, /v3/…)"]
+                        if settings.WECHATPAY_USES_EMULATOR
+                        else []
+                    ),
                     f"  demo merchant    {settings.DEMO_MERCHANT_ID}",
                     f"    API key {settings.DEMO_API_KEY}",
                     "",
@@ -179,4 +186,15 @@ def _sandbox_channel_codes() -> list[str]:
         code
         for code, options in settings.PAYMENT_CHANNELS.items()
         if options["class"] == "payments.channels.sandbox.SandboxChannel"
+    ]
+
+
+def _wechatpay_emulator_command() -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "wechatpay_emulator",
+        "--host=127.0.0.1",
+        f"--port={settings.WECHATPAY_EMULATOR_PORT}",
+        f"--data={settings.WECHATPAY_EMULATOR_DATA}",
     ]

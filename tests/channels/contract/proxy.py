@@ -63,10 +63,12 @@ class GarblingProxy:
                     timeout=UPSTREAM_TIMEOUT,
                     allow_redirects=False,
                 )
-                content = answer.content
+                content, status = answer.content, answer.status_code
                 if proxy.garble is not None:
                     content = proxy.garble(content)
-                self.send_response(answer.status_code)
+                    # a 204 carries no body for the client to read: garbled, it becomes a 200
+                    status = 200 if status == 204 else status
+                self.send_response(status)
                 for name, value in answer.headers.items():
                     if name.lower() not in HOP_BY_HOP | {"content-encoding"}:
                         self.send_header(name, value)

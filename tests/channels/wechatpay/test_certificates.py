@@ -1,0 +1,76 @@
+"""Callbacks signed by a platform certificate (WeChat's older mode): the adapter downloads the
+certificates the serial names, keeps them, and downloads again after a rotation."""
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from payments.channels.base import CreateTrade, NotificationRejected, RejectReason, TradeStatus
+from payments.channels.wechatpay import WechatpayChannel
+from payments.enums import PaymentClient
+from tests.channels.contract.receiver import CallbackReceiver
+from wechatpay_emulator.runner import EmulatorProcess
+
+
+@pytest.fixture(scope="module")
+def certificate_emulator(tmp_path_factory):
+    with EmulatorProcess(
+        tmp_path_factory.mktemp("wechatpay-certificates"), signer="certificate"
+    ) as process:
+        yield process
+
+
+@pytest.fixture
+def adapter(certificate_emulator):
+    manifest = certificate_emulator.data_dir / "keys" / "manifest.json"
+    return WechatpayChannel(
+        code="wechatpay", base_url=certificate_emulator.url, manifest_file=str(manifest), timeout=5
+    )
+
+
+def paid_callback(adapter, emulator):
+    out_trade_no = "P" + secrets.token_hex(12)
+    with CallbackReceiver(adapter.acknowledgement()) as receiver:
+        adapter.create_trade(
+            CreateTrade(
+                out_trade_no=out_trade_no,
+                amount=700,
+                currency="CNY",
+                subject="certificate",
+                notify_url=f"{receiver.url}/trade",
+                time_expire=datetime.now(UTC) + timedelta(minutes=10),
+                client=PaymentClient.PC,
+            )
+        )
+        assert emulator.pay(out_trade_no).ok
+        return receiver.first("/trade")
+
+
+def test_a_callback_signed_by_a_certificate_verifies_after_a_download_and_a_rotation(
+    adapter, certificate_emulator
+):
+    first = paid_callback(adapter, certificate_emulator)
+    assert not first.headers["Wechatpay-Serial"].startswith("PUB_KEY_ID_")
+
+    result = adapter.parse_notification(first.headers, first.body).result
+    assert (result.status, result.amount) == (TradeStatus.SUCCEEDED, 700)
+    assert len(certificate_emulator.calls("certificates")) == 1
+
+    rotated = certificate_emulator.request("POST", "/_emulator/certificates/rotate").json()
+    second = paid_callback(adapter, certificate_emulator)
+    assert second.headers["Wechatpay-Serial"] == rotated["serial_no"]
+    assert adapter.parse_notification(second.headers, second.body).result.amount == 700
+    # the first certificate is still held: no download for it
+    adapter.parse_notification(first.headers, first.body)
+    assert len(certificate_emulator.calls("certificates")) == 2
+
+
+def test_a_serial_no_certificate_has_is_a_bad_signature(adapter, certificate_emulator):
+    callback = paid_callback(adapter, certificate_emulator)
+    headers = dict(callback.headers, **{"Wechatpay-Serial": "ABCDEF0123"})
+
+    with pytest.raises(NotificationRejected) as rejected:
+        adapter.parse_notification(headers, callback.body)
+
+    assert rejected.value.reason == RejectReason.BAD_SIGNATURE
