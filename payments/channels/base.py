@@ -292,6 +292,11 @@ class Channel(Protocol):
         """The success answer (HTTP status, content type, body) in the channel's dialect."""
         ...
 
+    def refusal(self, status: int, code: str, message: str) -> tuple[int, str, str]:
+        """A refused or not yet processed notification's answer in the channel's dialect: any
+        answer but its success makes the channel send it again."""
+        ...
+
     def statement_lines(self, day: date) -> Statement:
         """The day's statement (a day in the channel's time zone), parsed; raw bytes kept."""
         ...

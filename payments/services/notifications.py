@@ -210,17 +210,22 @@ def notifications_reprocess_stale(*, now: datetime, batch: int) -> int:
 
 
 def notification_acknowledgement(notification: ChannelNotification) -> Acknowledgement:
-    """What to answer: the channel's own success dialect, or a clear 400 with the reason
-    (any answer but success makes a channel retry, which is what a rejection should do)."""
-    if notification.outcome in (NotificationOutcome.APPLIED, NotificationOutcome.UNCHANGED):
-        status, content_type, body = get_channel(notification.channel).acknowledgement()
-        return Acknowledgement(status, content_type, body)
+    """What to answer, in the channel's own dialect: its success, or a refusal with the reason
+    (400 for a rejection, 503 when our side failed and the row waits for another try). Any
+    answer but success makes a channel retry, which is what both should do."""
     if notification.outcome == NotificationOutcome.REJECTED:
-        error = {"code": notification.error_code, "message": notification.error}
-        return Acknowledgement(400, "application/json", json.dumps({"error": error}))
-    # Kept but not processed (our side failed): the channel's retry, or our job, will apply it.
-    error = {"code": "processing_failed", "message": "stored; it will be processed again"}
-    return Acknowledgement(503, "application/json", json.dumps({"error": error}))
+        status, code, message = 400, notification.error_code, notification.error
+    elif notification.outcome in (NotificationOutcome.APPLIED, NotificationOutcome.UNCHANGED):
+        status, code, message = 200, "", ""
+    else:
+        status, code, message = 503, "processing_failed", "stored; it will be processed again"
+    try:
+        adapter = get_channel(notification.channel)
+    except UnknownChannel:
+        error = {"code": code, "message": message}
+        return Acknowledgement(status, "application/json", json.dumps({"error": error}))
+    answer = adapter.acknowledgement() if status == 200 else adapter.refusal(status, code, message)
+    return Acknowledgement(*answer)
 
 
 class _ReplayedNonce(Exception):

@@ -162,3 +162,6 @@ class SandboxChannel:
 
     def acknowledgement(self) -> tuple[int, str, str]:
         return 200, "text/plain", "success"
+
+    def refusal(self, status: int, code: str, message: str) -> tuple[int, str, str]:
+        return status, "application/json", json.dumps({"error": {"code": code, "message": message}})

@@ -249,6 +249,14 @@ class WechatpayChannel:
     def acknowledgement(self) -> tuple[int, str, str]:
         return 204, "application/json", ""
 
+    def refusal(self, status: int, code: str, message: str) -> tuple[int, str, str]:
+        # WeChat's documented failure answer: {"code": "FAIL", "message": …} with a 4xx/5xx
+        return (
+            status,
+            "application/json",
+            json.dumps({"code": "FAIL", "message": f"{code}: {message}"}),
+        )
+
 
 def _description(subject: str) -> str:
     """WeChat takes at most 127 bytes of UTF-8: cut at a character boundary."""

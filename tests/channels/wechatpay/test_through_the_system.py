@@ -89,7 +89,9 @@ def test_a_forged_callback_is_stored_rejected_and_changes_nothing(
         "/callbacks/wechatpay/", data=body, content_type="application/json", **headers
     )
 
+    # refused in WeChat's own dialect, so WeChat retries and its console shows why
     assert answer.status_code == 400
+    assert answer.json()["code"] == "FAIL" and "bad_signature" in answer.json()["message"]
     (notification,) = ChannelNotification.objects.all()
     assert (notification.outcome, notification.error_code) == (
         NotificationOutcome.REJECTED,
