@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
+from alipay_emulator.runner import EmulatorProcess as AlipayEmulatorProcess
 from config import embedded
 from orders.audit import Actor
 from orders.enums import ActorKind
@@ -30,6 +31,14 @@ def sandbox_process(tmp_path_factory):
         tmp_path_factory.mktemp("sandbox"),
         secret=TEST_SECRET,
         notify_schedule=(0, 0.3, 0.6, 1),
+    ) as process:
+        yield process
+
+
+@pytest.fixture(scope="session")
+def alipay_process(tmp_path_factory):
+    with AlipayEmulatorProcess(
+        tmp_path_factory.mktemp("alipay"), notify_schedule=(0, 0.3, 0.6, 1), bill_url_ttl=5
     ) as process:
         yield process
 
