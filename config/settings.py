@@ -315,6 +315,23 @@ SANDBOX_URL = os.environ.get(
 ).rstrip("/")
 SANDBOX_SECRET = os.environ.get("SANDBOX_SECRET", "sandbox-dev-secret")
 
+# Alipay (docs/alipay.md): its gateway once an app id and both key files are named; else the
+# emulator `make run` starts, whose generated manifest the adapter reads at first use.
+ALIPAY_APP_ID = os.environ.get("ALIPAY_APP_ID", "")
+ALIPAY_APP_PRIVATE_KEY_FILE = os.environ.get("ALIPAY_APP_PRIVATE_KEY_FILE", "")
+ALIPAY_PUBLIC_KEY_FILE = os.environ.get("ALIPAY_PUBLIC_KEY_FILE", "")
+ALIPAY_USES_EMULATOR = not (
+    ALIPAY_APP_ID and ALIPAY_APP_PRIVATE_KEY_FILE and ALIPAY_PUBLIC_KEY_FILE
+)
+ALIPAY_EMULATOR_PORT = env_int("ALIPAY_EMULATOR_PORT", 8102)
+ALIPAY_EMULATOR_DATA = Path(os.environ.get("ALIPAY_EMULATOR_DATA", VAR_DIR / "alipay"))
+ALIPAY_GATEWAY_URL = os.environ.get(
+    "ALIPAY_GATEWAY_URL",
+    f"http://127.0.0.1:{ALIPAY_EMULATOR_PORT}/gateway.do"
+    if ALIPAY_USES_EMULATOR
+    else "https://openapi.alipay.com/gateway.do",
+)
+
 # Channel code -> adapter class and its options. Channels are resolved by payments.channels.
 PAYMENT_CHANNELS = {
     "sandbox": {
@@ -328,6 +345,15 @@ PAYMENT_CHANNELS = {
         "label": "Sandbox card",
         "base_url": SANDBOX_URL,
         "secret": SANDBOX_SECRET,
+    },
+    "alipay": {
+        "class": "payments.channels.alipay.AlipayChannel",
+        "label": "Alipay",
+        "gateway_url": ALIPAY_GATEWAY_URL,
+        "app_id": ALIPAY_APP_ID,
+        "app_private_key_file": ALIPAY_APP_PRIVATE_KEY_FILE,
+        "alipay_public_key_file": ALIPAY_PUBLIC_KEY_FILE,
+        "manifest_file": str(ALIPAY_EMULATOR_DATA / "keys" / "manifest.json"),
     },
 }
 

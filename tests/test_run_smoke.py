@@ -46,7 +46,7 @@ def smoke_database_url():
 
 @pytest.fixture
 def running_system(tmp_path, smoke_database_url):
-    port, sandbox_port = free_port(), free_port()
+    port, sandbox_port, alipay_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "DATABASE_URL": smoke_database_url,
@@ -55,6 +55,7 @@ def running_system(tmp_path, smoke_database_url):
         "PAYCENTER_VAR_DIR": str(tmp_path / "var"),
         "PORT": str(port),
         "SANDBOX_PORT": str(sandbox_port),
+        "ALIPAY_EMULATOR_PORT": str(alipay_port),
         "Q_WORKERS": "1",
         "WEB_WORKERS": "1",
     }
@@ -69,15 +70,16 @@ def running_system(tmp_path, smoke_database_url):
     )
     try:
         web = f"http://127.0.0.1:{port}"
-        wait_for(lambda: port_open(port) and port_open(sandbox_port), timeout=90, interval=0.3)
-        yield process, web, f"http://127.0.0.1:{sandbox_port}", log
+        ports = (port, sandbox_port, alipay_port)
+        wait_for(lambda: all(port_open(each) for each in ports), timeout=90, interval=0.3)
+        yield process, web, f"http://127.0.0.1:{sandbox_port}", log, alipay_port
     finally:
         stop_processes({"runsystem": process})
         log.close()
 
 
 def test_make_run_serves_the_shop_admin_and_sandbox_and_stops_on_ctrl_c(running_system):
-    process, web, sandbox, log = running_system
+    process, web, sandbox, log, alipay_port = running_system
     http = requests.Session()
 
     shop = http.get(f"{web}/", timeout=10)
@@ -86,6 +88,8 @@ def test_make_run_serves_the_shop_admin_and_sandbox_and_stops_on_ctrl_c(running_
     assert admin.status_code == 200 and "Username" in admin.text
     assert http.get(f"{web}/static/admin/css/base.css", timeout=10).status_code == 200
     assert http.get(f"{sandbox}/healthz", timeout=10).json() == {"status": "ok"}
+    alipay = f"http://127.0.0.1:{alipay_port}"
+    assert http.get(f"{alipay}/healthz", timeout=10).json() == {"status": "ok"}
 
     # a person buys a mug, picks the sandbox wallet, and pays in the wallet
     token = re.search(r'name="token" value="(\w+)"', shop.text).group(1)
@@ -116,6 +120,8 @@ def test_make_run_serves_the_shop_admin_and_sandbox_and_stops_on_ctrl_c(running_
     log.seek(0)
     output = log.read()
     assert "Paycenter is running" in output and "password" in output
+    assert f"alipay emulator  {alipay}/" in output
     assert "did not stop in time" not in output
     assert not port_open(int(web.rsplit(":", 1)[1]))
     assert not port_open(int(sandbox.rsplit(":", 1)[1]))
+    assert not port_open(alipay_port)

@@ -86,6 +86,8 @@ class Command(BaseCommand):
                 env,
             ),
         }
+        if settings.ALIPAY_USES_EMULATOR:
+            children["alipay"] = self._spawn(_alipay_emulator_command(), env)
         cluster = ClusterSupervisor(
             start=partial(self._start_cluster, env),
             alive=_jobs_alive,
@@ -158,6 +160,7 @@ class Command(BaseCommand):
                     f"    user {settings.DEMO_ADMIN_USERNAME}"
                     f" / password {settings.DEMO_ADMIN_PASSWORD}",
                     f"  sandbox channel  http://127.0.0.1:{sandbox_port}/   (API: /v1/…)",
+                    *_alipay_banner_lines(),
                     f"  demo merchant    {settings.DEMO_MERCHANT_ID}",
                     f"    API key {settings.DEMO_API_KEY}",
                     "",
@@ -180,3 +183,23 @@ def _sandbox_channel_codes() -> list[str]:
         for code, options in settings.PAYMENT_CHANNELS.items()
         if options["class"] == "payments.channels.sandbox.SandboxChannel"
     ]
+
+
+def _alipay_emulator_command() -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "alipay_emulator",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(settings.ALIPAY_EMULATOR_PORT),
+        "--data",
+        str(settings.ALIPAY_EMULATOR_DATA),
+    ]
+
+
+def _alipay_banner_lines() -> list[str]:
+    if not settings.ALIPAY_USES_EMULATOR:
+        return [f"  alipay           {settings.ALIPAY_GATEWAY_URL}"]
+    return [f"  alipay emulator  http://127.0.0.1:{settings.ALIPAY_EMULATOR_PORT}/   (gateway.do)"]
