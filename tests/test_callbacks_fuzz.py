@@ -130,6 +130,13 @@ def post(client: Client, channel: str, headers: dict, body: bytes, content_type:
 
 def test_hostile_callbacks_never_500_are_all_stored_and_valid_ones_still_apply(merchant, settings):
     settings.NOTIFICATION_REPROCESS_AFTER_SECONDS = 0
+    # the sandbox's channels: the fuzz signs with their HMAC secret (Alipay's notifies are
+    # fuzzed in tests/channels/alipay/)
+    settings.PAYMENT_CHANNELS = {
+        code: options
+        for code, options in settings.PAYMENT_CHANNELS.items()
+        if options["class"] == "payments.channels.sandbox.SandboxChannel"
+    }
     client = Client(raise_request_exception=False)
 
     @given(callbacks())
