@@ -320,9 +320,8 @@ SANDBOX_SECRET = os.environ.get("SANDBOX_SECRET", "sandbox-dev-secret")
 ALIPAY_APP_ID = os.environ.get("ALIPAY_APP_ID", "")
 ALIPAY_APP_PRIVATE_KEY_FILE = os.environ.get("ALIPAY_APP_PRIVATE_KEY_FILE", "")
 ALIPAY_PUBLIC_KEY_FILE = os.environ.get("ALIPAY_PUBLIC_KEY_FILE", "")
-ALIPAY_USES_EMULATOR = not (
-    ALIPAY_APP_ID and ALIPAY_APP_PRIVATE_KEY_FILE and ALIPAY_PUBLIC_KEY_FILE
-)
+# any of them set: a real account (the adapter refuses one half configured), no emulator
+ALIPAY_USES_EMULATOR = not (ALIPAY_APP_ID or ALIPAY_APP_PRIVATE_KEY_FILE or ALIPAY_PUBLIC_KEY_FILE)
 ALIPAY_EMULATOR_PORT = env_int("ALIPAY_EMULATOR_PORT", 8102)
 ALIPAY_EMULATOR_DATA = Path(os.environ.get("ALIPAY_EMULATOR_DATA", VAR_DIR / "alipay"))
 ALIPAY_GATEWAY_URL = os.environ.get(

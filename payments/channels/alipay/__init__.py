@@ -112,8 +112,13 @@ class AlipayChannel:
 
     def _read_credentials(self) -> Credentials:
         app_id, private_file, public_file = self._configured
+        if any(self._configured) and not all(self._configured):
+            # a real account half configured must not silently become the emulator
+            raise ChannelUnavailable(
+                "Alipay credentials partly configured: set the app id and both key files"
+            )
         try:
-            if not (app_id and private_file and public_file):
+            if not app_id:
                 manifest = json.loads(Path(self._manifest_file).read_text())
                 app_id = manifest["app_id"]
                 private_file = manifest["app_private_key_file"]

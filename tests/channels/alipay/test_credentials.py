@@ -44,3 +44,18 @@ def test_configured_key_files_are_used_instead_of_the_manifest(alipay_process, t
     )
 
     assert adapter.query_trade(TradeRef("P1")).status == TradeStatus.NOT_FOUND
+
+
+def test_credentials_partly_configured_never_fall_back_to_the_emulator(alipay_process):
+    """An app id without its key files is a mistake to report, not a cue to use the emulator."""
+    manifest = alipay_process.manifest
+    adapter = AlipayChannel(
+        code="alipay",
+        gateway_url=alipay_process.gateway_url,
+        app_id=manifest["app_id"],
+        manifest_file=str(alipay_process.data_dir / "keys" / "manifest.json"),
+        timeout=2,
+    )
+
+    with pytest.raises(ChannelUnavailable, match="partly"):
+        adapter.query_trade(TradeRef("P1"))
