@@ -44,6 +44,24 @@ def alipay_process(tmp_path_factory):
 
 
 @pytest.fixture
+def alipay(alipay_process, sandbox, settings):
+    """The Alipay emulator registered as channel `alipay`, beside the sandbox's; faults reset."""
+    settings.PAYMENT_CHANNELS = {
+        **settings.PAYMENT_CHANNELS,
+        "alipay": {
+            "class": "payments.channels.alipay.AlipayChannel",
+            "label": "Alipay",
+            "gateway_url": alipay_process.gateway_url,
+            "manifest_file": str(alipay_process.data_dir / "keys" / "manifest.json"),
+            "timeout": 2,
+        },
+    }
+    alipay_process.reset_faults()
+    yield alipay_process
+    alipay_process.reset_faults()
+
+
+@pytest.fixture
 def sandbox(sandbox_process, settings):
     """The sandbox process, registered as channels `sandbox` and `sandbox_card`; faults reset."""
     settings.PAYMENT_CHANNELS = {
