@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 
 from payments.channels.alipay import signing, transformers
-from payments.channels.alipay.client import AlipayClient
+from payments.channels.alipay.client import REFUND_REFUSALS, AlipayClient
 from payments.channels.base import (
     Capabilities,
     ChannelError,
@@ -145,9 +145,15 @@ class AlipayChannel:
             extra=extra,
         )
 
-    def _call(self, method: str, biz: Mapping, extra: Mapping[str, str] | None = None):
+    def _call(
+        self,
+        method: str,
+        biz: Mapping,
+        extra: Mapping[str, str] | None = None,
+        definite: frozenset[str] | None = None,
+    ):
         params = self._params(method, biz, extra)
-        return self.client.call(method, params, self.credentials.alipay_public_key)
+        return self.client.call(method, params, self.credentials.alipay_public_key, definite)
 
     # --- outbound ---------------------------------------------------------------------------
 
@@ -209,6 +215,7 @@ class AlipayChannel:
                 "refund_amount": transformers.to_yuan(request.amount),
                 "out_request_no": request.out_refund_no,
             },
+            definite=REFUND_REFUSALS,
         )
         return translated(
             f"refund {request.out_refund_no}",
