@@ -346,6 +346,21 @@ WECHATPAY = {
     # WeChat requires the buyer's IP for H5; behind a proxy, the public address it sees
     "payer_client_ip": os.environ.get("WECHATPAY_PAYER_CLIENT_IP", "127.0.0.1"),
 }
+# Alipay (docs/alipay.md): its gateway once an app id and both key files are named; else the
+# emulator `make run` starts, whose generated manifest the adapter reads at first use.
+ALIPAY_APP_ID = os.environ.get("ALIPAY_APP_ID", "")
+ALIPAY_APP_PRIVATE_KEY_FILE = os.environ.get("ALIPAY_APP_PRIVATE_KEY_FILE", "")
+ALIPAY_PUBLIC_KEY_FILE = os.environ.get("ALIPAY_PUBLIC_KEY_FILE", "")
+# any of them set: a real account (the adapter refuses one half configured), no emulator
+ALIPAY_USES_EMULATOR = not (ALIPAY_APP_ID or ALIPAY_APP_PRIVATE_KEY_FILE or ALIPAY_PUBLIC_KEY_FILE)
+ALIPAY_EMULATOR_PORT = env_int("ALIPAY_EMULATOR_PORT", 8102)
+ALIPAY_EMULATOR_DATA = Path(os.environ.get("ALIPAY_EMULATOR_DATA", VAR_DIR / "alipay"))
+ALIPAY_GATEWAY_URL = os.environ.get(
+    "ALIPAY_GATEWAY_URL",
+    f"http://127.0.0.1:{ALIPAY_EMULATOR_PORT}/gateway.do"
+    if ALIPAY_USES_EMULATOR
+    else "https://openapi.alipay.com/gateway.do",
+)
 
 # Channel code -> adapter class and its options. Channels are resolved by payments.channels.
 PAYMENT_CHANNELS = {
@@ -362,6 +377,15 @@ PAYMENT_CHANNELS = {
         "secret": SANDBOX_SECRET,
     },
     "wechatpay": WECHATPAY,
+    "alipay": {
+        "class": "payments.channels.alipay.AlipayChannel",
+        "label": "Alipay",
+        "gateway_url": ALIPAY_GATEWAY_URL,
+        "app_id": ALIPAY_APP_ID,
+        "app_private_key_file": ALIPAY_APP_PRIVATE_KEY_FILE,
+        "alipay_public_key_file": ALIPAY_PUBLIC_KEY_FILE,
+        "manifest_file": str(ALIPAY_EMULATOR_DATA / "keys" / "manifest.json"),
+    },
 }
 
 DEMO_MERCHANT_ID = os.environ.get("DEMO_MERCHANT_ID", "mch_demo")

@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
+from alipay_emulator.runner import EmulatorProcess as AlipayEmulatorProcess
 from config import embedded
 from orders.audit import Actor
 from orders.enums import ActorKind
@@ -42,6 +43,32 @@ def wechatpay_process(tmp_path_factory):
         tmp_path_factory.mktemp("wechatpay"), notify_schedule=(0, 0.3, 0.6, 1)
     ) as process:
         yield process
+
+
+@pytest.fixture(scope="session")
+def alipay_process(tmp_path_factory):
+    with AlipayEmulatorProcess(
+        tmp_path_factory.mktemp("alipay"), notify_schedule=(0, 0.3, 0.6, 1), bill_url_ttl=5
+    ) as process:
+        yield process
+
+
+@pytest.fixture
+def alipay(alipay_process, sandbox, settings):
+    """The Alipay emulator registered as channel `alipay`, beside the sandbox's; faults reset."""
+    settings.PAYMENT_CHANNELS = {
+        **settings.PAYMENT_CHANNELS,
+        "alipay": {
+            "class": "payments.channels.alipay.AlipayChannel",
+            "label": "Alipay",
+            "gateway_url": alipay_process.gateway_url,
+            "manifest_file": str(alipay_process.data_dir / "keys" / "manifest.json"),
+            "timeout": 2,
+        },
+    }
+    alipay_process.reset_faults()
+    yield alipay_process
+    alipay_process.reset_faults()
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import requests
 
+from alipay_emulator.runner import EmulatorProcess as AlipayEmulatorProcess
 from config.processes import stop_processes
 from config.supervisor import ClusterSupervisor
 from sandbox_channel.runner import SandboxProcess
@@ -62,6 +63,9 @@ class System:
         self.sandbox = SandboxProcess(
             self.directory / "sandbox", secret=SECRET, notify_schedule=(0, 0.5, 1, 2)
         )
+        self.alipay = AlipayEmulatorProcess(
+            self.directory / "alipay", notify_schedule=(0, 0.5, 1, 2)
+        )
         self.settings = settings or {}
         self.redis_url = redis_url
         self.clusters: list[subprocess.Popen] = []
@@ -76,6 +80,7 @@ class System:
             admin.execute(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
             admin.execute(f"CREATE DATABASE {self.database}")
         self.sandbox.start()
+        self.alipay.start()
         self._manage("migrate", "--verbosity", "0")
         self._manage("seed_demo")
         self._web = self._spawn(
@@ -104,6 +109,7 @@ class System:
             processes["web"] = self._web
         stop_processes(processes, grace=15, interrupt=set(processes) - {"web"})
         self.sandbox.stop()
+        self.alipay.stop()
 
     def __enter__(self) -> System:
         return self.start()
@@ -252,6 +258,10 @@ class System:
         )
         return out_trade_no
 
+    def server_of(self, channel: str):
+        """The process behind a channel code: the Alipay emulator, else the sandbox."""
+        return self.alipay if channel == "alipay" else self.sandbox
+
     def rows(self, query: str, params: tuple = ()) -> list[tuple]:
         with psycopg.connect(self.database_url, autocommit=True) as connection:
             return connection.execute(query, params).fetchall()
@@ -274,6 +284,8 @@ class System:
             "PUBLIC_BASE_URL": self.web,
             "SANDBOX_URL": self.sandbox.url,
             "SANDBOX_SECRET": SECRET,
+            "ALIPAY_GATEWAY_URL": self.alipay.gateway_url,
+            "ALIPAY_EMULATOR_DATA": str(self.alipay.data_dir),
             "PYTHONUNBUFFERED": "1",
             **self.settings,
         }

@@ -46,7 +46,8 @@ def smoke_database_url():
 
 @pytest.fixture
 def running_system(tmp_path, smoke_database_url):
-    port, sandbox_port, wechatpay_port = free_port(), free_port(), free_port()
+    port, sandbox_port = free_port(), free_port()
+    wechatpay_port, alipay_port = free_port(), free_port()
     env = {
         **os.environ,
         "DATABASE_URL": smoke_database_url,
@@ -56,6 +57,7 @@ def running_system(tmp_path, smoke_database_url):
         "PORT": str(port),
         "SANDBOX_PORT": str(sandbox_port),
         "WECHATPAY_EMULATOR_PORT": str(wechatpay_port),
+        "ALIPAY_EMULATOR_PORT": str(alipay_port),
         "Q_WORKERS": "1",
         "WEB_WORKERS": "1",
     }
@@ -70,17 +72,18 @@ def running_system(tmp_path, smoke_database_url):
     )
     try:
         web = f"http://127.0.0.1:{port}"
-        ports = (port, sandbox_port, wechatpay_port)
+        ports = (port, sandbox_port, wechatpay_port, alipay_port)
         wait_for(lambda: all(map(port_open, ports)), timeout=90, interval=0.3)
         wechatpay = f"http://127.0.0.1:{wechatpay_port}"
-        yield process, web, f"http://127.0.0.1:{sandbox_port}", wechatpay, log
+        alipay = f"http://127.0.0.1:{alipay_port}"
+        yield process, web, f"http://127.0.0.1:{sandbox_port}", wechatpay, alipay, log
     finally:
         stop_processes({"runsystem": process})
         log.close()
 
 
 def test_make_run_serves_the_shop_admin_and_sandbox_and_stops_on_ctrl_c(running_system):
-    process, web, sandbox, wechatpay, log = running_system
+    process, web, sandbox, wechatpay, alipay, log = running_system
     http = requests.Session()
 
     shop = http.get(f"{web}/", timeout=10)
@@ -90,6 +93,7 @@ def test_make_run_serves_the_shop_admin_and_sandbox_and_stops_on_ctrl_c(running_
     assert http.get(f"{web}/static/admin/css/base.css", timeout=10).status_code == 200
     assert http.get(f"{sandbox}/healthz", timeout=10).json() == {"status": "ok"}
     assert http.get(f"{wechatpay}/healthz", timeout=10).json() == {"status": "ok"}
+    assert http.get(f"{alipay}/healthz", timeout=10).json() == {"status": "ok"}
 
     # a person buys a mug, picks the sandbox wallet, and pays in the wallet
     token = re.search(r'name="token" value="(\w+)"', shop.text).group(1)
@@ -121,7 +125,7 @@ def test_make_run_serves_the_shop_admin_and_sandbox_and_stops_on_ctrl_c(running_
     output = log.read()
     assert "Paycenter is running" in output and "password" in output
     assert f"WeChat Pay       {wechatpay}/" in output
+    assert f"Alipay           {alipay}/" in output
     assert "did not stop in time" not in output
-    assert not port_open(int(web.rsplit(":", 1)[1]))
-    assert not port_open(int(sandbox.rsplit(":", 1)[1]))
-    assert not port_open(int(wechatpay.rsplit(":", 1)[1]))
+    for url in (web, sandbox, wechatpay, alipay):
+        assert not port_open(int(url.rsplit(":", 1)[1]))

@@ -88,6 +88,8 @@ class Command(BaseCommand):
         }
         if settings.WECHATPAY_USES_EMULATOR:  # no real credentials: WeChat Pay is the emulator
             children["wechatpay"] = self._spawn(_wechatpay_emulator_command(), env)
+        if settings.ALIPAY_USES_EMULATOR:
+            children["alipay"] = self._spawn(_alipay_emulator_command(), env)
         cluster = ClusterSupervisor(
             start=partial(self._start_cluster, env),
             alive=_jobs_alive,
@@ -165,6 +167,7 @@ class Command(BaseCommand):
                         if settings.WECHATPAY_USES_EMULATOR
                         else []
                     ),
+                    *_alipay_banner_lines(),
                     f"  demo merchant    {settings.DEMO_MERCHANT_ID}",
                     f"    API key {settings.DEMO_API_KEY}",
                     "",
@@ -197,4 +200,26 @@ def _wechatpay_emulator_command() -> list[str]:
         "--host=127.0.0.1",
         f"--port={settings.WECHATPAY_EMULATOR_PORT}",
         f"--data={settings.WECHATPAY_EMULATOR_DATA}",
+    ]
+
+
+def _alipay_emulator_command() -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "alipay_emulator",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(settings.ALIPAY_EMULATOR_PORT),
+        "--data",
+        str(settings.ALIPAY_EMULATOR_DATA),
+    ]
+
+
+def _alipay_banner_lines() -> list[str]:
+    if not settings.ALIPAY_USES_EMULATOR:
+        return []
+    return [
+        f"  Alipay           http://127.0.0.1:{settings.ALIPAY_EMULATOR_PORT}/   (emulator, gateway.do)"
     ]

@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from payments.channels.alipay import AlipayChannel
 from payments.channels.base import (
     Channel,
     ChannelUnavailable,
@@ -46,6 +48,19 @@ from tests.helpers import wait_for
 TIMEOUT_SECONDS = 0.5
 
 
+def _without_signature_headers(headers: dict[str, str], body: bytes) -> tuple[dict, bytes]:
+    kept = ("content-type", "content-length", "host", "user-agent")
+    return {name: value for name, value in headers.items() if name.lower() in kept}, body
+
+
+def _form_without_sign(headers: dict[str, str], body: bytes) -> tuple[dict, bytes]:
+    """Alipay signs inside the form: its sign and sign_type go."""
+    fields = [
+        (name, value) for name, value in parse_qsl(body.decode()) if not name.startswith("sign")
+    ]
+    return headers, urlencode(fields).encode()
+
+
 @dataclass(frozen=True)
 class ChannelUnderTest:
     name: str
@@ -61,6 +76,11 @@ class ChannelUnderTest:
     currency: str = "CNY"
     # the channel numbers a trade at create (sandbox), or only once it is paid (WeChat Pay)
     trade_no_at_create: bool = True
+    # a QR trade exists at the channel only once the buyer opens the code (Alipay's precreate):
+    # until then it is not found and has no channel trade number; server.open_qr(qr) opens it
+    lazy_qr: bool = False
+    # (headers, body) of a callback -> the same callback without its signature
+    unsigned_callback: Callable[[dict, bytes], tuple[dict, bytes]] = _without_signature_headers
 
 
 def _wechatpay(server, base_url: str) -> WechatpayChannel:
@@ -89,6 +109,21 @@ CHANNELS = [
         signed_answers=True,
         trade_no_at_create=False,
     ),
+    ChannelUnderTest(
+        "alipay",
+        "alipay_process",
+        lambda server, base_url: AlipayChannel(
+            code="alipay",
+            gateway_url=f"{base_url}/gateway.do",
+            manifest_file=server.data_dir / "keys" / "manifest.json" if server else "",
+            timeout=TIMEOUT_SECONDS,
+        ),
+        bad_answer_fault="bad_answer_rate",
+        signed_answers=True,
+        trade_no_at_create=False,
+        lazy_qr=True,
+        unsigned_callback=_form_without_sign,
+    ),
 ]
 
 
@@ -100,8 +135,11 @@ class Contract:
     receiver: CallbackReceiver
     proxy: GarblingProxy
 
-    def create(self, amount: int = 1234, client: PaymentClient = PaymentClient.PC):
-        """(trade reference, pay action) of a new trade whose callbacks reach the receiver."""
+    def create(
+        self, amount: int = 1234, client: PaymentClient = PaymentClient.PC, scan: bool = True
+    ):
+        """(trade reference, pay action) of a new trade whose callbacks reach the receiver; a
+        lazy QR is scanned (``scan``), so the trade exists at the channel."""
         out_trade_no = "P" + secrets.token_hex(12)
         action = self.adapter.create_trade(
             CreateTrade(
@@ -115,6 +153,8 @@ class Contract:
                 return_url="http://127.0.0.1:9/return",
             )
         )
+        if scan and self.under_test.lazy_qr and action.type == PayActionType.QR:
+            assert self.server.open_qr(action.qr_content).ok
         ref = TradeRef(out_trade_no, channel_trade_no=action.channel_trade_no, refs=action.refs)
         return ref, action
 
@@ -218,6 +258,17 @@ def test_a_created_trade_is_waiting(contract):
     assert (result.out_trade_no, result.status) == (ref.out_trade_no, TradeStatus.PAYING)
 
 
+@applies_to(lambda under_test, capabilities: under_test.lazy_qr)
+def test_a_lazy_qr_is_not_found_until_scanned_then_waiting(contract):
+    ref, action = contract.create(scan=False)
+
+    assert contract.adapter.query_trade(ref).status == TradeStatus.NOT_FOUND
+    assert contract.adapter.close_trade(ref).status == TradeStatus.NOT_FOUND
+    # a close answered "not found" does not end the code: it stays payable
+    assert contract.server.open_qr(action.qr_content).ok
+    assert contract.adapter.query_trade(ref).status == TradeStatus.PAYING
+
+
 def test_a_mobile_trade_redirects(contract):
     _, action = contract.create(client=PaymentClient.MOBILE)
 
@@ -231,16 +282,18 @@ def test_a_payment_is_notified_verifiably_and_queried_as_succeeded(contract):
     callback = contract.receiver.first(f"/trade/{ref.out_trade_no}")
     notification = contract.adapter.parse_notification(callback.headers, callback.body)
     assert isinstance(notification.result, TradeResult)
+    queried = contract.adapter.query_trade(ref)
+    assert queried.channel_trade_no
+    assert ref.channel_trade_no in (None, queried.channel_trade_no)
     assert _facts(notification.result) == (
         ref.out_trade_no,
         TradeStatus.SUCCEEDED,
         1234,
         contract.under_test.currency,
-        ref.channel_trade_no,
+        queried.channel_trade_no,
     )
     assert notification.nonce
     assert abs(notification.timestamp - datetime.now(UTC)) < timedelta(minutes=1)
-    queried = contract.adapter.query_trade(ref)
     assert _facts(queried) == _facts(notification.result)
     assert queried.paid_at is not None and queried.paid_at.tzinfo is not None
 
@@ -367,6 +420,7 @@ def test_references_survive_being_stored_as_json(contract):
     assert contract.server.pay(trade.out_trade_no).ok
     queried = contract.adapter.query_trade(trade)
     assert queried.channel_trade_no == (action.channel_trade_no or queried.channel_trade_no)
+    assert queried.status == TradeStatus.SUCCEEDED
     assert queried.channel_trade_no
 
     refund, answered = contract.refund(trade, amount=600, total=600)
@@ -390,14 +444,10 @@ def test_a_tampered_callback_is_rejected_as_a_bad_signature(contract):
 def test_an_unsigned_callback_is_rejected_as_missing_its_signature(contract):
     ref = contract.paid()
     callback = contract.receiver.first(f"/trade/{ref.out_trade_no}")
-    unsigned = {
-        name: value
-        for name, value in callback.headers.items()
-        if name.lower() in ("content-type", "content-length", "host", "user-agent")
-    }
+    headers, body = contract.under_test.unsigned_callback(callback.headers, callback.body)
 
     with pytest.raises(NotificationRejected) as rejected:
-        contract.adapter.parse_notification(unsigned, callback.body)
+        contract.adapter.parse_notification(headers, body)
 
     assert rejected.value.reason == RejectReason.MISSING_SIGNATURE
 
@@ -412,14 +462,16 @@ SERVER_FAULTS = {
 }
 
 
-def _prepared(contract: Contract, operation: str):
+def _prepared(contract: Contract, operation: str, tries: int = 1):
     """The call of ``operation``, with what it needs made before any fault applies. It returns
     (the number asked about, the answer; None for create)."""
     trade = contract.paid() if operation.startswith("refund") else None
     refund = None
     if operation == "refund_query":
         refund, _ = contract.refund(trade, amount=1234, total=1234)
-    ref, _ = contract.create() if operation in ("query", "close") else (None, None)
+    # a trade of its own for each try: a close that once went through (its answer garbled)
+    # would make the next try a different question
+    refs = [contract.create()[0] for _ in range(tries)] if operation in ("query", "close") else []
 
     def call():
         if operation == "create":
@@ -430,6 +482,7 @@ def _prepared(contract: Contract, operation: str):
         if operation == "refund_query":
             return refund.out_refund_no, contract.adapter.query_refund(refund)
         adapter_call = getattr(contract.adapter, f"{operation}_trade")
+        ref = refs.pop()
         return ref.out_trade_no, adapter_call(ref)
 
     return call
@@ -474,6 +527,6 @@ def test_a_malformed_answer_is_unknown(contract, operation, garbling):
 def test_the_servers_own_wrong_answers_are_unknown(contract, operation):
     fault = contract.under_test.bad_answer_fault
     # seeded: each try another shape, the same shapes on every run
-    call = _prepared(contract, operation)
+    call = _prepared(contract, operation, tries=8)
     contract.server.set_faults({fault: {operation: 1}, "seed": 11})
     _no_definite_answer(call, tries=8)
