@@ -220,6 +220,5 @@ def _alipay_emulator_command() -> list[str]:
 def _alipay_banner_lines() -> list[str]:
     if not settings.ALIPAY_USES_EMULATOR:
         return []
-    return [
-        f"  Alipay           http://127.0.0.1:{settings.ALIPAY_EMULATOR_PORT}/   (emulator, gateway.do)"
-    ]
+    url = f"http://127.0.0.1:{settings.ALIPAY_EMULATOR_PORT}"
+    return [f"  Alipay           {url}/   (emulator, gateway.do)"]

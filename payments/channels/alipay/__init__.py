@@ -291,3 +291,7 @@ class AlipayChannel:
 
     def acknowledgement(self) -> tuple[int, str, str]:
         return 200, "text/plain", "success"
+
+    def refusal(self, status: int, code: str, message: str) -> tuple[int, str, str]:
+        # Alipay retries on any body but "success"; the reason is for the logs and our inbox
+        return status, "text/plain", f"fail: {code}"

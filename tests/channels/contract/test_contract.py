@@ -530,3 +530,11 @@ def test_the_servers_own_wrong_answers_are_unknown(contract, operation):
     call = _prepared(contract, operation, tries=8)
     contract.server.set_faults({fault: {operation: 1}, "seed": 11})
     _no_definite_answer(call, tries=8)
+
+
+def test_a_refusal_is_never_the_success_answer(contract):
+    # the channel must send a refused or unprocessed notification again
+    success = contract.adapter.acknowledgement()
+    for status in (400, 503):
+        refused = contract.adapter.refusal(status, RejectReason.BAD_SIGNATURE, "does not verify")
+        assert refused[0] == status and refused != success
