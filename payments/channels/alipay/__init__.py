@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 
+from payments.channels import wire
 from payments.channels.alipay import signing, transformers
 from payments.channels.alipay.client import REFUND_REFUSALS, AlipayClient
 from payments.channels.base import (
@@ -43,7 +44,6 @@ from payments.channels.base import (
     TradeResult,
     TradeStatus,
 )
-from payments.channels.sandbox.transformers import WRONG_SHAPE, translated
 from payments.enums import PaymentClient
 
 PRECREATE = "alipay.trade.precreate"
@@ -169,7 +169,7 @@ class AlipayChannel:
         if request.client == PaymentClient.MOBILE:
             return self._wap_action(request, biz)
         answer = self._call(PRECREATE, biz, {"notify_url": request.notify_url})
-        return translated(
+        return wire.translated(
             f"precreate {request.out_trade_no}",
             transformers.precreate_action,
             answer,
@@ -190,7 +190,7 @@ class AlipayChannel:
             if error.code == TRADE_NOT_EXIST:  # a pre-created QR not scanned yet, too
                 return TradeResult(out_trade_no=trade.out_trade_no, status=TradeStatus.NOT_FOUND)
             raise
-        return translated(
+        return wire.translated(
             f"query {trade.out_trade_no}", transformers.trade_result, answer, trade.out_trade_no
         )
 
@@ -203,7 +203,7 @@ class AlipayChannel:
             if error.code == TRADE_STATUS_ERROR:
                 return self.query_trade(trade)
             raise
-        return translated(
+        return wire.translated(
             f"close {trade.out_trade_no}", transformers.closed_result, answer, trade.out_trade_no
         )
 
@@ -217,7 +217,7 @@ class AlipayChannel:
             },
             definite=REFUND_REFUSALS,
         )
-        return translated(
+        return wire.translated(
             f"refund {request.out_refund_no}",
             transformers.refund_result,
             answer,
@@ -237,7 +237,7 @@ class AlipayChannel:
                     out_refund_no=refund.out_refund_no, status=RefundResultStatus.NOT_FOUND
                 )
             raise
-        return translated(
+        return wire.translated(
             f"query refund {refund.out_refund_no}",
             transformers.refund_query_result,
             answer,
@@ -256,7 +256,7 @@ class AlipayChannel:
             raise ChannelUnavailable(f"statement {day}: {error}") from error
         if response.status_code != 200:
             raise ChannelUnavailable(f"statement {day}: HTTP {response.status_code}")
-        return translated(f"statement {day}", transformers.statement, day, response.content)
+        return wire.translated(f"statement {day}", transformers.statement, day, response.content)
 
     # --- inbound ----------------------------------------------------------------------------
 
@@ -283,7 +283,7 @@ class AlipayChannel:
             result = transformers.notification_result(params)
             sent_at = transformers.china_moment(params["notify_time"])
             nonce = transformers.notify_id(params)
-        except WRONG_SHAPE as error:
+        except wire.WRONG_SHAPE as error:
             raise NotificationRejected(
                 RejectReason.MALFORMED, f"unreadable notify: {error!r}"
             ) from None

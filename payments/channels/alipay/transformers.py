@@ -2,7 +2,7 @@
 # ruff: noqa: RUF001
 """Alipay's words and shapes in, our dataclasses out.
 
-Any answer of the wrong shape raises one of WRONG_SHAPE; ``translated`` (the sandbox's) turns
+Any answer of the wrong shape raises one of wire.WRONG_SHAPE; ``translated`` (the sandbox's) turns
 that into ChannelUnavailable. An answer that names a trade or refund must name ours, and a
 ``trade_status`` Alipay does not document makes the whole answer unknown.
 """
@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from payments.channels import wire
 from payments.channels.base import (
     IgnoredEvent,
     PayAction,
@@ -28,7 +29,6 @@ from payments.channels.base import (
     TradeStatus,
 )
 from payments.channels.money import from_decimal_text, to_decimal_text
-from payments.channels.sandbox.transformers import _optional_text, _text
 from payments.text import storable_json
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -87,7 +87,7 @@ def precreate_action(answer: Mapping[str, Any], out_trade_no: str) -> PayAction:
     about_ours(answer, out_trade_no)
     if answer.get("out_trade_no") != out_trade_no:
         raise ValueError("a precreate answer must name our trade")
-    qr_code = _text(answer["qr_code"])
+    qr_code = wire.text(answer["qr_code"])
     if not qr_code:
         raise ValueError("an empty qr_code")
     return PayAction(type=PayActionType.QR, qr_content=qr_code, url=qr_code)
@@ -95,13 +95,13 @@ def precreate_action(answer: Mapping[str, Any], out_trade_no: str) -> PayAction:
 
 def trade_result(answer: Mapping[str, Any], out_trade_no: str) -> TradeResult:
     about_ours(answer, out_trade_no)
-    status = TRADE_STATUSES[_text(answer["trade_status"])]
+    status = TRADE_STATUSES[wire.text(answer["trade_status"])]
     amount = yuan(answer["total_amount"])
-    paid_text = _optional_text(answer.get("send_pay_date"))
+    paid_text = wire.optional_text(answer.get("send_pay_date"))
     return TradeResult(
-        out_trade_no=_text(answer["out_trade_no"]),
+        out_trade_no=wire.text(answer["out_trade_no"]),
         status=status,
-        channel_trade_no=_text(answer["trade_no"]),
+        channel_trade_no=wire.text(answer["trade_no"]),
         amount=amount,
         currency=CURRENCY,
         paid_at=china_moment(paid_text) if paid_text else None,
@@ -114,7 +114,7 @@ def closed_result(answer: Mapping[str, Any], out_trade_no: str) -> TradeResult:
     return TradeResult(
         out_trade_no=out_trade_no,
         status=TradeStatus.CLOSED,
-        channel_trade_no=_text(answer["trade_no"]),  # a close answer always names it
+        channel_trade_no=wire.text(answer["trade_no"]),  # a close answer always names it
         raw=storable_json(dict(answer)),
     )
 
@@ -123,11 +123,11 @@ def refund_result(answer: Mapping[str, Any], out_trade_no: str, out_refund_no: s
     """A refund answer: it does not repeat out_request_no, and its refund_fee is the trade's
     refunded total, not this refund's amount (the refund query says that)."""
     about_ours(answer, out_trade_no)
-    _text(answer["trade_no"])
+    wire.text(answer["trade_no"])
     yuan(answer["refund_fee"])
     return RefundResult(
         out_refund_no=out_refund_no,
-        status=FUND_CHANGES[_text(answer["fund_change"])],
+        status=FUND_CHANGES[wire.text(answer["fund_change"])],
         out_trade_no=out_trade_no,
         raw=storable_json(dict(answer)),
     )
@@ -145,7 +145,7 @@ def refund_query_result(
     status = answer.get("refund_status")
     return RefundResult(
         out_refund_no=out_refund_no,
-        status=REFUND_STATUSES.get(_optional_text(status), RefundResultStatus.UNKNOWN),
+        status=REFUND_STATUSES.get(wire.optional_text(status), RefundResultStatus.UNKNOWN),
         amount=yuan(answer["refund_amount"]),
         currency=CURRENCY,
         out_trade_no=out_trade_no,
@@ -157,16 +157,16 @@ def notification_result(params: Mapping[str, str]) -> TradeResult | IgnoredEvent
     """A trade_status_sync notify. One sent for a refund carries the trade's refunded total
     (refund_fee), not the refund's amount, and Alipay refunds synchronously: it is acknowledged,
     and the refund is settled by its answer or its query."""
-    out_trade_no = _text(params["out_trade_no"])
+    out_trade_no = wire.text(params["out_trade_no"])
     if any(name in params for name in REFUND_NOTIFY_FIELDS):
         return IgnoredEvent(kind="refund", out_trade_no=out_trade_no, raw=dict(params))
     about_ours(params, out_trade_no)
-    status = TRADE_STATUSES[_text(params["trade_status"])]
+    status = TRADE_STATUSES[wire.text(params["trade_status"])]
     paid_text = params.get("gmt_payment")
     return TradeResult(
         out_trade_no=out_trade_no,
         status=status,
-        channel_trade_no=_text(params["trade_no"]),
+        channel_trade_no=wire.text(params["trade_no"]),
         amount=yuan(params["total_amount"]),
         currency=CURRENCY,
         paid_at=china_moment(paid_text) if paid_text else None,
@@ -176,7 +176,7 @@ def notification_result(params: Mapping[str, str]) -> TradeResult | IgnoredEvent
 
 def notify_id(params: Mapping[str, str]) -> str:
     """The notify's own id, the same on every retry: what makes a replay a replay."""
-    value = _text(params["notify_id"])
+    value = wire.text(params["notify_id"])
     if not value:
         raise ValueError("an empty notify_id")
     return value
@@ -201,8 +201,8 @@ def _statement_line(row: Mapping[str, str]) -> StatementLine:
     request_no = row["退款批次号/请求号"].strip()
     return StatementLine(
         kind=kind,
-        out_trade_no=_text(row["商户订单号"].strip()),
-        channel_trade_no=_text(row["支付宝交易号"].strip()),
+        out_trade_no=wire.text(row["商户订单号"].strip()),
+        channel_trade_no=wire.text(row["支付宝交易号"].strip()),
         amount=yuan(received.removeprefix("-")),
         currency=CURRENCY,
         status=row["业务类型"],

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time
 
 from django.conf import settings
 
+from payments.channels import wire
 from payments.channels.base import (
     Capabilities,
     ChannelError,
@@ -32,7 +33,6 @@ from payments.channels.base import (
 )
 from payments.channels.sandbox import signing, transformers
 from payments.channels.sandbox.client import SandboxClient
-from payments.channels.sandbox.transformers import WRONG_SHAPE, translated
 
 TRADE_NOT_FOUND, REFUND_NOT_FOUND = "TRADE_NOT_FOUND", "REFUND_NOT_FOUND"
 
@@ -74,7 +74,9 @@ class SandboxChannel:
                 "return_url": request.return_url,
             },
         )
-        return translated(f"create {request.out_trade_no}", transformers.pay_action, trade, request)
+        return wire.translated(
+            f"create {request.out_trade_no}", transformers.pay_action, trade, request
+        )
 
     def query_trade(self, trade: TradeRef) -> TradeResult:
         try:
@@ -83,7 +85,7 @@ class SandboxChannel:
             if error.code == TRADE_NOT_FOUND:
                 return TradeResult(out_trade_no=trade.out_trade_no, status=TradeStatus.NOT_FOUND)
             raise
-        return translated(f"query {trade.out_trade_no}", transformers.trade_result, answer)
+        return wire.translated(f"query {trade.out_trade_no}", transformers.trade_result, answer)
 
     def close_trade(self, trade: TradeRef) -> TradeResult:
         try:
@@ -96,7 +98,7 @@ class SandboxChannel:
             return TradeResult(
                 out_trade_no=trade.out_trade_no, status=TradeStatus.UNKNOWN, raw=answer
             )
-        return translated(f"close {trade.out_trade_no}", transformers.trade_result, answer)
+        return wire.translated(f"close {trade.out_trade_no}", transformers.trade_result, answer)
 
     def refund(self, request: RefundRequest) -> RefundResult:
         answer = self.client.call(
@@ -109,7 +111,9 @@ class SandboxChannel:
                 "notify_url": request.notify_url,
             },
         )
-        return translated(f"refund {request.out_refund_no}", transformers.refund_result, answer)
+        return wire.translated(
+            f"refund {request.out_refund_no}", transformers.refund_result, answer
+        )
 
     def query_refund(self, refund: RefundRef) -> RefundResult:
         try:
@@ -120,7 +124,7 @@ class SandboxChannel:
                     out_refund_no=refund.out_refund_no, status=RefundResultStatus.NOT_FOUND
                 )
             raise
-        return translated(
+        return wire.translated(
             f"query refund {refund.out_refund_no}", transformers.refund_result, answer
         )
 
@@ -128,7 +132,7 @@ class SandboxChannel:
         response = self.client.send(
             "GET", f"/v1/statements/{day.isoformat()}", params={"channel": self.code}
         )
-        return translated(f"statement {day}", transformers.statement, day, response.content)
+        return wire.translated(f"statement {day}", transformers.statement, day, response.content)
 
     # --- inbound ----------------------------------------------------------------------------
 
@@ -150,7 +154,7 @@ class SandboxChannel:
             data = json.loads(body)
             sent_at = datetime.fromtimestamp(int(timestamp), tz=UTC)
             result = transformers.notification_result(data)
-        except (*WRONG_SHAPE, OverflowError, OSError) as error:  # a timestamp out of range
+        except (*wire.WRONG_SHAPE, OverflowError, OSError) as error:  # a timestamp out of range
             raise NotificationRejected(
                 RejectReason.MALFORMED, f"unreadable notification: {error}"
             ) from None

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 
+from payments.channels import wire
 from payments.channels.base import (
     Capabilities,
     ChannelError,
@@ -33,7 +34,6 @@ from payments.channels.base import (
     TradeResult,
     TradeStatus,
 )
-from payments.channels.sandbox.transformers import WRONG_SHAPE, translated
 from payments.channels.wechatpay import signing, transformers
 from payments.channels.wechatpay.client import WechatpayClient
 from payments.channels.wechatpay.credentials import CredentialFiles, LazyCredentials
@@ -125,7 +125,7 @@ class WechatpayChannel:
         else:
             path = "/v3/pay/transactions/native"
         answer = self.client.call("POST", path, body=body)
-        return translated(
+        return wire.translated(
             f"create {request.out_trade_no}", transformers.pay_action, answer.data, request
         )
 
@@ -137,7 +137,9 @@ class WechatpayChannel:
             if error.code == ORDER_NOT_EXIST:
                 return TradeResult(out_trade_no=trade.out_trade_no, status=TradeStatus.NOT_FOUND)
             raise
-        return translated(f"query {trade.out_trade_no}", transformers.trade_result, answer.data)
+        return wire.translated(
+            f"query {trade.out_trade_no}", transformers.trade_result, answer.data
+        )
 
     def close_trade(self, trade: TradeRef) -> TradeResult:
         path = f"/v3/pay/transactions/out-trade-no/{quote(trade.out_trade_no, safe='')}/close"
@@ -166,7 +168,7 @@ class WechatpayChannel:
         if request.notify_url:
             body["notify_url"] = request.notify_url
         answer = self.client.call("POST", "/v3/refund/domestic/refunds", body=body)
-        return translated(
+        return wire.translated(
             f"refund {request.out_refund_no}", transformers.refund_result, answer.data
         )
 
@@ -180,7 +182,7 @@ class WechatpayChannel:
                     out_refund_no=refund.out_refund_no, status=RefundResultStatus.NOT_FOUND
                 )
             raise
-        return translated(
+        return wire.translated(
             f"query refund {refund.out_refund_no}", transformers.refund_result, answer.data
         )
 
@@ -192,9 +194,9 @@ class WechatpayChannel:
             if error.code == NO_STATEMENT_EXIST:  # nothing happened that day
                 return Statement(day=day, raw=b"", lines=())
             raise
-        url, sha1 = translated(f"statement {day}", transformers.bill_download, answer.data)
+        url, sha1 = wire.translated(f"statement {day}", transformers.bill_download, answer.data)
         raw = self.client.download(url)
-        return translated(f"statement {day}", transformers.statement, day, raw, sha1)
+        return wire.translated(f"statement {day}", transformers.statement, day, raw, sha1)
 
     def _mchid(self) -> str:
         return self.credentials.get().mchid
@@ -227,7 +229,7 @@ class WechatpayChannel:
             plaintext = signing.decrypt_resource(credentials.apiv3_key, envelope["resource"])
         except signing.UndecryptableResource as error:
             raise NotificationRejected(RejectReason.BAD_SIGNATURE, str(error)) from None
-        except WRONG_SHAPE as error:
+        except wire.WRONG_SHAPE as error:
             raise NotificationRejected(
                 RejectReason.MALFORMED, f"unreadable notification: {error!r}"
             ) from None
@@ -236,7 +238,7 @@ class WechatpayChannel:
             sent_at = datetime.fromtimestamp(int(timestamp), tz=UTC)
             result = transformers.notification_result(envelope["event_type"], resource)
             merchant = resource.get("mchid")
-        except (*WRONG_SHAPE, OverflowError, OSError) as error:  # a timestamp out of range
+        except (*wire.WRONG_SHAPE, OverflowError, OSError) as error:  # a timestamp out of range
             raise NotificationRejected(
                 RejectReason.MALFORMED, f"unreadable notification: {error!r}"
             ) from None

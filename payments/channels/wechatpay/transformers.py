@@ -1,7 +1,7 @@
 """WeChat Pay's words and shapes in, our dataclasses out.
 
 Every status word WeChat documents is mapped; any other is UNKNOWN. An answer of the wrong shape
-raises one of WRONG_SHAPE, which ``translated`` (the sandbox's) turns into ChannelUnavailable.
+raises one of wire.WRONG_SHAPE, which ``translated`` (the sandbox's) turns into ChannelUnavailable.
 """
 
 import gzip
@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from payments.channels import wire
 from payments.channels.base import (
     CreateTrade,
     IgnoredEvent,
@@ -27,7 +28,6 @@ from payments.channels.base import (
     TradeStatus,
 )
 from payments.channels.money import from_decimal_text
-from payments.channels.sandbox.transformers import _amount, _aware, _optional_text, _text
 from payments.enums import PaymentClient
 from payments.text import storable_json
 
@@ -62,12 +62,12 @@ def pay_action(answer: Mapping[str, Any], request: CreateTrade) -> PayAction:
         raise ValueError(f"a create answer says more than a URL: {sorted(answer)}")
     if request.client == PaymentClient.MOBILE:
         return PayAction(type=PayActionType.REDIRECT, url=_h5_url(answer, request.return_url))
-    code_url = _text(answer["code_url"])
+    code_url = wire.text(answer["code_url"])
     return PayAction(type=PayActionType.QR, qr_content=code_url, url=code_url)
 
 
 def _h5_url(answer: Mapping[str, Any], return_url: str) -> str:
-    url = _text(answer["h5_url"])
+    url = wire.text(answer["h5_url"])
     if not return_url:
         return url
     separator = "&" if "?" in url else "?"
@@ -75,20 +75,20 @@ def _h5_url(answer: Mapping[str, Any], return_url: str) -> str:
 
 
 def trade_result(trade: Mapping[str, Any]) -> TradeResult:
-    status = TRADE_STATES.get(_text(trade["trade_state"]), TradeStatus.UNKNOWN)
+    status = TRADE_STATES.get(wire.text(trade["trade_state"]), TradeStatus.UNKNOWN)
     amount = trade.get("amount")
-    total = _amount(amount["total"]) if amount is not None else None
-    currency = _optional_text(amount.get("currency")) if amount is not None else None
+    total = wire.amount(amount["total"]) if amount is not None else None
+    currency = wire.optional_text(amount.get("currency")) if amount is not None else None
     if status == TradeStatus.SUCCEEDED and (total is None or currency is None):
         raise ValueError("a success must say its amount and currency")
-    success_time = _optional_text(trade.get("success_time"))
+    success_time = wire.optional_text(trade.get("success_time"))
     return TradeResult(
-        out_trade_no=_text(trade["out_trade_no"]),
+        out_trade_no=wire.text(trade["out_trade_no"]),
         status=status,
-        channel_trade_no=_optional_text(trade.get("transaction_id")),
+        channel_trade_no=wire.optional_text(trade.get("transaction_id")),
         amount=total,
         currency=currency,
-        paid_at=_aware(success_time) if success_time else None,
+        paid_at=wire.aware(success_time) if success_time else None,
         raw=storable_json(dict(trade)),
     )
 
@@ -97,12 +97,12 @@ def refund_result(refund: Mapping[str, Any], status_key: str = "status") -> Refu
     """A refund as the refund answers show it (``status``) or its callback (``refund_status``)."""
     amount = refund["amount"]
     return RefundResult(
-        out_refund_no=_text(refund["out_refund_no"]),
-        status=REFUND_STATUSES.get(_text(refund[status_key]), RefundResultStatus.UNKNOWN),
-        channel_refund_no=_optional_text(refund.get("refund_id")),
-        amount=_amount(amount["refund"]),
-        currency=_optional_text(amount.get("currency")),
-        out_trade_no=_optional_text(refund.get("out_trade_no")),
+        out_refund_no=wire.text(refund["out_refund_no"]),
+        status=REFUND_STATUSES.get(wire.text(refund[status_key]), RefundResultStatus.UNKNOWN),
+        channel_refund_no=wire.optional_text(refund.get("refund_id")),
+        amount=wire.amount(amount["refund"]),
+        currency=wire.optional_text(amount.get("currency")),
+        out_trade_no=wire.optional_text(refund.get("out_trade_no")),
         raw=storable_json(dict(refund)),
     )
 
@@ -110,14 +110,14 @@ def refund_result(refund: Mapping[str, Any], status_key: str = "status") -> Refu
 def notification_result(
     event_type: Any, resource: Mapping[str, Any]
 ) -> TradeResult | RefundResult | IgnoredEvent:
-    event_type = _text(event_type)
+    event_type = wire.text(event_type)
     if event_type in TRADE_EVENTS:
         return trade_result(resource)
     if event_type in REFUND_EVENTS:
         return refund_result(resource, status_key="refund_status")
     return IgnoredEvent(
         kind=event_type,
-        out_trade_no=_optional_text(resource.get("out_trade_no")),
+        out_trade_no=wire.optional_text(resource.get("out_trade_no")),
         raw=storable_json(dict(resource)),
     )
 
@@ -126,7 +126,7 @@ def bill_download(answer: Mapping[str, Any]) -> tuple[str, str]:
     """(download URL, SHA1 of the uncompressed bill) from the signed tradebill answer."""
     if answer["hash_type"] != "SHA1":
         raise ValueError(f"a bill hash of type {answer['hash_type']!r}")
-    return _text(answer["download_url"]), _text(answer["hash_value"])
+    return wire.text(answer["download_url"]), wire.text(answer["hash_value"])
 
 
 def statement(day: date, raw: bytes, sha1: str) -> Statement:
@@ -155,17 +155,17 @@ def statement(day: date, raw: bytes, sha1: str) -> Statement:
 
 def _bill_line(row: Mapping[str, str]) -> StatementLine:
     kind = BILL_KINDS[row["交易状态"]]
-    currency = _text(row["货币种类"])
+    currency = wire.text(row["货币种类"])
     refund = kind == StatementLineKind.REFUND
     amount = row["申请退款金额"] if refund else row["订单金额"]
     return StatementLine(
         kind=kind,
-        out_trade_no=_text(row["商户订单号"]),
-        channel_trade_no=_text(row["微信订单号"]),
-        amount=_amount(from_decimal_text(amount, currency)),
+        out_trade_no=wire.text(row["商户订单号"]),
+        channel_trade_no=wire.text(row["微信订单号"]),
+        amount=wire.amount(from_decimal_text(amount, currency)),
         currency=currency,
-        status=_text(row["退款状态"] if refund else row["交易状态"]),
+        status=wire.text(row["退款状态"] if refund else row["交易状态"]),
         time=datetime.strptime(row["交易时间"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING),
-        out_refund_no=_text(row["商户退款单号"]) if refund else None,
-        channel_refund_no=_text(row["微信退款单号"]) if refund else None,
+        out_refund_no=wire.text(row["商户退款单号"]) if refund else None,
+        channel_refund_no=wire.text(row["微信退款单号"]) if refund else None,
     )

@@ -17,8 +17,8 @@ from payments.channels.base import (
     TradeRef,
     TradeStatus,
 )
-from payments.channels.sandbox.transformers import translated
 from payments.channels.wechatpay import WechatpayChannel, transformers
+from payments.channels.wire import translated
 from payments.enums import PaymentClient
 
 
