@@ -81,7 +81,8 @@ def refund_create_in_transaction(
         raise RefundRefused("payment_not_succeeded", "only a succeeded payment can be refunded")
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise RefundRefused("invalid_amount", "the refund amount must be a positive integer")
-    refundable = refundable_amount(payment)
+    taken, currency = captured(payment)
+    refundable = taken - _refunded(payment)
     if amount > refundable:
         raise RefundRefused(
             "refund_exceeds_payment",
@@ -90,7 +91,7 @@ def refund_create_in_transaction(
     refund = Refund.objects.create(
         payment=payment,
         amount=amount,
-        currency=captured_currency(payment),
+        currency=currency,
         reason=reason,
         note=note,
         next_attempt_at=timezone.now(),
@@ -102,20 +103,19 @@ def refund_create_in_transaction(
 
 def refundable_amount(payment: Payment) -> int:
     """What is left to refund: what the channel took minus every refund that has not failed."""
+    return captured(payment)[0] - _refunded(payment)
+
+
+def _refunded(payment: Payment) -> int:
     refunded = payment.refunds.exclude(status=RefundStatus.FAILED).aggregate(total=Sum("amount"))
-    return captured_amount(payment) - (refunded["total"] or 0)
+    return refunded["total"] or 0
 
 
-def captured_amount(payment: Payment) -> int:
-    """What the channel confirmed it took for this payment: its recorded success, which differs
-    from the amount asked only when the channel took another amount (AMOUNT_MISMATCH)."""
-    captured = payment.transactions.values_list("amount", flat=True).first()
-    return payment.amount if captured is None else captured
-
-
-def captured_currency(payment: Payment) -> str:
-    captured = payment.transactions.values_list("currency", flat=True).first()
-    return captured or payment.currency
+def captured(payment: Payment) -> tuple[int, str]:
+    """(amount, currency) the channel confirmed it took for this payment: its recorded success,
+    which differs from what was asked only when the channel took another (AMOUNT_MISMATCH)."""
+    taken = payment.transactions.values_list("amount", "currency").first()
+    return taken or (payment.amount, payment.currency)
 
 
 def refunds_execute_due(
@@ -187,7 +187,7 @@ def _send_refund(adapter, refund: Refund) -> RefundResult:
                 trade=payment.trade_ref,
                 out_refund_no=refund.out_refund_no,
                 amount=refund.amount,
-                total_amount=captured_amount(payment),
+                total_amount=captured(payment)[0],
                 currency=refund.currency,
                 notify_url=settings.PUBLIC_BASE_URL + reverse("callback", args=[payment.channel]),
             )
