@@ -12,7 +12,6 @@ from reconciliation.selectors import (
     UnreconciledDay,
     days_not_reconciled,
     open_discrepancies,
-    statement_channels,
 )
 
 DAYS_SHOWN = 7  # per channel, newest first; the count and the oldest say the rest
@@ -43,15 +42,16 @@ def reconciliation_figures(request, *, now: datetime) -> ReconciliationFigures |
     if not request.user.has_perm("reconciliation.view_statementday"):
         return None
     return ReconciliationFigures(
-        channels=[_channel_days(channel, now) for channel in statement_channels()],
+        channels=[
+            _channel_days(channel, days) for channel, days in days_not_reconciled(now=now).items()
+        ],
         discrepancies=open_discrepancies(),
         discrepancies_url=reverse("admin:reconciliation_discrepancy_changelist")
         + "?resolved_at__isnull=True",
     )
 
 
-def _channel_days(channel: str, now: datetime) -> ChannelDays:
-    days = days_not_reconciled(channel=channel, now=now)
+def _channel_days(channel: str, days: list[UnreconciledDay]) -> ChannelDays:
     return ChannelDays(
         channel=channel,
         count=len(days),

@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
@@ -30,7 +31,7 @@ from backoffice.exports import csv_response
 from backoffice.forms import DayResolveForm
 from backoffice.reconciliation_dashboard import report_url
 from orders.templatetags.money import money
-from reconciliation.days import StatementUnavailable, availability
+from reconciliation.days import StatementUnavailable, availability, channel_today
 from reconciliation.models import Outcome, StatementDay, StatementLine
 from reconciliation.summary import (
     DaySummary,
@@ -39,6 +40,9 @@ from reconciliation.summary import (
     day_summary,
     statement_day,
 )
+
+# No channel's statements are older; it keeps a day's arithmetic (bounds, time zones) in range.
+EARLIEST_DAY = date(2000, 1, 1)
 
 # What each outcome means, for finance staff.
 OUTCOME_TEXT = {
@@ -219,20 +223,22 @@ class StatementDayAdmin(ReadOnlyAdmin):
         if not self.has_resolve_permission(request):
             raise PermissionDenied
         form = DayResolveForm(request.POST)
-        if not form.is_valid():
-            self.message_user(
-                request,
-                "Not resolved: a note is required (say how the discrepancy was resolved).",
-                messages.ERROR,
-            )
-            return redirect(report_url(channel, the_day) + "#discrepancies")
+        form.is_valid()
         of_the_day = {
             row.discrepancy_id: row.discrepancy
             for row in day_discrepancies(channel=channel, day=the_day)
         }
-        discrepancy = of_the_day.get(form.cleaned_data["discrepancy"])
+        discrepancy = of_the_day.get(form.cleaned_data.get("discrepancy"))
         if discrepancy is None:
             raise Http404("no such discrepancy on this day")
+        if form.errors:
+            self.message_user(
+                request,
+                f"{discrepancy}: not resolved: a note is required (at most 2000 characters): "
+                "say how the discrepancy was resolved.",
+                messages.ERROR,
+            )
+            return redirect(report_url(channel, the_day) + "#discrepancies")
         spec = operations.RESOLVE
         outcome, level = run_one(spec, discrepancy, action_call(request, form.cleaned_data))
         record_outcome(spec, self, request, discrepancy, outcome, level)
@@ -247,8 +253,9 @@ class StatementDayAdmin(ReadOnlyAdmin):
             the_day = date.fromisoformat(day)
         except (StatementUnavailable, ValueError):
             raise Http404("no such channel's day") from None
-        if the_day.isoformat() != day:
-            raise Http404("a day is YYYY-MM-DD")
+        today = channel_today(channel, timezone.now())
+        if the_day.isoformat() != day or not EARLIEST_DAY <= the_day <= today:
+            raise Http404("a day is YYYY-MM-DD, up to the channel's today")
         return the_day
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import Min, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from payments.models import Discrepancy, Payment
@@ -33,29 +33,34 @@ def statement_channels() -> list[str]:
     return channels
 
 
-def days_not_reconciled(*, channel: str, now: datetime) -> list[UnreconciledDay]:
-    """Every day whose statement should be final by now and was not reconciled against it,
-    newest first. Days start at the channel's first payment: before it, nothing of ours can be
-    in a statement."""
-    first = (
-        Payment.objects.filter(channel=channel)
-        .order_by("created_at")
-        .values_list("created_at", flat=True)
-        .first()
+def days_not_reconciled(*, now: datetime) -> dict[str, list[UnreconciledDay]]:
+    """Per channel with a statement, every day whose statement should be final by now and was
+    not reconciled against it, newest first. A channel's days start at its first payment:
+    nothing of ours can be in an earlier statement. (One scan of payments for all channels.)"""
+    channels = statement_channels()
+    firsts = dict(
+        Payment.objects.filter(channel__in=channels)
+        .order_by()
+        .values("channel")
+        .annotate(first=Min("created_at"))
+        .values_list("channel", "first")
     )
-    if first is None:
-        return []
-    first_day, last_day = local_day(channel, first), last_final_day(channel, now)
-    runs = {
-        run.day: run
-        for run in StatementDay.objects.filter(
-            channel=channel, day__gte=first_day, day__lte=last_day
-        )
+    spans = {
+        channel: (local_day(channel, first), last_final_day(channel, now))
+        for channel, first in firsts.items()
     }
+    runs = {(run.channel, run.day): run for run in StatementDay.objects.filter(channel__in=spans)}
+    return {
+        channel: _unreconciled(channel, *spans.get(channel, (None, None)), runs)
+        for channel in channels
+    }
+
+
+def _unreconciled(channel: str, first_day, last_day, runs: dict) -> list[UnreconciledDay]:
     days = []
     day = last_day
-    while day >= first_day:
-        run = runs.get(day)
+    while first_day is not None and day >= first_day:  # None: no payment on the channel yet
+        run = runs.get((channel, day))
         if run is None or run.status != StatementDay.Status.RECONCILED:
             days.append(UnreconciledDay(channel, day, run))
         day -= timedelta(days=1)

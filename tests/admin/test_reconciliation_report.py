@@ -114,7 +114,8 @@ def test_resolving_from_the_report_needs_a_note(finance, reconciled):
     )
 
     assert messages_of(page) == [
-        "Not resolved: a note is required (say how the discrepancy was resolved)."
+        f"{discrepancy}: not resolved: a note is required (at most 2000 characters): "
+        "say how the discrepancy was resolved."
     ]
     discrepancy.refresh_from_db()
     assert discrepancy.resolved_at is None
@@ -242,6 +243,9 @@ def test_staff_without_the_view_permission_see_no_report_and_no_export(reconcile
         f"{DAYS}report/sandbox/20261101/",
         f"{DAYS}report/nowhere/2026-11-01/",
         f"{DAYS}report/sandbox/2026-11-01%00/",
+        f"{DAYS}report/sandbox/9999-12-31/",
+        f"{DAYS}report/sandbox/0001-01-01/",
+        f"{DAYS}report/sandbox/9999-12-31/export.csv",
     ],
 )
 def test_a_day_that_cannot_exist_is_not_found(finance, sandbox, path):
@@ -250,6 +254,19 @@ def test_a_day_that_cannot_exist_is_not_found(finance, sandbox, path):
 
 def test_the_actions_answer_only_a_post(finance, known):
     assert finance.get(report(suffix="reconcile/")).status_code == 405
+    assert not StatementDay.objects.exists()
+
+
+@pytest.mark.parametrize("posted", [{}, {"discrepancy": "x", "note": "n"}, {"note": "n"}])
+def test_a_resolve_naming_no_discrepancy_of_the_day_is_not_found(finance, reconciled, posted):
+    assert finance.post(report(suffix="resolve/"), posted).status_code == 404
+    assert not Discrepancy.objects.exclude(resolved_at=None).exists()
+
+
+def test_a_future_day_cannot_be_reconciled(finance, sandbox):
+    tomorrow = timezone.now().astimezone(UTC).date() + timedelta(days=1)
+
+    assert finance.post(report(day=tomorrow, suffix="reconcile/")).status_code == 404
     assert not StatementDay.objects.exists()
 
 
