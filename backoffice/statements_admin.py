@@ -173,7 +173,7 @@ class StatementDayAdmin(ReadOnlyAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         row = self.get_object(request, unquote(object_id))
-        if row is None:  # the admin's own "does not exist" answer
+        if request.method != "GET" or row is None:  # the admin's own 403 or "does not exist"
             return super().change_view(request, object_id, form_url, extra_context)
         return redirect(report_url(row.channel, row.day))
 

@@ -252,6 +252,22 @@ def test_a_day_that_cannot_exist_is_not_found(finance, sandbox, path):
     assert finance.get(path).status_code == 404
 
 
+def test_a_day_on_the_list_opens_its_report_and_cannot_be_edited(finance, reconciled):
+    day = StatementDay.objects.get()
+    before = list(StatementDay.objects.values())
+
+    opened = finance.get(admin_url(StatementDay, "change", day.pk))
+    tampered = finance.post(
+        admin_url(StatementDay, "change", day.pk), {"status": "PENDING", "attempts": 0}
+    )
+    listed = finance.get(DAYS)
+
+    assert (opened.status_code, opened["Location"]) == (302, report())
+    assert tampered.status_code == 403
+    assert list(StatementDay.objects.values()) == before
+    assert f'href="{report()}"' in listed.text
+
+
 def test_the_actions_answer_only_a_post(finance, known):
     assert finance.get(report(suffix="reconcile/")).status_code == 405
     assert not StatementDay.objects.exists()
