@@ -71,16 +71,30 @@ def _perform(spec: BackOfficeAction, modeladmin, request, rows: list):
         return _page(spec, modeladmin, request, rows, form, next_step="review")
     if step != "confirm":
         return _page(spec, modeladmin, request, rows, form, next_step="confirm")
-    actor = Actor(ActorKind.ADMIN, request.user.get_username())
-    call = ActionCall(actor=actor, user=request.user, data=form.cleaned_data if form else {})
+    call = action_call(request, form.cleaned_data if form else {})
     for row in rows:
-        try:
-            outcome, level = spec.run(row, call), messages.SUCCESS
-        except Refusal as refusal:
-            outcome, level = f"refused: {refusal.message}", messages.WARNING
-        modeladmin.log_change(request, row, f"{spec.title}: {outcome}")
-        modeladmin.message_user(request, f"{row}: {outcome}", level)
+        outcome, level = run_one(spec, row, call)
+        record_outcome(spec, modeladmin, request, row, outcome, level)
     return None
+
+
+def action_call(request, data: dict) -> ActionCall:
+    actor = Actor(ActorKind.ADMIN, request.user.get_username())
+    return ActionCall(actor=actor, user=request.user, data=data)
+
+
+def run_one(spec: BackOfficeAction, row, call: ActionCall) -> tuple[str, int]:
+    """Call the action's service for one row: its outcome for people, and the message level."""
+    try:
+        return spec.run(row, call), messages.SUCCESS
+    except Refusal as refusal:
+        return f"refused: {refusal.message}", messages.WARNING
+
+
+def record_outcome(spec: BackOfficeAction, modeladmin, request, row, outcome: str, level: int):
+    """One LogEntry per row (refusals included) and one message."""
+    modeladmin.log_change(request, row, f"{spec.title}: {outcome}")
+    modeladmin.message_user(request, f"{row}: {outcome}", level)
 
 
 def _page(spec, modeladmin, request, rows, form, *, next_step: str) -> TemplateResponse:

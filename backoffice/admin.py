@@ -1,5 +1,5 @@
 """Found by the admin's autodiscovery: registers every model's back-office page."""
 
-from backoffice import orders_admin, payments_admin, reconciliation_admin
+from backoffice import orders_admin, payments_admin, reconciliation_admin, statements_admin
 
-__all__ = ["orders_admin", "payments_admin", "reconciliation_admin"]
+__all__ = ["orders_admin", "payments_admin", "reconciliation_admin", "statements_admin"]

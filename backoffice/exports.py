@@ -36,12 +36,17 @@ class CsvExportMixin:
             rows = self.get_changelist_instance(request).queryset
         except IncorrectLookupParameters:
             return HttpResponseBadRequest("unknown filter")
-        filename = f"{self.opts.model_name}-{timezone.now():%Y%m%dT%H%M%SZ}.csv"
-        return StreamingHttpResponse(
-            _csv_lines(self.csv_columns, rows.iterator()),
-            content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+        return csv_response(self.opts.model_name, self.csv_columns, rows.iterator())
+
+
+def csv_response(name: str, columns, rows: Iterable) -> StreamingHttpResponse:
+    """Stream rows as a CSV download named ``<name>-<UTC time>.csv``."""
+    filename = f"{name}-{timezone.now():%Y%m%dT%H%M%SZ}.csv"
+    return StreamingHttpResponse(
+        _csv_lines(columns, rows),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 class _Line:

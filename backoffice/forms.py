@@ -19,3 +19,9 @@ class ResolveForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="What was done about it: kept on the discrepancy.",
     )
+
+
+class DayResolveForm(ResolveForm):
+    """Resolve one discrepancy from its day's report."""
+
+    discrepancy = forms.IntegerField(min_value=1, widget=forms.HiddenInput)

@@ -2,6 +2,7 @@
 
 from backoffice.actions import ActionCall, BackOfficeAction
 from backoffice.forms import RefundForm, ResolveForm
+from orders.errors import Refusal
 from orders.templatetags.money import money
 from payments.enums import RefundReason
 from payments.models import ChannelNotification, Discrepancy, Payment, WebhookDelivery
@@ -10,7 +11,9 @@ from payments.services.checks import payment_check_now
 from payments.services.refunds import refund_execute, refund_request, refundable_amount
 from payments.services.reprocessing import notification_reprocess
 from payments.webhooks.delivery import webhook_delivery_replay
+from reconciliation.models import StatementDay
 from reconciliation.services import discrepancy_resolve
+from reconciliation.statements import StatementRunBusy, statement_reconcile
 
 
 def _payment(payment: Payment) -> str:
@@ -99,6 +102,24 @@ def _resolve(discrepancy: Discrepancy, call: ActionCall) -> str:
     return "resolved"
 
 
+def _statement_day(day: StatementDay) -> str:
+    return f"{day.channel} {day.day} · {day.status}"
+
+
+def _reconcile_day(day: StatementDay, call: ActionCall) -> str:
+    """The same run as the schedule's and `manage.py reconcile`'s (a day not run yet is made)."""
+    try:
+        run = statement_reconcile(channel=day.channel, day=day.day)
+    except StatementRunBusy as busy:
+        raise Refusal("run_busy", str(busy)) from None
+    if run.statement is None:
+        return f"statement not available ({run.error}); still {run.day.status}, retried later"
+    return (
+        f"{run.day.status} against statement v{run.statement.version} "
+        f"({run.statement.lines.count()} lines)"
+    )
+
+
 CHECK_NOW = BackOfficeAction(
     name="recheck_payments",
     title="Check at the channel now",
@@ -145,4 +166,11 @@ RESOLVE = BackOfficeAction(
     describe=_discrepancy,
     form_class=ResolveForm,
     summarize=_resolve_review,
+)
+RECONCILE_DAY = BackOfficeAction(
+    name="reconcile_days",
+    title="Reconcile this day",
+    permission="reconcile",
+    run=_reconcile_day,
+    describe=_statement_day,
 )

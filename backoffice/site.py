@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from backoffice.reconciliation_dashboard import reconciliation_figures
 from backoffice.risk import RiskLine, money_at_risk
 
 
@@ -36,6 +37,7 @@ class BackOfficeSite(admin.AdminSite):
                 if request.user.has_perm(_view_permission(line))
             ],
             "stuck_after": timesince(threshold, now),
+            "reconciliation": reconciliation_figures(request, now=now),
             **(extra_context or {}),
         }
         return super().index(request, context)

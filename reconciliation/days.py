@@ -37,4 +37,14 @@ def final_from(channel: str, day: date) -> datetime:
 
 
 def channel_today(channel: str, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(availability(channel).time_zone)).date()
+    return local_day(channel, now)
+
+
+def last_final_day(channel: str, now: datetime) -> date:
+    """The latest day whose statement is final at ``now``."""
+    yesterday = channel_today(channel, now) - timedelta(days=1)
+    return yesterday if now >= final_from(channel, yesterday) else yesterday - timedelta(days=1)
+
+
+def local_day(channel: str, moment: datetime) -> date:
+    return moment.astimezone(ZoneInfo(availability(channel).time_zone)).date()

@@ -34,6 +34,7 @@ class StatementDay(models.Model):
 
     class Meta:
         ordering = ["-day", "channel"]
+        permissions = [("reconcile_statementday", "Can reconcile a channel's day on demand")]
         constraints = [
             models.UniqueConstraint(fields=["channel", "day"], name="statementday_unique_day"),
             models.CheckConstraint(

@@ -15,6 +15,7 @@ ACTIONS = {
     "payments.reprocess_notification",
     "payments.replay_webhook",
     "reconciliation.resolve_discrepancy",
+    "reconciliation.reconcile_statementday",
 }
 VIEWS = {
     f"{app}.view_{model}"
@@ -30,7 +31,14 @@ VIEWS = {
             "webhookdelivery",
             "idempotencykey",
         ),
-        "reconciliation": ("discrepancy", "stuckpayment"),
+        "reconciliation": (
+            "discrepancy",
+            "stuckpayment",
+            "statementday",
+            "statement",
+            "statementline",
+            "reconciliationoutcome",
+        ),
     }.items()
     for model in models
 }

@@ -16,7 +16,9 @@ from payments.models import (
     WebhookDelivery,
 )
 from payments.services.notifications import notification_receive
-from reconciliation.models import StuckPayment
+from reconciliation.models import StatementLine, StuckPayment
+from reconciliation.statements import statement_store
+from tests.admin import known_day
 from tests.admin.conftest import admin_url, client_for, messages_of, paid
 from tests.admin.scenario import aged
 
@@ -34,6 +36,7 @@ TAMPERING = {
     Order: {"amount": 1, "status": "CLOSED", "refunded_amount": 0},
     Merchant: {"name": "Renamed", "is_active": False},
     Discrepancy: {"resolution": "done", "kind": "MISSING_HERE"},
+    StatementLine: {"amount": 1, "status": "CLOSED", "out_trade_no": "X", "fee": 0},
 }
 
 
@@ -49,6 +52,8 @@ def one_of_each(merchant, sandbox, finance):
     notification_receive(channel="sandbox", headers={}, body=b"{}", peer="127.0.0.1")
     Refund.objects.create(payment=payment, amount=100, currency="CNY", reason="MANUAL")
     Discrepancy.objects.create(channel="sandbox", kind="AMOUNT_MISMATCH", details={})
+    lines = known_day.statement_lines()
+    statement_store(channel="sandbox", day=known_day.known_day(), raw=b"file", lines=lines)
     return {model: model._default_manager.first() for model in TAMPERING}
 
 

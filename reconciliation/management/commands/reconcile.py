@@ -51,18 +51,8 @@ def render(summary: DaySummary, *, status: str) -> str:
         f"{statement.lines.count()} lines, sha256 {statement.sha256[:12]}",
         f"{'':10}{'ours':>30}{'channel':>30}",
     ]
-    rows = [
-        ("payments", summary.ours_payments, summary.channel_payments),
-        ("refunds", summary.ours_refunds, summary.channel_refunds),
-        ("fees", None, summary.channel_fees),
-        (
-            "net",
-            summary.net(summary.ours_payments, summary.ours_refunds),
-            summary.net(summary.channel_payments, summary.channel_refunds, summary.channel_fees),
-        ),
-    ]
-    for label, ours, theirs in rows:
-        out.append(f"{label:10}{_money(ours):>30}{_money(theirs):>30}")
+    for row in summary.rows():
+        out.append(f"{row.label:10}{_money(row.ours):>30}{_money(row.channel):>30}")
     out.append(
         "outcomes: "
         + (", ".join(f"{k} {n}" for k, n in sorted(summary.outcomes.items())) or "none")
