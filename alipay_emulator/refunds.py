@@ -68,7 +68,7 @@ class Refunds:
                         **trades.notify_params(trade, self._keys),
                         "out_biz_no": out_request_no,
                         "refund_fee": validation.yuan(trade["refunded"]),
-                        "gmt_refund": clock.china_time(now),
+                        "gmt_refund": clock.china_time_millis(now),
                     },
                     at=now,
                 )

@@ -216,6 +216,9 @@ class RefundResult:
     # kept on the refund and handed back in its RefundRef on every later call
     refs: Mapping[str, str] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # Where a channel reports the trade's refunded total after this refund instead of the
+    # refund's own amount (Alipay's refund notify): checked against the refunds we know.
+    trade_refunded_total: int | None = None
 
 
 @dataclass(frozen=True)

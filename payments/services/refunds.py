@@ -269,25 +269,57 @@ def refund_apply_result(
 def refund_apply_notification(*, result: RefundResult, actor: Actor) -> RefundNoticeOutcome:
     """A channel's notification about one of our refunds.
 
-    A success of the refund's own amount is applied at once. Anything else (a failure, another
-    amount) only makes the refund due now: the janitor's refund query, the channel's own record,
-    decides — a signed notification can still be wrong.
+    A success that agrees with the refund (its amount, or a trade's refunded total that is what
+    we know was refunded plus this refund) is applied at once. Anything else (a failure, another
+    amount, a total we cannot account for yet) only makes the refund due now: the janitor's
+    refund query, the channel's own record, decides — a signed notification can still be wrong.
     """
     refund = Refund.objects.filter(out_refund_no=result.out_refund_no).first()
     if refund is None:
         raise UnknownRefund(result.out_refund_no)
-    matches = (result.amount, result.currency or refund.currency) == (
-        refund.amount,
-        refund.currency,
+    with transaction.atomic():
+        lock_order(_order_id_of(refund.pk))  # no refund of the payment settles meanwhile
+        refund = _lock_refund(refund.pk)
+        agreement = _agreement(refund, result)
+        if result.status == RefundResultStatus.SUCCEEDED and agreement == _Agreement.AGREES:
+            before = refund.status
+            after = refund_apply_result(refund_id=refund.pk, result=result, actor=actor).status
+            return RefundNoticeOutcome.APPLIED if after != before else RefundNoticeOutcome.UNCHANGED
+        if refund.status in UNFINISHED_REFUND_STATUSES:
+            refund.next_attempt_at = timezone.now()
+            refund.save(update_fields=["next_attempt_at", "updated_at"])
+    if agreement == _Agreement.CONTRADICTS:
+        return RefundNoticeOutcome.MISMATCH
+    return RefundNoticeOutcome.UNCHANGED
+
+
+class _Agreement(enum.Enum):
+    AGREES = "agrees"
+    UNDECIDED = "undecided"  # a total that may hold refunds we have not learned of yet
+    CONTRADICTS = "contradicts"
+
+
+def _agreement(refund: Refund, result: RefundResult) -> _Agreement:
+    """Whether a notification's amount is this refund's. A trade's refunded total is read
+    against the refunds of the payment that have SUCCEEDED (the caller holds the order lock,
+    so none settles meanwhile): more than those plus this one may count a refund still in flight
+    (undecided); less cannot hold this refund at all."""
+    if (result.currency or refund.currency) != refund.currency:
+        return _Agreement.CONTRADICTS
+    if result.trade_refunded_total is None or result.amount is not None:
+        return _Agreement.AGREES if result.amount == refund.amount else _Agreement.CONTRADICTS
+    others = (
+        refund.payment.refunds.filter(status=RefundStatus.SUCCEEDED)
+        .exclude(pk=refund.pk)
+        .aggregate(total=Sum("amount"))["total"]
+        or 0
     )
-    if result.status == RefundResultStatus.SUCCEEDED and matches:
-        before = refund.status
-        after = refund_apply_result(refund_id=refund.pk, result=result, actor=actor).status
-        return RefundNoticeOutcome.APPLIED if after != before else RefundNoticeOutcome.UNCHANGED
-    Refund.objects.filter(pk=refund.pk, status__in=UNFINISHED_REFUND_STATUSES).update(
-        next_attempt_at=timezone.now()
-    )
-    return RefundNoticeOutcome.UNCHANGED if matches else RefundNoticeOutcome.MISMATCH
+    expected = others + refund.amount
+    if result.trade_refunded_total == expected:
+        return _Agreement.AGREES
+    if result.trade_refunded_total > expected:
+        return _Agreement.UNDECIDED
+    return _Agreement.CONTRADICTS
 
 
 def _succeed(order, refund: Refund, result: RefundResult, actor: Actor) -> None:

@@ -75,7 +75,7 @@ class AlipayChannel:
         expiry_max_seconds=15 * 24 * 3600,
         partial_refunds=True,  # out_request_no is required for them
         async_refunds=False,  # alipay.trade.refund answers synchronously
-        refund_notifications=False,
+        refund_notifications=True,  # a notify once a refund moved money (trade_status_sync)
         capture_step=False,
         statement=StatementAvailability(time_zone="Asia/Shanghai", ready_at=time(10, 0)),
     )
