@@ -118,6 +118,9 @@ class Capabilities:
     # An authorised payment must be captured before it is money (cards).
     capture_step: bool
     statement: StatementAvailability | None
+    # The least time between refund calls on one trade (Alipay asks for 3 s): the refund
+    # executor defers a refund whose trade's last refund call is more recent.
+    refund_call_spacing_seconds: float = 0
 
 
 @dataclass(frozen=True)

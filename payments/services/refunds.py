@@ -9,7 +9,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Max, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -170,6 +170,13 @@ def _take_lease(refund_id: str, actor: Actor) -> tuple[Refund, str | None]:
             return refund, None
         if refund.lease_until is not None and refund.lease_until > now:
             return refund, None  # another caller is talking to the channel about it
+        free_at = _refund_calls_free_at(refund, now)
+        if free_at > now:
+            # the channel asks for a pause between refund calls on one trade: later, not failed
+            refund.next_attempt_at = free_at
+            refund.save(update_fields=["next_attempt_at", "updated_at"])
+            logger.info("refund deferred: refund=%s until=%s", refund.id, free_at.isoformat())
+            return refund, None
         if refund.status == RefundStatus.PENDING:
             move(refund, RefundStatus.PROCESSING, transitions=REFUND_TRANSITIONS, actor=actor)
         refund.attempts += 1
@@ -177,6 +184,22 @@ def _take_lease(refund_id: str, actor: Actor) -> tuple[Refund, str | None]:
         refund.lease_until = now + timedelta(seconds=settings.REFUND_LEASE_SECONDS)
         refund.save()
     return refund, refund.lease_owner
+
+
+def _refund_calls_free_at(refund: Refund, now: datetime) -> datetime:
+    """When a call about a refund of this trade may go to the channel: at once, or the channel's
+    spacing after the trade's last refund call ended (or from now, while another refund of the
+    trade holds a lease: its call is in flight). The caller holds the order row, under which
+    every refund of the trade takes its lease, so no other call starts meanwhile."""
+    spacing = get_channel(refund.payment.channel).capabilities.refund_call_spacing_seconds
+    if not spacing:
+        return now
+    pause = timedelta(seconds=spacing)
+    of_trade = Refund.objects.filter(payment_id=refund.payment_id)
+    if of_trade.exclude(pk=refund.pk).filter(lease_until__gt=now).exists():
+        return now + pause
+    last = of_trade.aggregate(last=Max("channel_called_at"))["last"]
+    return last + pause if last else now
 
 
 def _send_refund(adapter, refund: Refund) -> RefundResult:
@@ -246,6 +269,7 @@ def refund_apply_result(
         refund = _lock_refund(refund_id)
         if lease is not None and refund.lease_owner == lease:
             refund.lease_owner, refund.lease_until = "", None
+            refund.channel_called_at = timezone.now()
         if result.refs:  # handed back on every later call about this refund
             refund.channel_refs = {**refund.channel_refs, **result.refs}
         if refund.status in FINAL_REFUND_STATUSES:
