@@ -67,6 +67,18 @@ def alipay_channel(process, **options) -> dict:
     }
 
 
+def wechatpay_channel(process) -> dict:
+    """The `wechatpay` entry of PAYMENT_CHANNELS for an emulator process (keys from its
+    manifest)."""
+    return {
+        "class": "payments.channels.wechatpay.WechatpayChannel",
+        "label": "WeChat Pay",
+        "base_url": process.url,
+        "manifest_file": str(process.data_dir / "keys" / "manifest.json"),
+        "timeout": 2,
+    }
+
+
 @pytest.fixture
 def alipay(alipay_process, sandbox, settings):
     """The Alipay emulator registered as channel `alipay`, beside the sandbox's; faults reset."""
