@@ -3,6 +3,7 @@ the same inbox as trade callbacks; one that reports another amount is not believ
 that carries the trade's refunded total instead of the refund's amount (Alipay) settles the refund
 only when that total is what we know was refunded plus this refund."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -144,3 +145,16 @@ def test_a_total_below_what_we_know_was_refunded_is_a_mismatch(two_refunds_in_fl
     second.refresh_from_db()
     assert second.status == RefundStatus.PROCESSING
     assert second.next_attempt_at <= timezone.now()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_notification_naming_the_refund_under_another_trade_is_a_mismatch(
+    two_refunds_in_flight,
+):
+    first, _second = two_refunds_in_flight
+    notice = replace(total_notice(first, 300), out_trade_no="P-another-trade")
+
+    outcome = refund_apply_notification(result=notice, actor=JOB)
+
+    assert outcome == RefundNoticeOutcome.MISMATCH
+    assert refund_status(first) == RefundStatus.PROCESSING

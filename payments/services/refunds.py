@@ -324,14 +324,21 @@ class _Agreement(enum.Enum):
 
 
 def _agreement(refund: Refund, result: RefundResult) -> _Agreement:
-    """Whether a notification's amount is this refund's. A trade's refunded total is read
-    against the refunds of the payment that have SUCCEEDED (the caller holds the order lock,
-    so none settles meanwhile): more than those plus this one may count a refund still in flight
-    (undecided); less cannot hold this refund at all."""
-    if (result.currency or refund.currency) != refund.currency:
+    """Whether a notification is about this refund: its trade (where it names one) this
+    refund's payment, its currency the refund's, and its amount this refund's amount or a
+    trade's refunded total that holds it."""
+    about_another_trade = result.out_trade_no not in (None, refund.payment.out_trade_no)
+    if about_another_trade or (result.currency or refund.currency) != refund.currency:
         return _Agreement.CONTRADICTS
-    if result.trade_refunded_total is None or result.amount is not None:
+    if result.amount is not None or result.trade_refunded_total is None:
         return _Agreement.AGREES if result.amount == refund.amount else _Agreement.CONTRADICTS
+    return _total_agreement(refund, result.trade_refunded_total)
+
+
+def _total_agreement(refund: Refund, trade_refunded_total: int) -> _Agreement:
+    """A trade's refunded total against the payment's refunds that have SUCCEEDED (the caller
+    holds the order lock, so none settles meanwhile): exactly those plus this one agrees; more
+    may count a refund still in flight (undecided); less cannot hold this refund at all."""
     others = (
         refund.payment.refunds.filter(status=RefundStatus.SUCCEEDED)
         .exclude(pk=refund.pk)
@@ -339,9 +346,9 @@ def _agreement(refund: Refund, result: RefundResult) -> _Agreement:
         or 0
     )
     expected = others + refund.amount
-    if result.trade_refunded_total == expected:
+    if trade_refunded_total == expected:
         return _Agreement.AGREES
-    if result.trade_refunded_total > expected:
+    if trade_refunded_total > expected:
         return _Agreement.UNDECIDED
     return _Agreement.CONTRADICTS
 
