@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         faults=faults,
         keys=identities,
         trades=Trades(store, faults, identities, public_url, notifier, settings.min_expire_seconds),
-        refunds=Refunds(store, identities, notifier),
+        refunds=Refunds(store, identities, notifier, settings.refund_interval),
         bills=Bills(store, identities, public_url, settings.bill_url_ttl),
     )
 

@@ -10,6 +10,7 @@ __all__ = [
     "beijing_day_bounds",
     "beijing_today",
     "china_time",
+    "china_time_millis",
     "now",
     "parse_china_time",
 ]
@@ -23,6 +24,12 @@ def now() -> float:
 
 def china_time(timestamp: float) -> str:
     return datetime.fromtimestamp(int(timestamp), BEIJING).strftime(FORMAT)
+
+
+def china_time_millis(timestamp: float) -> str:
+    """ "yyyy-MM-dd HH:mm:ss.SSS": how Alipay writes a notify's gmt_refund."""
+    moment = datetime.fromtimestamp(timestamp, BEIJING)
+    return f"{moment:{FORMAT}}.{moment.microsecond // 1000:03d}"
 
 
 def parse_china_time(text: str) -> float:

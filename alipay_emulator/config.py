@@ -21,6 +21,7 @@ class Settings:
     notify_schedule: tuple[float, ...]
     min_expire_seconds: float
     bill_url_ttl: float
+    refund_interval: float
 
 
 def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -44,12 +45,21 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.env
         default=float(env("ALIPAY_EMULATOR_BILL_URL_TTL", "30")),
         help="seconds a bill_download_url stays valid (Alipay: 30)",
     )
+    parser.add_argument(
+        "--refund-interval",
+        type=float,
+        default=float(env("ALIPAY_EMULATOR_REFUND_INTERVAL", "3")),
+        help="seconds a refund call on a trade must wait after the last one (Alipay: 3; 0: any)",
+    )
     args = parser.parse_args(argv)
     common = cli.common_settings(parser, args, schedule_example="0,240,600")
     if args.bill_url_ttl <= 0:
         parser.error("--bill-url-ttl must be positive")
+    if args.refund_interval < 0:
+        parser.error("--refund-interval must not be negative")
     return Settings(
         **common,
         min_expire_seconds=cli.min_expire_seconds(parser, args),
         bill_url_ttl=args.bill_url_ttl,
+        refund_interval=args.refund_interval,
     )

@@ -1,8 +1,11 @@
 """Refunds: synchronous as at Alipay, idempotent on (trade, out_request_no), never beyond what
 was paid; a refund of everything closes the trade (TRADE_CLOSED). Each refund that moves money
-sends a trade_status_sync notify carrying ``out_biz_no``, ``refund_fee`` and ``gmt_refund``."""
+sends a trade_status_sync notify carrying ``out_biz_no``, ``refund_fee`` and ``gmt_refund``.
+Alipay asks for 3 s between refund calls on one trade: a call sooner after the last one it
+answered is ACQ.SYSTEM_ERROR, nothing done (kept in memory: a restart forgets it)."""
 
 import sqlite3
+import threading
 from typing import Any
 
 from . import clock, trades, validation
@@ -13,10 +16,13 @@ from .store import Store
 
 
 class Refunds:
-    def __init__(self, store: Store, keys: Keys, notifier: Notifier):
+    def __init__(self, store: Store, keys: Keys, notifier: Notifier, interval: float = 0):
         self._store = store
         self._keys = keys
         self._notifier = notifier
+        self._interval = interval
+        self._last_calls: dict[int, float] = {}  # trade id -> when its last refund call came
+        self._pacing = threading.Lock()
 
     def refund(self, biz: dict[str, Any]) -> dict[str, Any]:
         amount = validation.fen(biz, "refund_amount")
@@ -25,6 +31,7 @@ class Refunds:
         now = clock.now()
         with self._store.transaction() as conn:
             trade = trades.load_visible(conn, biz, now)
+            self._pace(trade["id"], now)
             # Without out_request_no Alipay takes the whole trade as the request.
             out_request_no = out_request_no or trade["out_trade_no"]
             existing = _load(conn, trade["id"], out_request_no)
@@ -68,13 +75,25 @@ class Refunds:
                         **trades.notify_params(trade, self._keys),
                         "out_biz_no": out_request_no,
                         "refund_fee": validation.yuan(trade["refunded"]),
-                        "gmt_refund": clock.china_time(now),
+                        "gmt_refund": clock.china_time_millis(now),
                     },
                     at=now,
                 )
             answer = _answer(trade, refund, fund_change="Y")
         self._notifier.wake()
         return answer
+
+    def _pace(self, trade_id: int, now: float) -> None:
+        """Refuse a refund call that comes sooner than the interval after the last one answered
+        on this trade (a refused call does not restart the wait)."""
+        with self._pacing:
+            last = self._last_calls.get(trade_id)
+            if last is not None and now - last < self._interval:
+                raise business(
+                    "ACQ.SYSTEM_ERROR",
+                    f"系统错误 (refund calls on one trade {self._interval:g} s apart, please)",
+                )
+            self._last_calls[trade_id] = now
 
     def query(self, biz: dict[str, Any]) -> dict[str, Any]:
         """``alipay.trade.fastpay.refund.query``: an answer without refund_amount = not refunded."""

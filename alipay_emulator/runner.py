@@ -34,11 +34,14 @@ class EmulatorProcess(ChannelProcess):
         notify_schedule: Iterable[float] = (0, 0.2, 0.5, 1),
         min_expire_seconds: float = 60,
         bill_url_ttl: float = 30,
+        refund_interval: float = 0,
         python: str = sys.executable,
     ):
         super().__init__(data_dir, port=port, notify_schedule=notify_schedule, python=python)
         self.min_expire_seconds = min_expire_seconds
         self.bill_url_ttl = bill_url_ttl
+        # not enforced unless a test asks: adapter-level tests refund one trade back to back
+        self.refund_interval = refund_interval
 
     @property
     def gateway_url(self) -> str:
@@ -48,6 +51,7 @@ class EmulatorProcess(ChannelProcess):
         return [
             f"--min-expire-seconds={self.min_expire_seconds}",
             f"--bill-url-ttl={self.bill_url_ttl}",
+            f"--refund-interval={self.refund_interval}",
         ]
 
     # -- helpers -------------------------------------------------------------------------

@@ -216,6 +216,9 @@ class Refund(models.Model):
     # the row lock before any call, long enough to outlive every channel call it covers.
     lease_owner = models.CharField(max_length=32, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # When an execution's calls to the channel about this refund last ended: a channel that
+    # asks for a pause between refund calls on one trade counts from here.
+    channel_called_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     needs_attention = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

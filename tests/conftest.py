@@ -53,18 +53,38 @@ def alipay_process(tmp_path_factory):
         yield process
 
 
+def alipay_channel(process, **options) -> dict:
+    """The `alipay` entry of PAYMENT_CHANNELS for an emulator process. Refund calls are not
+    spaced unless a test says so (the shared emulator does not ask for it either)."""
+    return {
+        "class": "payments.channels.alipay.AlipayChannel",
+        "label": "Alipay",
+        "gateway_url": process.gateway_url,
+        "manifest_file": str(process.data_dir / "keys" / "manifest.json"),
+        "timeout": 2,
+        "refund_call_spacing_seconds": 0,
+        **options,
+    }
+
+
+def wechatpay_channel(process) -> dict:
+    """The `wechatpay` entry of PAYMENT_CHANNELS for an emulator process (keys from its
+    manifest)."""
+    return {
+        "class": "payments.channels.wechatpay.WechatpayChannel",
+        "label": "WeChat Pay",
+        "base_url": process.url,
+        "manifest_file": str(process.data_dir / "keys" / "manifest.json"),
+        "timeout": 2,
+    }
+
+
 @pytest.fixture
 def alipay(alipay_process, sandbox, settings):
     """The Alipay emulator registered as channel `alipay`, beside the sandbox's; faults reset."""
     settings.PAYMENT_CHANNELS = {
         **settings.PAYMENT_CHANNELS,
-        "alipay": {
-            "class": "payments.channels.alipay.AlipayChannel",
-            "label": "Alipay",
-            "gateway_url": alipay_process.gateway_url,
-            "manifest_file": str(alipay_process.data_dir / "keys" / "manifest.json"),
-            "timeout": 2,
-        },
+        "alipay": alipay_channel(alipay_process),
     }
     alipay_process.reset_faults()
     yield alipay_process

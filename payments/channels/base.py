@@ -118,6 +118,9 @@ class Capabilities:
     # An authorised payment must be captured before it is money (cards).
     capture_step: bool
     statement: StatementAvailability | None
+    # The least time between refund calls on one trade (Alipay asks for 3 s): the refund
+    # executor defers a refund whose trade's last refund call is more recent.
+    refund_call_spacing_seconds: float = 0
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,9 @@ class RefundResult:
     # kept on the refund and handed back in its RefundRef on every later call
     refs: Mapping[str, str] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # Where a channel reports the trade's refunded total after this refund instead of the
+    # refund's own amount (Alipay's refund notify): checked against the refunds we know.
+    trade_refunded_total: int | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Max, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -170,6 +170,13 @@ def _take_lease(refund_id: str, actor: Actor) -> tuple[Refund, str | None]:
             return refund, None
         if refund.lease_until is not None and refund.lease_until > now:
             return refund, None  # another caller is talking to the channel about it
+        free_at = _refund_calls_free_at(refund, now)
+        if free_at > now:
+            # the channel asks for a pause between refund calls on one trade: later, not failed
+            refund.next_attempt_at = free_at
+            refund.save(update_fields=["next_attempt_at", "updated_at"])
+            logger.info("refund deferred: refund=%s until=%s", refund.id, free_at.isoformat())
+            return refund, None
         if refund.status == RefundStatus.PENDING:
             move(refund, RefundStatus.PROCESSING, transitions=REFUND_TRANSITIONS, actor=actor)
         refund.attempts += 1
@@ -177,6 +184,22 @@ def _take_lease(refund_id: str, actor: Actor) -> tuple[Refund, str | None]:
         refund.lease_until = now + timedelta(seconds=settings.REFUND_LEASE_SECONDS)
         refund.save()
     return refund, refund.lease_owner
+
+
+def _refund_calls_free_at(refund: Refund, now: datetime) -> datetime:
+    """When a call about a refund of this trade may go to the channel: at once, or the channel's
+    spacing after the trade's last refund call ended (or from now, while another refund of the
+    trade holds a lease: its call is in flight). The caller holds the order row, under which
+    every refund of the trade takes its lease, so no other call starts meanwhile."""
+    spacing = get_channel(refund.payment.channel).capabilities.refund_call_spacing_seconds
+    if not spacing:
+        return now
+    pause = timedelta(seconds=spacing)
+    of_trade = Refund.objects.filter(payment_id=refund.payment_id)
+    if of_trade.exclude(pk=refund.pk).filter(lease_until__gt=now).exists():
+        return now + pause
+    last = of_trade.aggregate(last=Max("channel_called_at"))["last"]
+    return last + pause if last else now
 
 
 def _send_refund(adapter, refund: Refund) -> RefundResult:
@@ -246,6 +269,7 @@ def refund_apply_result(
         refund = _lock_refund(refund_id)
         if lease is not None and refund.lease_owner == lease:
             refund.lease_owner, refund.lease_until = "", None
+            refund.channel_called_at = timezone.now()
         if result.refs:  # handed back on every later call about this refund
             refund.channel_refs = {**refund.channel_refs, **result.refs}
         if refund.status in FINAL_REFUND_STATUSES:
@@ -269,25 +293,64 @@ def refund_apply_result(
 def refund_apply_notification(*, result: RefundResult, actor: Actor) -> RefundNoticeOutcome:
     """A channel's notification about one of our refunds.
 
-    A success of the refund's own amount is applied at once. Anything else (a failure, another
-    amount) only makes the refund due now: the janitor's refund query, the channel's own record,
-    decides — a signed notification can still be wrong.
+    A success that agrees with the refund (its amount, or a trade's refunded total that is what
+    we know was refunded plus this refund) is applied at once. Anything else (a failure, another
+    amount, a total we cannot account for yet) only makes the refund due now: the janitor's
+    refund query, the channel's own record, decides — a signed notification can still be wrong.
     """
     refund = Refund.objects.filter(out_refund_no=result.out_refund_no).first()
     if refund is None:
         raise UnknownRefund(result.out_refund_no)
-    matches = (result.amount, result.currency or refund.currency) == (
-        refund.amount,
-        refund.currency,
+    with transaction.atomic():
+        lock_order(_order_id_of(refund.pk))  # no refund of the payment settles meanwhile
+        refund = _lock_refund(refund.pk)
+        agreement = _agreement(refund, result)
+        if result.status == RefundResultStatus.SUCCEEDED and agreement == _Agreement.AGREES:
+            before = refund.status
+            after = refund_apply_result(refund_id=refund.pk, result=result, actor=actor).status
+            return RefundNoticeOutcome.APPLIED if after != before else RefundNoticeOutcome.UNCHANGED
+        if refund.status in UNFINISHED_REFUND_STATUSES:
+            refund.next_attempt_at = timezone.now()
+            refund.save(update_fields=["next_attempt_at", "updated_at"])
+    if agreement == _Agreement.CONTRADICTS:
+        return RefundNoticeOutcome.MISMATCH
+    return RefundNoticeOutcome.UNCHANGED
+
+
+class _Agreement(enum.Enum):
+    AGREES = "agrees"
+    UNDECIDED = "undecided"  # a total that may hold refunds we have not learned of yet
+    CONTRADICTS = "contradicts"
+
+
+def _agreement(refund: Refund, result: RefundResult) -> _Agreement:
+    """Whether a notification is about this refund: its trade (where it names one) this
+    refund's payment, its currency the refund's, and its amount this refund's amount or a
+    trade's refunded total that holds it."""
+    about_another_trade = result.out_trade_no not in (None, refund.payment.out_trade_no)
+    if about_another_trade or (result.currency or refund.currency) != refund.currency:
+        return _Agreement.CONTRADICTS
+    if result.amount is not None or result.trade_refunded_total is None:
+        return _Agreement.AGREES if result.amount == refund.amount else _Agreement.CONTRADICTS
+    return _total_agreement(refund, result.trade_refunded_total)
+
+
+def _total_agreement(refund: Refund, trade_refunded_total: int) -> _Agreement:
+    """A trade's refunded total against the payment's refunds that have SUCCEEDED (the caller
+    holds the order lock, so none settles meanwhile): exactly those plus this one agrees; more
+    may count a refund still in flight (undecided); less cannot hold this refund at all."""
+    others = (
+        refund.payment.refunds.filter(status=RefundStatus.SUCCEEDED)
+        .exclude(pk=refund.pk)
+        .aggregate(total=Sum("amount"))["total"]
+        or 0
     )
-    if result.status == RefundResultStatus.SUCCEEDED and matches:
-        before = refund.status
-        after = refund_apply_result(refund_id=refund.pk, result=result, actor=actor).status
-        return RefundNoticeOutcome.APPLIED if after != before else RefundNoticeOutcome.UNCHANGED
-    Refund.objects.filter(pk=refund.pk, status__in=UNFINISHED_REFUND_STATUSES).update(
-        next_attempt_at=timezone.now()
-    )
-    return RefundNoticeOutcome.UNCHANGED if matches else RefundNoticeOutcome.MISMATCH
+    expected = others + refund.amount
+    if trade_refunded_total == expected:
+        return _Agreement.AGREES
+    if trade_refunded_total > expected:
+        return _Agreement.UNDECIDED
+    return _Agreement.CONTRADICTS
 
 
 def _succeed(order, refund: Refund, result: RefundResult, actor: Actor) -> None:

@@ -2,6 +2,7 @@
 ones; retries follow the schedule until the body is exactly ``success``; refunds notify too."""
 
 import itertools
+import re
 from pathlib import Path
 
 from .conftest import SCHEDULE, new_out_trade_no, sdk_client
@@ -88,6 +89,8 @@ def test_refunds_and_the_end_of_the_refund_period_are_notified(paid, alipay, emu
         "part",
         "2.00",
     )
+    # Alipay documents gmt_refund as yyyy-MM-dd HH:mm:ss.S (its example: 15:45:57.320)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}", partial["gmt_refund"])
     alipay.api_alipay_trade_refund("3.00", out_trade_no=out_trade_no, out_request_no="rest")
     full = receiver.wait_for(3)[2].form
     assert _verified(alipay, full)

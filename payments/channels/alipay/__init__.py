@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
@@ -75,9 +75,10 @@ class AlipayChannel:
         expiry_max_seconds=15 * 24 * 3600,
         partial_refunds=True,  # out_request_no is required for them
         async_refunds=False,  # alipay.trade.refund answers synchronously
-        refund_notifications=False,
+        refund_notifications=True,  # a notify once a refund moved money (trade_status_sync)
         capture_step=False,
         statement=StatementAvailability(time_zone="Asia/Shanghai", ready_at=time(10, 0)),
+        refund_call_spacing_seconds=3,  # Alipay: 3 s at least between refunds of one trade
     )
 
     def __init__(
@@ -90,8 +91,13 @@ class AlipayChannel:
         alipay_public_key_file: str = "",
         manifest_file: str = "",
         timeout: float | None = None,
+        refund_call_spacing_seconds: float | None = None,
     ):
         self.code = code
+        if refund_call_spacing_seconds is not None:  # tests shrink Alipay's 3 s
+            self.capabilities = replace(
+                type(self).capabilities, refund_call_spacing_seconds=refund_call_spacing_seconds
+            )
         self.gateway_url = gateway_url
         self._configured = (app_id, app_private_key_file, alipay_public_key_file)
         self._manifest_file = manifest_file

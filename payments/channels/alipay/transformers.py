@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from payments.channels import wire
 from payments.channels.base import (
-    IgnoredEvent,
     PayAction,
     PayActionType,
     RefundResult,
@@ -153,14 +152,12 @@ def refund_query_result(
     )
 
 
-def notification_result(params: Mapping[str, str]) -> TradeResult | IgnoredEvent:
-    """A trade_status_sync notify. One sent for a refund carries the trade's refunded total
-    (refund_fee), not the refund's amount, and Alipay refunds synchronously: it is acknowledged,
-    and the refund is settled by its answer or its query."""
+def notification_result(params: Mapping[str, str]) -> TradeResult | RefundResult:
+    """A trade_status_sync notify: about the trade's payment, or about one of its refunds."""
     out_trade_no = wire.text(params["out_trade_no"])
-    if any(name in params for name in REFUND_NOTIFY_FIELDS):
-        return IgnoredEvent(kind="refund", out_trade_no=out_trade_no, raw=dict(params))
     about_ours(params, out_trade_no)
+    if any(name in params for name in REFUND_NOTIFY_FIELDS):
+        return refund_notify_result(params, out_trade_no)
     status = TRADE_STATUSES[wire.text(params["trade_status"])]
     paid_text = params.get("gmt_payment")
     return TradeResult(
@@ -170,6 +167,21 @@ def notification_result(params: Mapping[str, str]) -> TradeResult | IgnoredEvent
         amount=yuan(params["total_amount"]),
         currency=CURRENCY,
         paid_at=china_moment(paid_text) if paid_text else None,
+        raw=storable_json(dict(params)),
+    )
+
+
+def refund_notify_result(params: Mapping[str, str], out_trade_no: str) -> RefundResult:
+    """A refund's notify: sent once the money moved, naming the refund by out_biz_no (our
+    out_request_no). Its refund_fee is the trade's refunded total so far, not this refund's
+    amount; its trade_status (TRADE_CLOSED after a full refund) says nothing of the payment."""
+    yuan(params["total_amount"])
+    return RefundResult(
+        out_refund_no=wire.text(params["out_biz_no"]),
+        status=RefundResultStatus.SUCCEEDED,
+        currency=CURRENCY,
+        out_trade_no=out_trade_no,
+        trade_refunded_total=yuan(params["refund_fee"]),
         raw=storable_json(dict(params)),
     )
 

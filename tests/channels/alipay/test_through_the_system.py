@@ -1,5 +1,6 @@
 """Alipay through the whole system, on the emulator process: its real signed notifies reach the
-live server's inbox, and a pre-created QR closed before the scan stays superseded and watched."""
+live server's inbox (a pre-created QR closed before the scan, superseded and paid after another
+channel, is refunded once: tests/test_cross_channel.py)."""
 
 from urllib.parse import parse_qsl, urlencode
 
@@ -9,10 +10,9 @@ import requests
 from orders.audit import Actor
 from orders.enums import ActorKind, OrderStatus
 from orders.models import Order
-from payments.enums import NotificationOutcome, PaymentStatus, RefundReason, RefundStatus
-from payments.models import ChannelNotification, Payment, Refund
+from payments.enums import NotificationOutcome, PaymentStatus
+from payments.models import ChannelNotification
 from payments.services.attempts import payment_start
-from payments.tasks import refund_execute
 from tests.factories import make_order
 from tests.helpers import wait_for
 
@@ -73,31 +73,3 @@ def test_a_badly_signed_notify_is_stored_rejected_and_changes_nothing(
     assert rejected.signature_valid is False
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED and payment.amount == order.amount
-
-
-def test_a_qr_closed_before_the_scan_is_superseded_and_its_late_payment_refunded(
-    merchant, alipay, sandbox, callbacks_to
-):
-    """Alipay answers a close of an unscanned pre-created QR with ACQ.TRADE_NOT_EXIST, and the
-    code stays payable until time_expire: the attempt is superseded, not closed, and when the
-    buyer pays it after paying another channel, the second payment is refunded once."""
-    order = make_order(merchant)
-    qr = payment_start(order_id=order.pk, channel="alipay", client="pc", actor=CUSTOMER)
-    other = payment_start(order_id=order.pk, channel="sandbox", client="pc", actor=CUSTOMER)
-    qr.refresh_from_db()
-    assert qr.superseded and qr.status == PaymentStatus.PAYING
-
-    assert sandbox.pay(other.out_trade_no).ok
-    wait_for(lambda: order_status(order.pk) == OrderStatus.PAID)
-    assert alipay.open_qr(qr.pay_action["qr_content"]).ok  # the buyer scans the old code
-    assert alipay.pay(qr.out_trade_no).ok
-
-    refund = wait_for(lambda: Refund.objects.first())
-    assert (refund.payment_id, refund.reason) == (qr.pk, RefundReason.DUPLICATE_PAYMENT)
-    refund_execute(refund.pk)
-    refund_execute(refund.pk)  # a retried job changes nothing
-    refund.refresh_from_db()
-    assert refund.status == RefundStatus.SUCCEEDED
-    assert Refund.objects.count() == 1
-    assert Order.objects.get().paid_payment_id == other.pk
-    assert Payment.objects.get(pk=qr.pk).status == PaymentStatus.SUCCEEDED
