@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import json
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 
@@ -59,10 +60,12 @@ def test_trade_bill_lists_payments_and_refunds_in_wechat_layout(native_order, wx
         if row[6] == "`" + out_trade_no
     }
     payment, refund = ours["SUCCESS"], ours["REFUND"]
-    assert (payment["应结订单金额"], payment["订单金额"], payment["手续费"]) == (
+    # 0.6 % of 123.45 is 0.74070 yuan: WeChat rounds each transaction's fee to the fen
+    assert (payment["应结订单金额"], payment["订单金额"], payment["手续费"], payment["费率"]) == (
         "123.45",
         "123.45",
-        "0.74070",
+        "0.74000",
+        "0.60%",
     )
     assert payment["商品名称"] == "Tea  green"  # the bill has no quoting, so separators are blanked
     assert (refund["退款金额"], refund["商户退款单号"], refund["退款状态"]) == (
@@ -70,9 +73,14 @@ def test_trade_bill_lists_payments_and_refunds_in_wechat_layout(native_order, wx
         out_refund_no,
         "SUCCESS",
     )
+    assert refund["手续费"] == "-0.14000"  # 0.6 % of 23.45 (0.1407), given back
     assert lines[-2].startswith("总交易单数,应结订单总金额,退款总金额")
-    summary = [field[1:] for field in lines[-1].split(",")]
-    assert int(summary[0]) == len(rows)
+    summary = dict(
+        zip(lines[-2].split(","), (field[1:] for field in lines[-1].split(",")), strict=True)
+    )
+    assert int(summary["总交易单数"]) == len(rows)
+    fees = sum(Decimal(dict(zip(header, row, strict=True))["手续费"][1:]) for row in rows)
+    assert Decimal(summary["手续费总金额"]) == fees
 
 
 def test_trade_bill_types_and_bad_input(native_order, wxpay, emulator):
