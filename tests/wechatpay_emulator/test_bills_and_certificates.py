@@ -156,3 +156,46 @@ def test_a_rotated_certificate_is_fetched_by_the_sdk_when_it_first_signs(
     emulator.restart()  # the rotation is kept
     assert emulator.manifest["platform_certificate_serial"] == rotated["serial_no"]
     assert json.loads(wxpay.query(out_trade_no=out_trade_no)[1])["trade_state"] == "NOTPAY"
+
+
+@pytest.mark.parametrize(
+    ("validity", "why"),
+    [
+        ({"not_before_in": -7200, "not_after_in": -3600}, "expired"),
+        ({"not_before_in": 3600}, "future"),
+    ],
+)
+def test_an_expired_or_future_certificate_is_served_with_its_dates_but_never_signs(
+    certificate_emulator, receiver, validity, why
+):
+    emulator = certificate_emulator
+    first = emulator.manifest["platform_certificate_serial"]
+
+    rotated = emulator.request("POST", "/_emulator/certificates/rotate", json=validity).json()
+
+    assert rotated["serial_no"] != first and rotated["current"] == first
+    assert emulator.manifest["platform_certificate_serial"] == first
+    wxpay = sdk_client(emulator, receiver.url)
+    code, text = wxpay._core.request("/v3/certificates")
+    assert code == 200
+    served = {entry["serial_no"]: entry for entry in json.loads(text)["data"]}
+    now = datetime.now(BEIJING)
+    added = served[rotated["serial_no"]]
+    effective, expire = (
+        datetime.fromisoformat(added[k]) for k in ("effective_time", "expire_time")
+    )
+    assert (expire < now) if why == "expired" else (effective > now)
+    out_trade_no = new_out_trade_no()
+    assert wxpay.pay(description="x", out_trade_no=out_trade_no, amount={"total": 5})[0] == 200
+    emulator.pay(out_trade_no)
+    [callback] = receiver.wait_for(1)
+    assert callback.headers["Wechatpay-Serial"] == first  # the newest valid one signs
+
+
+@pytest.mark.parametrize(
+    "validity",
+    [{"not_before_in": "soon"}, {"not_after_in": 1e300}, {"not_before_in": 10, "not_after_in": 5}],
+)
+def test_a_rotation_to_impossible_dates_is_refused(emulator, validity):
+    answer = emulator.request("POST", "/_emulator/certificates/rotate", json=validity)
+    assert (answer.status_code, answer.json()["code"]) == (400, "PARAM_ERROR")

@@ -35,6 +35,7 @@ from payments.channels.base import (
     TradeStatus,
 )
 from payments.channels.wechatpay import signing, transformers
+from payments.channels.wechatpay.certificates import CertificateNotValid
 from payments.channels.wechatpay.client import WechatpayClient
 from payments.channels.wechatpay.credentials import CredentialFiles, LazyCredentials
 from payments.enums import PaymentClient
@@ -215,7 +216,10 @@ class WechatpayChannel:
                 RejectReason.MISSING_SIGNATURE, "Wechatpay-* signature headers are missing"
             )
         credentials = self.credentials.get()
-        key = self.client.platform_key(serial)  # may download certificates: unavailable if not
+        try:
+            key = self.client.platform_key(serial)  # may download certificates: unavailable if not
+        except CertificateNotValid as error:
+            raise NotificationRejected(RejectReason.BAD_SIGNATURE, str(error)) from None
         if key is None:
             raise NotificationRejected(
                 RejectReason.BAD_SIGNATURE, f"signed by a key we do not hold: {serial[:64]!r}"

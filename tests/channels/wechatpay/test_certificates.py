@@ -1,15 +1,21 @@
 """Callbacks signed by a platform certificate (WeChat's older mode): the adapter downloads the
-certificates the serial names, keeps them, and downloads again after a rotation."""
+certificates the serial names, keeps them, and downloads again after a rotation; a certificate
+that is expired or not yet valid is never believed, downloaded or held."""
 
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from payments.channels.base import CreateTrade, NotificationRejected, RejectReason, TradeStatus
 from payments.channels.wechatpay import WechatpayChannel
 from payments.enums import PaymentClient
 from tests.channels.contract.receiver import CallbackReceiver
+from tests.helpers import wait_for
+from wechatpay_emulator import crypto
 from wechatpay_emulator.runner import EmulatorProcess
 
 
@@ -74,3 +80,68 @@ def test_a_serial_no_certificate_has_is_a_bad_signature(adapter, certificate_emu
         adapter.parse_notification(headers, callback.body)
 
     assert rejected.value.reason == RejectReason.BAD_SIGNATURE
+
+
+def rotate(emulator, **validity) -> str:
+    """A new platform certificate with this validity (seconds from now); its serial."""
+    return emulator.request("POST", "/_emulator/certificates/rotate", json=validity).json()[
+        "serial_no"
+    ]
+
+
+def signed_by(emulator, serial: str, callback) -> dict[str, str]:
+    """The callback's headers, signed again by the platform certificate ``serial``."""
+    [entry] = [e for e in emulator.manifest["platform_certificates"] if e["serial"] == serial]
+    key = load_pem_private_key(Path(entry["private_key_file"]).read_bytes(), password=None)
+    timestamp, nonce = str(int(time.time())), crypto.nonce()
+    signature = crypto.sign(key, crypto.answer_message(timestamp, nonce, callback.body))
+    return dict(
+        callback.headers,
+        **{
+            "Wechatpay-Timestamp": timestamp,
+            "Wechatpay-Nonce": nonce,
+            "Wechatpay-Signature": signature,
+            "Wechatpay-Serial": serial,
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    "validity",
+    [
+        pytest.param({"not_before_in": -7200, "not_after_in": -3600}, id="expired"),
+        pytest.param({"not_before_in": 3600}, id="not yet valid"),
+    ],
+)
+def test_a_callback_signed_by_a_certificate_out_of_its_validity_is_a_bad_signature(
+    adapter, certificate_emulator, validity
+):
+    callback = paid_callback(adapter, certificate_emulator)
+    serial = rotate(certificate_emulator, **validity)
+    headers = signed_by(certificate_emulator, serial, callback)
+
+    with pytest.raises(NotificationRejected) as rejected:
+        adapter.parse_notification(headers, callback.body)
+
+    assert rejected.value.reason == RejectReason.BAD_SIGNATURE
+    assert "valid" in rejected.value.message
+    # the current certificate, downloaded with it, still verifies
+    assert adapter.parse_notification(callback.headers, callback.body).result.amount == 700
+
+
+def test_a_held_certificate_that_expires_stops_being_believed(adapter, certificate_emulator):
+    serial = rotate(certificate_emulator, not_before_in=-60, not_after_in=3)
+    callback = paid_callback(adapter, certificate_emulator)
+    assert callback.headers["Wechatpay-Serial"] == serial  # the newest valid one signs
+    assert adapter.parse_notification(callback.headers, callback.body).result.amount == 700
+
+    def refused() -> bool:
+        try:
+            adapter.parse_notification(
+                signed_by(certificate_emulator, serial, callback), callback.body
+            )
+        except NotificationRejected as rejected:
+            return rejected.reason == RejectReason.BAD_SIGNATURE
+        return False
+
+    wait_for(refused, timeout=10, what="the certificate's expiry")
