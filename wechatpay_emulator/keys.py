@@ -70,15 +70,16 @@ def newest_valid(certificates: tuple[PlatformCertificate, ...]) -> PlatformCerti
     """The newest certificate valid now, as WeChat signs with; the last one if none is."""
     now = datetime.datetime.now(datetime.UTC)
     valid = [
-        platform
-        for platform in certificates
+        (platform.certificate.not_valid_before_utc, order, platform)
+        for order, platform in enumerate(certificates)
         if platform.certificate.not_valid_before_utc
         <= now
         <= platform.certificate.not_valid_after_utc
     ]
     if not valid:
         return certificates[-1]
-    return max(valid, key=lambda platform: platform.certificate.not_valid_before_utc)
+    # X.509 dates have whole seconds: of two made in one second, the later rotation is newer
+    return max(valid, key=lambda item: item[:2])[2]
 
 
 def load_or_create(directory: Path) -> Keys:

@@ -150,7 +150,7 @@ def _close_previous_attempt(previous: Payment, actor: Actor) -> None:
         # The customer pays another way now: the old attempt is replaced and still checked
         # (refunded if it is paid too), and closed once its channel accepts a close.
         adapter = get_channel(previous.channel)
-        not_before = payment_close_not_before(previous, adapter)
+        not_before = payment_close_not_before(previous, adapter).isoformat(timespec="seconds")
         _supersede(previous.pk, actor, f"{adapter.code} accepts no close until {not_before}")
         return
     if outcome == CloseOutcome.SUCCEEDED:
