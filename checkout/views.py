@@ -44,6 +44,7 @@ REFUSAL_WORDING = {
     ),
     "order_paid": "Your earlier payment went through: this order is paid.",
     "order_expired": "This order has expired and can no longer be paid.",
+    "order_expiring": "This order expires too soon to be paid this way: choose another way to pay.",
     "order_closed": "This order is closed and can no longer be paid.",
     "channel_unavailable": "The payment channel did not answer. Please try again.",
 }

@@ -345,6 +345,8 @@ WECHATPAY = {
     "platform_public_key_id": os.environ.get("WECHATPAY_PLATFORM_PUBLIC_KEY_ID", ""),
     # WeChat requires the buyer's IP for H5; behind a proxy, the public address it sees
     "payer_client_ip": os.environ.get("WECHATPAY_PAYER_CLIENT_IP", "127.0.0.1"),
+    # WeChat refuses a close within 5 minutes of the order: closes wait that long
+    "close_not_before_seconds": env_int("WECHATPAY_CLOSE_NOT_BEFORE_SECONDS", 300),
 }
 # Alipay (docs/alipay.md): its gateway once an app id and both key files are named; else the
 # emulator `make run` starts, whose generated manifest the adapter reads at first use.

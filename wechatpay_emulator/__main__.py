@@ -33,9 +33,17 @@ def main(argv: list[str] | None = None) -> int:
         store=store,
         faults=faults,
         signer=signer,
-        trades=Trades(store, faults, identities, public_url, notifier, settings.min_expire_seconds),
+        trades=Trades(
+            store,
+            faults,
+            identities,
+            public_url,
+            notifier,
+            min_expire_seconds=settings.min_expire_seconds,
+            close_not_before_seconds=settings.close_not_before_seconds,
+        ),
         refunds=refunds,
-        bills=Bills(store, public_url),
+        bills=Bills(store, public_url, settings.fee_rate),
         public_url=public_url,
     )
 

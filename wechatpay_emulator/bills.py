@@ -3,7 +3,10 @@
 Lines are a header, one detail line per payment that succeeded that Beijing day and per refund
 that succeeded that day, then a summary header and a summary line. Each detail field starts with a
 backquote (WeChat's guard against spreadsheets reading numbers as scientific notation). Amounts
-are yuan with two decimals; the fee is 0.6 % with five decimals.
+are yuan with two decimals. The fee (手续费) is WeChat's: the rate (0.6 % unless configured) of
+each line's amount, rounded half up to the fen per transaction, written as yuan with five
+decimals (``0.74000``); a refund gives back the fee of its own amount (negative); the summary's
+手续费总金额 is the sum of the lines' fees.
 """
 
 import gzip
@@ -13,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from . import clock
 from .errors import WechatError, param_error
@@ -21,7 +25,7 @@ from .store import Store
 BILL_TYPES = ("ALL", "SUCCESS", "REFUND")
 MAX_AGE_DAYS = 92  # WeChat serves bills of the last three months
 DOWNLOAD_TTL = 300.0  # WeChat's download URLs live five minutes
-FEE_RATE_PPM = 6000  # 0.60 %
+DEFAULT_FEE_RATE = Decimal("0.006")  # 0.60 %, WeChat's usual rate
 HEADER = (
     "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,"
     "交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,"
@@ -46,12 +50,18 @@ def yuan(fen: int) -> str:
     return f"{sign}{units}.{cents:02d}"
 
 
-def fee(fen: int) -> str:
-    """0.6 % of an amount of fen, in yuan with five decimals (exact for whole fen)."""
-    hundred_thousandths = fen * FEE_RATE_PPM // 1000  # 1 fen = 1000 of 1e-5 yuan, times 6000 ppm
-    sign = "-" if hundred_thousandths < 0 else ""
-    units, rest = divmod(abs(hundred_thousandths), 100_000)
-    return f"{sign}{units}.{rest:05d}"
+def fee_fen(amount: int, rate: Decimal) -> int:
+    """The fee of one transaction: rounded half up to the fen, as WeChat settles it."""
+    return int((amount * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def fee_text(fen: int) -> str:
+    """A fee as the bill writes it: yuan with five decimals (whole fen, so ``0.74000``)."""
+    return yuan(fen) + "000"
+
+
+def rate_text(rate: Decimal) -> str:
+    return f"{rate * 100:.2f}%"
 
 
 def _free_text(value: str) -> str:
@@ -60,8 +70,9 @@ def _free_text(value: str) -> str:
 
 
 class Bills:
-    def __init__(self, store: Store, public_url: str):
+    def __init__(self, store: Store, public_url: str, fee_rate: Decimal = DEFAULT_FEE_RATE):
         self._store = store
+        self._fee_rate = fee_rate
         self._public_url = public_url.rstrip("/")
         self._downloads: dict[str, Download] = {}
         self._guard = threading.Lock()
@@ -115,18 +126,21 @@ class Bills:
                 (start, end),
             ).fetchall()
         lines: list[tuple[float, list[str]]] = []
-        totals = {"count": 0, "settled": 0, "refunded": 0, "fee_base": 0, "ordered": 0}
+        totals = {"count": 0, "settled": 0, "refunded": 0, "fee": 0, "ordered": 0}
+        rate = self._fee_rate
         if bill_type in ("ALL", "SUCCESS"):
             for trade in payments:
-                lines.append((trade["paid_at"], _payment_line(trade)))
+                fee = fee_fen(trade["total"], rate)
+                lines.append((trade["paid_at"], _payment_line(trade, fee, rate)))
                 totals["settled"] += trade["total"]
                 totals["ordered"] += trade["total"]
-                totals["fee_base"] += trade["total"]
+                totals["fee"] += fee
         if bill_type in ("ALL", "REFUND"):
             for refund in refunds:
-                lines.append((refund["success_time"], _refund_line(refund)))
+                fee = -fee_fen(refund["refund"], rate)  # the refund's share of the fee comes back
+                lines.append((refund["success_time"], _refund_line(refund, fee, rate)))
                 totals["refunded"] += refund["refund"]
-                totals["fee_base"] -= refund["refund"]
+                totals["fee"] += fee
         if not lines:
             return None
         totals["count"] = len(lines)
@@ -136,7 +150,7 @@ class Bills:
             yuan(totals["settled"]),
             yuan(totals["refunded"]),
             "0.00",
-            fee(totals["fee_base"]),
+            fee_text(totals["fee"]),
             yuan(totals["ordered"]),
             yuan(totals["refunded"]),
         ]
@@ -165,7 +179,7 @@ def _common(row, state: str) -> list[str]:
     ]
 
 
-def _payment_line(trade) -> list[str]:
+def _payment_line(trade, fee: int, rate: Decimal) -> list[str]:
     return [
         clock.bill_time(trade["paid_at"]),
         *_common(trade, "SUCCESS"),
@@ -179,15 +193,15 @@ def _payment_line(trade) -> list[str]:
         "",
         _free_text(trade["description"]),
         _free_text(trade["attach"]),
-        fee(trade["total"]),
-        "0.60%",
+        fee_text(fee),
+        rate_text(rate),
         yuan(trade["total"]),
         "0.00",
         "",
     ]
 
 
-def _refund_line(refund) -> list[str]:
+def _refund_line(refund, fee: int, rate: Decimal) -> list[str]:
     return [
         clock.bill_time(refund["success_time"]),
         *_common(refund, "REFUND"),
@@ -201,8 +215,8 @@ def _refund_line(refund) -> list[str]:
         "SUCCESS",
         _free_text(refund["description"]),
         _free_text(refund["attach"]),
-        fee(-refund["refund"]),
-        "0.60%",
+        fee_text(fee),
+        rate_text(rate),
         "0.00",
         yuan(refund["refund"]),
         "",

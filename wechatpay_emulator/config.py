@@ -4,6 +4,7 @@ import argparse
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from channel_sim import cli
@@ -25,6 +26,8 @@ class Settings:
     refund_delay_ms: int
     min_expire_seconds: float
     signer: str
+    fee_rate: Decimal
+    close_not_before_seconds: float
 
 
 def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -54,13 +57,38 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.env
         default=env("WECHATPAY_EMULATOR_SIGNER", "public_key"),
         help="what signs callbacks and answers to requests that name no key",
     )
+    parser.add_argument(
+        "--close-not-before-seconds",
+        type=float,
+        default=float(env("WECHATPAY_EMULATOR_CLOSE_NOT_BEFORE_SECONDS", "300")),
+        help="how long after an order a close is refused (WeChat: 5 minutes); tests shrink it",
+    )
+    parser.add_argument(
+        "--fee-rate",
+        default=env("WECHATPAY_EMULATOR_FEE_RATE", "0.006"),
+        help="the fee the trade bill charges per transaction, a decimal fraction (0.006: 0.6 %%)",
+    )
     args = parser.parse_args(argv)
     common = cli.common_settings(parser, args, schedule_example="0,15,15,30")
     if args.refund_delay_ms < 0:
         parser.error("--refund-delay-ms must not be negative")
+    if args.close_not_before_seconds < 0:
+        parser.error("--close-not-before-seconds must not be negative")
     return Settings(
         **common,
         refund_delay_ms=args.refund_delay_ms,
         min_expire_seconds=cli.min_expire_seconds(parser, args),
         signer=args.signer,
+        fee_rate=_fee_rate(parser, args.fee_rate),
+        close_not_before_seconds=args.close_not_before_seconds,
     )
+
+
+def _fee_rate(parser: argparse.ArgumentParser, text: str) -> Decimal:
+    try:
+        rate = Decimal(text)
+    except InvalidOperation:
+        rate = Decimal(-1)
+    if not (rate.is_finite() and 0 <= rate < 1):
+        parser.error("--fee-rate: a decimal fraction from 0 to below 1, such as 0.006")
+    return rate

@@ -3,7 +3,9 @@
 The merchant side (what the adapter signs with) and the platform side (what the emulator signs
 with) are separate RSA-2048 keys, as at WeChat. Everything is written as PEM files plus
 ``manifest.json``, which Paycenter's settings read; none of it is ever committed. Platform
-certificates can be rotated: a new one is added and becomes current, older ones stay served.
+certificates can be rotated: a new one is added, older ones stay served, and the current one (what
+signs) is the newest that is valid now. A rotation may add one that is already expired or not yet
+valid, for tests of whoever verifies.
 """
 
 import datetime
@@ -33,6 +35,14 @@ FILES = {
 
 
 @dataclass(frozen=True)
+class Validity:
+    """A certificate's validity, in seconds from now (negative: in the past)."""
+
+    not_before_in: float = -86400
+    not_after_in: float = CERTIFICATE_DAYS * 86400
+
+
+@dataclass(frozen=True)
 class PlatformCertificate:
     serial: str
     certificate: x509.Certificate
@@ -53,7 +63,23 @@ class Keys:
 
     @property
     def current_certificate(self) -> PlatformCertificate:
-        return self.platform_certificates[-1]
+        return newest_valid(self.platform_certificates)
+
+
+def newest_valid(certificates: tuple[PlatformCertificate, ...]) -> PlatformCertificate:
+    """The newest certificate valid now, as WeChat signs with; the last one if none is."""
+    now = datetime.datetime.now(datetime.UTC)
+    valid = [
+        (platform.certificate.not_valid_before_utc, order, platform)
+        for order, platform in enumerate(certificates)
+        if platform.certificate.not_valid_before_utc
+        <= now
+        <= platform.certificate.not_valid_after_utc
+    ]
+    if not valid:
+        return certificates[-1]
+    # X.509 dates have whole seconds: of two made in one second, the later rotation is newer
+    return max(valid, key=lambda item: item[:2])[2]
 
 
 def load_or_create(directory: Path) -> Keys:
@@ -75,21 +101,25 @@ def load_or_create(directory: Path) -> Keys:
         public_key_id=manifest["platform_public_key_id"],
         public_key_private=_private_key(read("platform_private_key_file")),
         platform_certificates=tuple(
-            PlatformCertificate(
-                entry["serial"],
-                x509.load_pem_x509_certificate(Path(entry["file"]).read_bytes()),
-                _private_key(Path(entry["private_key_file"]).read_bytes()),
-            )
-            for entry in manifest["platform_certificates"]
+            _platform(entry) for entry in manifest["platform_certificates"]
         ),
         manifest_path=manifest_path,
     )
 
 
-def rotate_certificate(directory: Path) -> Keys:
-    """Add a new platform certificate, current from now on; the older ones stay valid."""
+def _platform(entry: dict[str, str]) -> PlatformCertificate:
+    return PlatformCertificate(
+        entry["serial"],
+        x509.load_pem_x509_certificate(Path(entry["file"]).read_bytes()),
+        _private_key(Path(entry["private_key_file"]).read_bytes()),
+    )
+
+
+def rotate_certificate(directory: Path, validity: Validity | None = None) -> Keys:
+    """Add a new platform certificate (valid from a day ago for five years unless ``validity``
+    says otherwise); the older ones stay served."""
     manifest = json.loads((directory / MANIFEST).read_text())
-    manifest["platform_certificates"].append(_new_platform_certificate(directory))
+    manifest["platform_certificates"].append(_new_platform_certificate(directory, validity))
     _write_manifest(directory, manifest)
     return load_or_create(directory)
 
@@ -128,9 +158,9 @@ def _create(directory: Path) -> None:
     _write_manifest(directory, manifest)
 
 
-def _new_platform_certificate(directory: Path) -> dict[str, str]:
+def _new_platform_certificate(directory: Path, validity: Validity | None = None) -> dict[str, str]:
     key = _new_key()
-    certificate = _certificate(key, "Wechatpay platform (emulator)")
+    certificate = _certificate(key, "Wechatpay platform (emulator)", validity or Validity())
     serial = _serial(certificate)
     certificate_path = directory / f"wechatpay_cert_{serial}.pem"
     key_path = directory / f"wechatpay_cert_{serial}_private.pem"
@@ -144,7 +174,8 @@ def _new_platform_certificate(directory: Path) -> dict[str, str]:
 
 
 def _write_manifest(directory: Path, manifest: dict) -> None:
-    current = manifest["platform_certificates"][-1]
+    entries = {entry["serial"]: entry for entry in manifest["platform_certificates"]}
+    current = entries[newest_valid(tuple(_platform(entry) for entry in entries.values())).serial]
     manifest["platform_certificate_serial"] = current["serial"]
     manifest["platform_certificate_file"] = current["file"]
     # Written last and atomically: a manifest exists only once every file it names does.
@@ -157,7 +188,10 @@ def _new_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _certificate(key: rsa.RSAPrivateKey, common_name: str) -> x509.Certificate:
+def _certificate(
+    key: rsa.RSAPrivateKey, common_name: str, validity: Validity | None = None
+) -> x509.Certificate:
+    validity = validity or Validity()
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
@@ -172,8 +206,8 @@ def _certificate(key: rsa.RSAPrivateKey, common_name: str) -> x509.Certificate:
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=CERTIFICATE_DAYS))
+        .not_valid_before(now + datetime.timedelta(seconds=validity.not_before_in))
+        .not_valid_after(now + datetime.timedelta(seconds=validity.not_after_in))
         .sign(key, hashes.SHA256())
     )
 

@@ -23,7 +23,7 @@ from channel_sim.web import Response, html_response, redirect
 from sandbox_channel.errors import ApiError
 from sandbox_channel.faults import ApiFault, Faults
 
-from . import bad_answers, clock, crypto, notifier, wallet
+from . import bad_answers, clock, crypto, keys, notifier, wallet
 from .bills import Bills
 from .errors import WechatError, param_error, system_error
 from .refunds import Refunds
@@ -34,6 +34,8 @@ from .web import Request, error_response, json_response
 
 NO_CONTENT = Response(204, b"", "application/json; charset=utf-8")
 PAY_OUTCOMES = ("SUCCESS", "PAYERROR")
+CERTIFICATE_VALIDITY = ("not_before_in", "not_after_in")
+MAX_VALIDITY_SECONDS = 100 * 365 * 86400  # NaN and infinities fail this too
 
 # The sandbox's fault keys this emulator gives a WeChat meaning (docs/wechatpay.md, Faults).
 SUPPORTED_FAULTS = {
@@ -355,10 +357,25 @@ class App:
         return json_response(self._refunds.force(out_refund_no, status))
 
     def rotate_certificate(self, request: Request) -> Response:
-        identities = self._signer.rotate_certificate()
+        body = request.json_object() if request.body.strip() else {}
+        try:
+            validity = keys.Validity(
+                **{name: float(body[name]) for name in CERTIFICATE_VALIDITY if name in body}
+            )
+        except (TypeError, ValueError, OverflowError):
+            raise param_error(
+                f"{' and '.join(CERTIFICATE_VALIDITY)} are seconds from now"
+            ) from None
+        bounds = (validity.not_before_in, validity.not_after_in)
+        if not all(abs(seconds) <= MAX_VALIDITY_SECONDS for seconds in bounds):
+            raise param_error(f"validity must lie within {MAX_VALIDITY_SECONDS:g} s of now")
+        if validity.not_after_in <= validity.not_before_in:
+            raise param_error("not_after_in must come after not_before_in")
+        identities = self._signer.rotate_certificate(validity)
         return json_response(
             {
-                "serial_no": identities.current_certificate.serial,
+                "serial_no": identities.platform_certificates[-1].serial,
+                "current": identities.current_certificate.serial,
                 "serials": [platform.serial for platform in identities.platform_certificates],
             }
         )

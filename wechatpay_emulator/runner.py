@@ -36,18 +36,25 @@ class EmulatorProcess(ChannelProcess):
         refund_delay_ms: int = 0,
         min_expire_seconds: float = 60,
         signer: str = "public_key",
+        fee_rate: str = "0.006",
+        # WeChat's is 5 minutes; tests that do not test it close at once
+        close_not_before_seconds: float = 0,
         python: str = sys.executable,
     ):
         super().__init__(data_dir, port=port, notify_schedule=notify_schedule, python=python)
         self.refund_delay_ms = refund_delay_ms
         self.min_expire_seconds = min_expire_seconds
         self.signer = signer
+        self.fee_rate = fee_rate
+        self.close_not_before_seconds = close_not_before_seconds
 
     def _options(self) -> list[str]:
         return [
             f"--refund-delay-ms={self.refund_delay_ms}",
             f"--min-expire-seconds={self.min_expire_seconds}",
             f"--signer={self.signer}",
+            f"--fee-rate={self.fee_rate}",
+            f"--close-not-before-seconds={self.close_not_before_seconds}",
         ]
 
     # -- helpers -------------------------------------------------------------------------

@@ -32,10 +32,11 @@ class Signer:
         with self._guard:
             return self._keys
 
-    def rotate_certificate(self) -> Keys:
-        """A new platform certificate signs from now on (the older ones are still served)."""
+    def rotate_certificate(self, validity: key_files.Validity | None = None) -> Keys:
+        """A new platform certificate, which signs from now on if it is the newest valid one
+        (the older ones are still served)."""
         with self._guard:
-            self._keys = key_files.rotate_certificate(self._keys.manifest_path.parent)
+            self._keys = key_files.rotate_certificate(self._keys.manifest_path.parent, validity)
             return self._keys
 
     def headers(self, body: bytes, serial: str | None = None) -> dict[str, str]:

@@ -83,10 +83,13 @@ class Trades:
         public_url: str,
         notifier: Notifier,
         min_expire_seconds: float,
+        close_not_before_seconds: float,
     ):
         self._store = store
         # WeChat refuses an order that expires in less than a minute; tests shrink the minute.
         self._min_expire = min_expire_seconds
+        # WeChat: no close within 5 minutes of the order's creation; tests shrink it too.
+        self._close_not_before = close_not_before_seconds
         self._faults = faults
         self._keys = keys
         self._public_url = public_url.rstrip("/")
@@ -136,6 +139,14 @@ class Trades:
                 raise system_error()
             if trade["trade_state"] in PAID:
                 raise WechatError(400, "ORDERPAID", "订单已支付 (the order is paid)")
+            if (
+                trade["trade_state"] != "CLOSED"
+                and now < trade["created_at"] + self._close_not_before
+            ):
+                raise invalid_request(
+                    "订单生成后不能马上调用关单接口 (no close within"
+                    f" {self._close_not_before:g} s of the order)"
+                )
             if trade["trade_state"] != "CLOSED":
                 conn.execute(
                     "UPDATE trades SET trade_state = 'CLOSED', closed_at = ? WHERE id = ?",

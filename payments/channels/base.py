@@ -259,7 +259,9 @@ class StatementLine:
     time: datetime
     out_refund_no: str | None = None
     channel_refund_no: str | None = None
-    fee: int | None = None  # the channel's fee on this line, where the file says it
+    # Minor units: the channel's fee on this line, where the file says it; what it charged is
+    # positive, what it gave back (a refund's share of the fee) negative.
+    fee: int | None = None
 
 
 @dataclass(frozen=True)
@@ -269,6 +271,9 @@ class Statement:
     day: date
     raw: bytes
     lines: tuple[StatementLine, ...]
+    # The day's fees as the file's own summary states them (None: it states none); it may
+    # differ from the sum of the lines' fees, which is then for finance to see.
+    fee_total: int | None = None
 
 
 class Channel(Protocol):

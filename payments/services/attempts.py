@@ -7,7 +7,7 @@ channel is called, then its answer is recorded in a new short transaction.
 
 import enum
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -21,6 +21,7 @@ from orders.models import Order
 from orders.selectors import order_payable_until
 from payments.channels import UnknownChannel, get_channel
 from payments.channels.base import (
+    Channel,
     ChannelError,
     ChannelUnavailable,
     CreateTrade,
@@ -51,6 +52,9 @@ class CloseOutcome(enum.StrEnum):
     SUPERSEDED = "SUPERSEDED"  # the channel cannot close: replaced, still watched
     UNKNOWN = "UNKNOWN"  # no definite answer: the attempt stays open
     NOT_OPEN = "NOT_OPEN"  # already ended before we asked
+    # the channel accepts no close this soon after create (WeChat Pay: 5 minutes): nothing was
+    # sent, the attempt stays open; a later check closes it
+    DEFERRED = "DEFERRED"
 
 
 def payment_start(*, order_id: str, channel: str, client: str, actor: Actor) -> Payment:
@@ -62,10 +66,10 @@ def payment_start(*, order_id: str, channel: str, client: str, actor: Actor) -> 
     if order_known_paid(order_id):
         raise PaymentRefused("order_paid", "this order is already paid")
     with order_lock(order_id):
-        payment, previous = _open_attempt(order_id, channel, client, actor)
+        payment, previous = _open_attempt(order_id, adapter, client, actor)
         if previous is not None:
             _close_previous_attempt(previous, actor)
-            payment, previous = _open_attempt(order_id, channel, client, actor)
+            payment, previous = _open_attempt(order_id, adapter, client, actor)
             if previous is not None:
                 raise PaymentRefused("payment_in_progress", "another payment is in progress")
         if payment.pay_action is None:
@@ -74,9 +78,10 @@ def payment_start(*, order_id: str, channel: str, client: str, actor: Actor) -> 
 
 
 def _open_attempt(
-    order_id: str, channel: str, client: str, actor: Actor
+    order_id: str, adapter: Channel, client: str, actor: Actor
 ) -> tuple[Payment, Payment | None]:
     """(attempt to use, open attempt on another channel that must be closed first)."""
+    channel = adapter.code
     with transaction.atomic():
         order = lock_order(order_id)
         _refuse_unpayable(order)
@@ -85,6 +90,7 @@ def _open_attempt(
             if current.channel == channel:
                 return current, None
             return current, current
+        channel_time_expire(order, adapter)  # refused here, before there is an attempt
         payment = Payment.objects.create(
             order=order,
             channel=channel,
@@ -110,8 +116,43 @@ def _refuse_unpayable(order: Order) -> None:
         raise PaymentRefused("order_expired", "this order has expired")
 
 
+def channel_time_expire(order: Order, adapter: Channel) -> datetime:
+    """The time_expire to send: the order's deadline, clamped to the channel's longest; refused
+    (nothing sent) when it is nearer than the channel accepts."""
+    limits = adapter.capabilities
+    now = timezone.now()
+    time_expire = order_payable_until(order)
+    if time_expire < now + timedelta(seconds=limits.expiry_min_seconds):
+        raise PaymentRefused(
+            "order_expiring",
+            f"too little time is left to pay on {adapter.code}: it needs a deadline at least "
+            f"{limits.expiry_min_seconds} s ahead",
+        )
+    if limits.expiry_max_seconds is None:
+        return time_expire
+    longest = (now + timedelta(seconds=limits.expiry_max_seconds)).replace(microsecond=0)
+    return min(time_expire, longest)
+
+
+def payment_close_not_before(payment: Payment, adapter: Channel) -> datetime:
+    """When the channel first accepts a close of this attempt, by its clock: the trade is
+    created after the attempt row, and the clocks may differ by the skew. A close it still finds
+    too early is an unknown answer, tried again later."""
+    wait = adapter.capabilities.close_not_before_seconds
+    if wait == 0:
+        return payment.created_at
+    return payment.created_at + timedelta(seconds=wait + settings.CHANNEL_CLOCK_SKEW_SECONDS)
+
+
 def _close_previous_attempt(previous: Payment, actor: Actor) -> None:
     outcome = payment_close_attempt(payment_id=previous.pk, actor=actor)
+    if outcome == CloseOutcome.DEFERRED:
+        # The customer pays another way now: the old attempt is replaced and still checked
+        # (refunded if it is paid too), and closed once its channel accepts a close.
+        adapter = get_channel(previous.channel)
+        not_before = payment_close_not_before(previous, adapter).isoformat(timespec="seconds")
+        _supersede(previous.pk, actor, f"{adapter.code} accepts no close until {not_before}")
+        return
     if outcome == CloseOutcome.SUCCEEDED:
         raise PaymentRefused("order_paid", "the earlier payment went through: order is paid")
     if outcome == CloseOutcome.UNKNOWN:
@@ -129,7 +170,7 @@ def _create_channel_trade(payment: Payment, adapter, actor: Actor) -> Payment:
         currency=payment.currency,
         subject=order.subject,
         notify_url=settings.PUBLIC_BASE_URL + reverse("callback", args=[payment.channel]),
-        time_expire=order_payable_until(order),
+        time_expire=channel_time_expire(order, adapter),
         client=payment.client,
         return_url=settings.PUBLIC_BASE_URL + reverse("checkout-return", args=[order.pk]),
     )
@@ -167,14 +208,19 @@ def _create_channel_trade(payment: Payment, adapter, actor: Actor) -> Payment:
 
 
 def payment_close_attempt(*, payment_id: str, actor: Actor) -> CloseOutcome:
-    """Close an open attempt at its channel, then record what the channel said."""
+    """Close an open attempt at its channel, then record what the channel said. A close the
+    channel does not accept yet is not sent (DEFERRED)."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("order").get(pk=payment_id)
         if not payment.is_open:
             return CloseOutcome.NOT_OPEN
+        adapter = get_channel(payment.channel)
+        if adapter.capabilities.supports_close and timezone.now() < payment_close_not_before(
+            payment, adapter
+        ):
+            return CloseOutcome.DEFERRED
         payment.closing_since = timezone.now()
         payment.save(update_fields=["closing_since", "updated_at"])
-    adapter = get_channel(payment.channel)
     if not adapter.capabilities.supports_close:
         return _supersede(payment_id, actor, "the channel cannot close")
     try:

@@ -14,10 +14,15 @@ from orders.audit import EXPIRY, Actor, move
 from orders.enums import OPEN_ORDER_STATUSES, ORDER_TRANSITIONS, OrderStatus
 from orders.errors import Refusal
 from orders.models import Order
+from payments.channels import get_channel
 from payments.enums import OPEN_PAYMENT_STATUSES, EventType
 from payments.events import event_emit, order_payload
 from payments.models import Payment
-from payments.services.attempts import CloseOutcome, payment_close_attempt
+from payments.services.attempts import (
+    CloseOutcome,
+    payment_close_attempt,
+    payment_close_not_before,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +41,8 @@ def order_close(*, order_id: str, actor: Actor, note: str = "") -> Order:
     open_attempts = order.payments.filter(status__in=OPEN_PAYMENT_STATUSES, superseded=False)
     for payment_id in open_attempts.values_list("pk", flat=True):
         outcome = payment_close_attempt(payment_id=payment_id, actor=actor)
+        if outcome == CloseOutcome.DEFERRED:
+            raise _close_deferred(Payment.objects.get(pk=payment_id))
         if outcome == CloseOutcome.UNKNOWN:
             raise OrderNotClosable(
                 "payment_in_progress", "a payment attempt could not be closed at its channel yet"
@@ -48,6 +55,17 @@ def order_close(*, order_id: str, actor: Actor, note: str = "") -> Order:
             raise OrderNotClosable("payment_in_progress", "a new payment attempt was started")
         _close_locked_order(order, actor=actor, note=note)
     return order
+
+
+def _close_deferred(payment: Payment) -> OrderNotClosable:
+    adapter = get_channel(payment.channel)
+    wait = adapter.capabilities.close_not_before_seconds
+    not_before = payment_close_not_before(payment, adapter)
+    return OrderNotClosable(
+        "payment_in_progress",
+        f"{adapter.code} accepts a close only {wait} s after a payment attempt started: "
+        f"try again from {not_before.isoformat(timespec='seconds')}",
+    )
 
 
 def orders_close_expired(*, now, batch: int) -> int:

@@ -24,7 +24,7 @@ from orders.enums import OPEN_ORDER_STATUSES
 from payments.channels import get_channel
 from payments.enums import OPEN_PAYMENT_STATUSES, PaymentStatus
 from payments.models import Payment
-from payments.services.attempts import payment_close_attempt
+from payments.services.attempts import CloseOutcome, payment_close_attempt
 from payments.services.checks import payment_check_now
 
 logger = logging.getLogger(__name__)
@@ -69,9 +69,12 @@ def payment_check(*, payment_id: str, now: datetime) -> None:
     payment = Payment.objects.select_related("order").get(pk=payment_id)
     if payment.status not in CHECKED_STATUSES:
         return
-    if payment.is_open and _should_close(payment, now):
-        payment_close_attempt(payment_id=payment_id, actor=EXPIRY)
-    else:
+    closing = payment.is_open and _should_close(payment, now)
+    if closing:
+        outcome = payment_close_attempt(payment_id=payment_id, actor=EXPIRY)
+        # a close the channel does not accept yet waits for a later check: ask meanwhile
+        closing = outcome != CloseOutcome.DEFERRED
+    if not closing:
         payment_check_now(payment_id=payment_id, actor=PAYMENT_CHECKS)
     _schedule_next_check(payment_id, timezone.now())
 

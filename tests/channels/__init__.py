@@ -12,6 +12,12 @@ class SandboxWithoutClose(SandboxChannel):
     capabilities = replace(SandboxChannel.capabilities, supports_close=False)
 
 
+class SandboxWithShortExpiry(SandboxChannel):
+    """A channel whose trades may live at most 10 minutes (Alipay's limit is 15 days)."""
+
+    capabilities = replace(SandboxChannel.capabilities, expiry_max_seconds=600)
+
+
 class SandboxWithBrokenNotifications(SandboxChannel):
     """An adapter with a bug: reading any notification raises. The inbox must keep the row,
     record the error and move on."""

@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import json
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 
@@ -59,10 +60,12 @@ def test_trade_bill_lists_payments_and_refunds_in_wechat_layout(native_order, wx
         if row[6] == "`" + out_trade_no
     }
     payment, refund = ours["SUCCESS"], ours["REFUND"]
-    assert (payment["应结订单金额"], payment["订单金额"], payment["手续费"]) == (
+    # 0.6 % of 123.45 is 0.74070 yuan: WeChat rounds each transaction's fee to the fen
+    assert (payment["应结订单金额"], payment["订单金额"], payment["手续费"], payment["费率"]) == (
         "123.45",
         "123.45",
-        "0.74070",
+        "0.74000",
+        "0.60%",
     )
     assert payment["商品名称"] == "Tea  green"  # the bill has no quoting, so separators are blanked
     assert (refund["退款金额"], refund["商户退款单号"], refund["退款状态"]) == (
@@ -70,9 +73,14 @@ def test_trade_bill_lists_payments_and_refunds_in_wechat_layout(native_order, wx
         out_refund_no,
         "SUCCESS",
     )
+    assert refund["手续费"] == "-0.14000"  # 0.6 % of 23.45 (0.1407), given back
     assert lines[-2].startswith("总交易单数,应结订单总金额,退款总金额")
-    summary = [field[1:] for field in lines[-1].split(",")]
-    assert int(summary[0]) == len(rows)
+    summary = dict(
+        zip(lines[-2].split(","), (field[1:] for field in lines[-1].split(",")), strict=True)
+    )
+    assert int(summary["总交易单数"]) == len(rows)
+    fees = sum(Decimal(dict(zip(header, row, strict=True))["手续费"][1:]) for row in rows)
+    assert Decimal(summary["手续费总金额"]) == fees
 
 
 def test_trade_bill_types_and_bad_input(native_order, wxpay, emulator):
@@ -148,3 +156,46 @@ def test_a_rotated_certificate_is_fetched_by_the_sdk_when_it_first_signs(
     emulator.restart()  # the rotation is kept
     assert emulator.manifest["platform_certificate_serial"] == rotated["serial_no"]
     assert json.loads(wxpay.query(out_trade_no=out_trade_no)[1])["trade_state"] == "NOTPAY"
+
+
+@pytest.mark.parametrize(
+    ("validity", "why"),
+    [
+        ({"not_before_in": -7200, "not_after_in": -3600}, "expired"),
+        ({"not_before_in": 3600}, "future"),
+    ],
+)
+def test_an_expired_or_future_certificate_is_served_with_its_dates_but_never_signs(
+    certificate_emulator, receiver, validity, why
+):
+    emulator = certificate_emulator
+    first = emulator.manifest["platform_certificate_serial"]
+
+    rotated = emulator.request("POST", "/_emulator/certificates/rotate", json=validity).json()
+
+    assert rotated["serial_no"] != first and rotated["current"] == first
+    assert emulator.manifest["platform_certificate_serial"] == first
+    wxpay = sdk_client(emulator, receiver.url)
+    code, text = wxpay._core.request("/v3/certificates")
+    assert code == 200
+    served = {entry["serial_no"]: entry for entry in json.loads(text)["data"]}
+    now = datetime.now(BEIJING)
+    added = served[rotated["serial_no"]]
+    effective, expire = (
+        datetime.fromisoformat(added[k]) for k in ("effective_time", "expire_time")
+    )
+    assert (expire < now) if why == "expired" else (effective > now)
+    out_trade_no = new_out_trade_no()
+    assert wxpay.pay(description="x", out_trade_no=out_trade_no, amount={"total": 5})[0] == 200
+    emulator.pay(out_trade_no)
+    [callback] = receiver.wait_for(1)
+    assert callback.headers["Wechatpay-Serial"] == first  # the newest valid one signs
+
+
+@pytest.mark.parametrize(
+    "validity",
+    [{"not_before_in": "soon"}, {"not_after_in": 1e300}, {"not_before_in": 10, "not_after_in": 5}],
+)
+def test_a_rotation_to_impossible_dates_is_refused(emulator, validity):
+    answer = emulator.request("POST", "/_emulator/certificates/rotate", json=validity)
+    assert (answer.status_code, answer.json()["code"]) == (400, "PARAM_ERROR")

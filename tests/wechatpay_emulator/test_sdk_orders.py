@@ -178,3 +178,25 @@ def test_keys_survive_a_restart(tmp_path):
         assert Path(manifest["merchant_private_key_file"]).read_bytes() == key
         assert Path(manifest["merchant_private_key_file"]).stat().st_mode & 0o077 == 0
         assert requests.get(f"{emulator.url}/healthz", timeout=5).json() == {"status": "ok"}
+
+
+def test_a_close_right_after_the_order_is_refused_until_the_window_passes(
+    tmp_path, receiver, eventually
+):
+    # WeChat: "订单生成后不能马上调用关单接口, 最短调用时间间隔为5分钟" (shrunk here to 1 s)
+    with EmulatorProcess(tmp_path / "close-window", close_not_before_seconds=1) as emulator:
+        wxpay = sdk_client(emulator, receiver.url)
+        out_trade_no, paid_no = new_out_trade_no(), new_out_trade_no()
+        for number in (out_trade_no, paid_no):
+            code, _ = wxpay.pay(description="x", out_trade_no=number, amount={"total": 5})
+            assert code == 200
+        emulator.pay(paid_no)
+
+        code, text = wxpay.close(out_trade_no)
+        assert (code, json.loads(text)["code"]) == (400, "INVALID_REQUEST")
+        assert _query(wxpay, out_trade_no)[1]["trade_state"] == "NOTPAY"  # still payable
+        code, text = wxpay.close(paid_no)  # a paid order says so at once
+        assert (code, json.loads(text)["code"]) == (400, "ORDERPAID")
+
+        assert eventually(lambda: wxpay.close(out_trade_no)[0] == 204, 5)
+        assert _query(wxpay, out_trade_no)[1]["trade_state"] == "CLOSED"

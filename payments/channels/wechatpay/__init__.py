@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import quote
 
@@ -35,6 +36,7 @@ from payments.channels.base import (
     TradeStatus,
 )
 from payments.channels.wechatpay import signing, transformers
+from payments.channels.wechatpay.certificates import CertificateNotValid
 from payments.channels.wechatpay.client import WechatpayClient
 from payments.channels.wechatpay.credentials import CredentialFiles, LazyCredentials
 from payments.enums import PaymentClient
@@ -46,6 +48,8 @@ ORDER_NOT_EXIST, ORDERPAID, RESOURCE_NOT_EXISTS = (
 )
 NO_STATEMENT_EXIST = "NO_STATEMENT_EXIST"
 EXPIRY_MIN_SECONDS = 60  # WeChat: time_expire at least one minute ahead
+# WeChat: "订单生成后不能马上调用关单接口, 最短调用时间间隔为5分钟" (no close within 5 minutes)
+CLOSE_NOT_BEFORE_SECONDS = 300
 DESCRIPTION_MAX_BYTES = 127
 H5_SCENE_TYPE = "Wap"
 
@@ -53,7 +57,7 @@ H5_SCENE_TYPE = "Wap"
 class WechatpayChannel:
     capabilities = Capabilities(
         supports_close=True,
-        close_not_before_seconds=300,  # WeChat: close at least 5 minutes after the order
+        close_not_before_seconds=CLOSE_NOT_BEFORE_SECONDS,
         expiry_min_seconds=EXPIRY_MIN_SECONDS,
         expiry_max_seconds=None,
         partial_refunds=True,
@@ -78,8 +82,13 @@ class WechatpayChannel:
         platform_public_key_id: str = "",
         payer_client_ip: str = "127.0.0.1",
         timeout: float | None = None,
+        close_not_before_seconds: int = CLOSE_NOT_BEFORE_SECONDS,
     ):
         self.code = code
+        # WeChat's rule, configurable so that tests need not wait 5 minutes
+        self.capabilities = replace(
+            WechatpayChannel.capabilities, close_not_before_seconds=close_not_before_seconds
+        )
         self.payer_client_ip = payer_client_ip
         self.credentials = LazyCredentials(
             CredentialFiles(
@@ -215,7 +224,10 @@ class WechatpayChannel:
                 RejectReason.MISSING_SIGNATURE, "Wechatpay-* signature headers are missing"
             )
         credentials = self.credentials.get()
-        key = self.client.platform_key(serial)  # may download certificates: unavailable if not
+        try:
+            key = self.client.platform_key(serial)  # may download certificates: unavailable if not
+        except CertificateNotValid as error:
+            raise NotificationRejected(RejectReason.BAD_SIGNATURE, str(error)) from None
         if key is None:
             raise NotificationRejected(
                 RejectReason.BAD_SIGNATURE, f"signed by a key we do not hold: {serial[:64]!r}"

@@ -13,11 +13,11 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
-from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from payments.channels import wire
 from payments.channels.base import ChannelError, ChannelUnavailable
-from payments.channels.wechatpay import signing
+from payments.channels.wechatpay import certificates, signing
 from payments.channels.wechatpay.credentials import LazyCredentials
 
 # Not a refusal: WeChat asks to try again with the same numbers.
@@ -38,6 +38,7 @@ class WechatpayClient:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self.timeout = timeout
+        self.certificates = certificates.HeldCertificates()
 
     def call(
         self,
@@ -62,32 +63,28 @@ class WechatpayClient:
 
     def platform_key(self, serial: str) -> rsa.RSAPublicKey | None:
         """The platform key ``serial`` names: one we hold, else WeChat's platform certificates
-        are downloaded (a rotation brings a new serial) and kept; None when it is not among them."""
-        keys = self.credentials.get().platform_keys
-        if CERTIFICATE_SERIAL.fullmatch(serial) and serial not in keys:
-            keys.update(self._platform_certificates())
-        return keys.get(serial)
+        are downloaded (a rotation brings a new serial) and kept; None when it is not among them.
+        A certificate outside its validity raises CertificateNotValid."""
+        if CERTIFICATE_SERIAL.fullmatch(serial) and not self._holds(serial):
+            self.certificates.keep(self._platform_certificates())
+        return self._held_key(serial)
 
-    def _platform_certificates(self) -> dict[str, rsa.RSAPublicKey]:
-        """``GET /v3/certificates``: its answer verified with the key we hold, each certificate
-        opened with the APIv3 key (AEAD: only WeChat and we know it)."""
+    def _holds(self, serial: str) -> bool:
+        return serial in self.credentials.get().platform_keys or serial in self.certificates
+
+    def _held_key(self, serial: str) -> rsa.RSAPublicKey | None:
+        public_key = self.credentials.get().platform_keys.get(serial)
+        return public_key or self.certificates.key(serial)
+
+    def _platform_certificates(self) -> list[certificates.PlatformCertificate]:
+        """``GET /v3/certificates``: its answer verified with a key we hold."""
         answer = self.call("GET", CERTIFICATES_PATH)
-        apiv3_key = self.credentials.get().apiv3_key
-        certificates = {}
-        try:
-            for entry in answer.data["data"]:
-                pem = signing.decrypt_resource(apiv3_key, entry["encrypt_certificate"])
-                certificate = x509.load_pem_x509_certificate(pem)
-                serial = f"{certificate.serial_number:X}"
-                key = certificate.public_key()
-                if serial != str(entry["serial_no"]).upper() or not isinstance(
-                    key, rsa.RSAPublicKey
-                ):
-                    raise ValueError(f"certificate {serial} is not what its entry says")
-                certificates[serial] = key
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise ChannelUnavailable(f"platform certificates unreadable: {error!r}") from None
-        return certificates
+        return wire.translated(
+            "platform certificates",
+            certificates.read,
+            self.credentials.get().apiv3_key,
+            answer.data["data"] if isinstance(answer.data.get("data"), list) else None,
+        )
 
     def download(self, url: str) -> bytes:
         """A bill file: a signed GET of WeChat's download URL; its answer is not signed (the
@@ -135,9 +132,11 @@ class WechatpayClient:
     def _verify(self, method: str, path: str, response: requests.Response) -> None:
         headers = response.headers
         serial = headers.get("Wechatpay-Serial", "")
-        # the certificates' own answer is checked only with keys already held
-        keys = self.credentials.get().platform_keys
-        key = keys.get(serial) if path == CERTIFICATES_PATH else self.platform_key(serial)
+        try:
+            # the certificates' own answer is checked only with keys already held
+            key = self._held_key(serial) if path == CERTIFICATES_PATH else self.platform_key(serial)
+        except certificates.CertificateNotValid as error:
+            raise ChannelUnavailable(f"{method} {path}: {error}") from None
         if key is None or not signing.verifies(
             key,
             timestamp=headers.get("Wechatpay-Timestamp", ""),

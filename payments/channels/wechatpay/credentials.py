@@ -21,7 +21,8 @@ class Credentials:
     merchant_private_key: rsa.RSAPrivateKey
     merchant_certificate_serial: str
     apiv3_key: bytes
-    # Wechatpay-Serial -> the platform key it names (PUB_KEY_ID_… or a certificate serial)
+    # Wechatpay-Serial -> the platform public key it names (PUB_KEY_ID_…); downloaded platform
+    # certificates are held by the client (certificates.HeldCertificates), with their validity
     platform_keys: dict[str, rsa.RSAPublicKey]
     platform_public_key_id: str
 

@@ -6,9 +6,12 @@ raises one of wire.WRONG_SHAPE, which ``translated`` (the sandbox's) turns into 
 
 import gzip
 import hashlib
+import logging
+import re
 import zlib
 from collections.abc import Mapping
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -27,9 +30,11 @@ from payments.channels.base import (
     TradeResult,
     TradeStatus,
 )
-from payments.channels.money import from_decimal_text
+from payments.channels.money import exponent, from_decimal_text
 from payments.enums import PaymentClient
 from payments.text import storable_json
+
+logger = logging.getLogger(__name__)
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TRADE_STATES = {
@@ -52,6 +57,10 @@ TRADE_EVENTS = {"TRANSACTION.SUCCESS"}
 REFUND_EVENTS = {"REFUND.SUCCESS", "REFUND.ABNORMAL", "REFUND.CLOSED"}
 BILL_KINDS = {"SUCCESS": StatementLineKind.PAYMENT, "REFUND": StatementLineKind.REFUND}
 BILL_SUMMARY_FIRST_COLUMN = "总交易单数"
+BILL_FEE_TOTAL_COLUMN = "手续费总金额"
+# A bill's fee: yuan with five decimals, negative on refunds ("0.74000", "-0.14000"); bounded,
+# so that no text can make a number PostgreSQL cannot keep.
+BILL_FEE = re.compile(r"-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,10})?")
 
 
 def pay_action(answer: Mapping[str, Any], request: CreateTrade) -> PayAction:
@@ -143,14 +152,48 @@ def statement(day: date, raw: bytes, sha1: str) -> Statement:
     rows = [row for row in text.split("\r\n") if row]
     header = rows[0].split(",")
     lines = []
-    for row in rows[1:]:
+    summary: dict[str, str] = {}
+    for number, row in enumerate(rows[1:], start=1):
         if row.startswith(BILL_SUMMARY_FIRST_COLUMN):
+            summary = _fields(row.split(","), rows[number + 1] if number + 1 < len(rows) else "")
             break
-        fields = [field.removeprefix("`") for field in row.split(",")]
-        if len(fields) != len(header):
-            raise ValueError(f"a bill line of {len(fields)} fields, not {len(header)}")
-        lines.append(_bill_line(dict(zip(header, fields, strict=True))))
-    return Statement(day=day, raw=raw, lines=tuple(lines))
+        lines.append(_bill_line(_fields(header, row)))
+    fee_total = _fee_total(summary, lines)
+    return Statement(day=day, raw=raw, lines=tuple(lines), fee_total=fee_total)
+
+
+def _fields(header: list[str], row: str) -> dict[str, str]:
+    fields = [field.removeprefix("`") for field in row.split(",")]
+    if len(fields) != len(header):
+        raise ValueError(f"a bill line of {len(fields)} fields, not {len(header)}")
+    return dict(zip(header, fields, strict=True))
+
+
+def _fee_total(summary: Mapping[str, str], lines: list[StatementLine]) -> int:
+    """The summary's day fee total. WeChat writes each line's fee already rounded to the fen, so
+    the lines add up to it; a file where they do not is kept as it is and logged for finance."""
+    currencies = {line.currency for line in lines} or {"CNY"}
+    if len(currencies) != 1:
+        raise ValueError(f"a bill in several currencies: {sorted(currencies)}")
+    total = _bill_fee(summary[BILL_FEE_TOTAL_COLUMN], currencies.pop())
+    lines_total = sum(line.fee or 0 for line in lines)
+    if total != lines_total:
+        logger.warning(
+            "wechatpay bill fee total %s differs from its lines' fees %s (minor units)",
+            total,
+            lines_total,
+        )
+    return total
+
+
+def _bill_fee(text: str, currency: str) -> int:
+    """Yuan with five decimals to minor units, exactly (Decimal from the text, never a float).
+    WeChat charges each transaction its fee rounded half up to the fen; a fee the file writes
+    with a fraction of a fen is rounded by that same rule (away from zero on a refund's)."""
+    if not BILL_FEE.fullmatch(text):
+        raise ValueError(f"not a fee in yuan: {text!r}")
+    minor = Decimal(text).scaleb(exponent(currency))
+    return int(minor.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def _bill_line(row: Mapping[str, str]) -> StatementLine:
@@ -168,4 +211,5 @@ def _bill_line(row: Mapping[str, str]) -> StatementLine:
         time=datetime.strptime(row["交易时间"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING),
         out_refund_no=wire.text(row["商户退款单号"]) if refund else None,
         channel_refund_no=wire.text(row["微信退款单号"]) if refund else None,
+        fee=_bill_fee(row["手续费"], currency),
     )
