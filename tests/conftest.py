@@ -14,6 +14,7 @@ from orders.enums import ActorKind
 from orders.services import merchant_create
 from sandbox_channel.runner import SandboxProcess
 from tests.factories import make_order
+from tests.paying_channels import CHANNELS, paying_channel_named
 from wechatpay_emulator.runner import EmulatorProcess
 
 TEST_SECRET = "test-sandbox-secret"
@@ -53,22 +54,52 @@ def alipay_process(tmp_path_factory):
         yield process
 
 
-@pytest.fixture
-def alipay(alipay_process, sandbox, settings):
-    """The Alipay emulator registered as channel `alipay`, beside the sandbox's; faults reset."""
+def _beside_the_sandbox(settings, process, code: str, options: dict):
+    """Registers an emulator as channel ``code`` beside the sandbox's channels; faults reset."""
     settings.PAYMENT_CHANNELS = {
         **settings.PAYMENT_CHANNELS,
-        "alipay": {
-            "class": "payments.channels.alipay.AlipayChannel",
-            "label": "Alipay",
-            "gateway_url": alipay_process.gateway_url,
-            "manifest_file": str(alipay_process.data_dir / "keys" / "manifest.json"),
-            "timeout": 2,
-        },
+        code: {**options, "manifest_file": str(process.data_dir / "keys" / "manifest.json")},
     }
-    alipay_process.reset_faults()
-    yield alipay_process
-    alipay_process.reset_faults()
+    process.reset_faults()
+    yield process
+    process.reset_faults()
+
+
+@pytest.fixture
+def alipay(alipay_process, sandbox, settings):
+    """The Alipay emulator registered as channel `alipay`."""
+    options = {
+        "class": "payments.channels.alipay.AlipayChannel",
+        "label": "Alipay",
+        "gateway_url": alipay_process.gateway_url,
+        "timeout": 2,
+    }
+    yield from _beside_the_sandbox(settings, alipay_process, "alipay", options)
+
+
+@pytest.fixture
+def wechatpay(wechatpay_process, sandbox, settings):
+    """The WeChat Pay emulator registered as channel `wechatpay`, its keys read from its
+    manifest."""
+    options = {
+        "class": "payments.channels.wechatpay.WechatpayChannel",
+        "label": "WeChat Pay",
+        "base_url": wechatpay_process.url,
+        "timeout": 2,
+    }
+    yield from _beside_the_sandbox(settings, wechatpay_process, "wechatpay", options)
+
+
+@pytest.fixture(params=CHANNELS)
+def paying_channel(request, sandbox):
+    """Runs the test once per channel: the sandbox, WeChat Pay and Alipay (their emulators)."""
+    return paying_channel_named(request, request.param)
+
+
+@pytest.fixture
+def paying_channels(request, sandbox):
+    """``paying_channels(*codes)``: several channels registered at once, in that order."""
+    return lambda *codes: [paying_channel_named(request, code) for code in codes]
 
 
 @pytest.fixture

@@ -4,12 +4,20 @@ from dataclasses import replace
 
 from payments.channels.base import ChannelUnavailable
 from payments.channels.sandbox import SandboxChannel
+from payments.channels.wechatpay import WechatpayChannel
 
 
 class SandboxWithoutClose(SandboxChannel):
     """A channel that cannot close a trade (some real ones can't): attempts get superseded."""
 
     capabilities = replace(SandboxChannel.capabilities, supports_close=False)
+
+
+class WechatpayWithoutClose(WechatpayChannel):
+    """WeChat Pay's protocol on a channel that cannot close: the superseded attempt is still
+    queried and refunded through WeChat's API."""
+
+    capabilities = replace(WechatpayChannel.capabilities, supports_close=False)
 
 
 class SandboxWithBrokenNotifications(SandboxChannel):
