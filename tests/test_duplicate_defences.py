@@ -80,7 +80,7 @@ def test_twenty_concurrent_pay_clicks_make_one_attempt_and_one_trade(
     # every click shows the customer the same code, of the one trade at the channel
     shown = {json.dumps(r.pay_action, sort_keys=True) for r in results}
     assert shown == {json.dumps(payment.pay_action, sort_keys=True)}
-    paying_channel.scan(payment)
+    assert paying_channel.scan(payment).ok
     assert paying_channel.trade_status(payment) == TradeStatus.PAYING
 
 
@@ -93,7 +93,7 @@ def test_paying_on_two_channels_leaves_one_winner_and_one_refund_at_the_channel(
     old, new = channels = paying_channels(*codes)
     order = make_order(merchant)
     first = start_payment(order, old.code)
-    old.scan(first)  # the buyer opens the code on the phone, then picks another way
+    assert old.scan(first).ok  # the buyer opens the code on the phone, then picks another way
     old.set_faults({"pay_after_expire": True})  # the closed first code still takes money
     second = start_payment(order, new.code)
     assert Payment.objects.get(pk=first.pk).status == PaymentStatus.CLOSED
@@ -160,7 +160,7 @@ def test_switching_channel_refuses_while_the_old_close_is_unknown(
     old_channel, new_channel = paying_channels(*codes)
     order = make_order(merchant)
     old = start_payment(order, old_channel.code)
-    old_channel.scan(old)  # the trade exists at the channel: only its close can end it
+    assert old_channel.scan(old).ok  # the trade exists at the channel: only its close can end it
     if redis_fails:
         redis_server.stop()
     old_channel.set_faults({"close_unknown_rate": 1})
@@ -185,7 +185,7 @@ def test_a_refund_failing_then_recovering_succeeds_exactly_once(
     old_channel, new_channel = channels = paying_channels(*codes)
     order = make_order(merchant)
     first = start_payment(order, old_channel.code)
-    old_channel.scan(first)
+    assert old_channel.scan(first).ok
     old_channel.set_faults({"pay_after_expire": True, "api_error_rate": {"refund": 1}})
     second = start_payment(order, new_channel.code)
     if redis_fails:
