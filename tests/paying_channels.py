@@ -7,6 +7,7 @@ A test takes the ``paying_channel`` fixture (tests/conftest.py) to run once per 
 data here (``lazy_qr``), so the test states each channel's real behaviour instead of skipping.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -40,10 +41,13 @@ class PayingChannel:
     # Alipay's pre-created QR: the trade exists at the channel only once the buyer scans or
     # pays it; before, query and close answer "not found" and the code stays payable
     lazy_qr: bool = False
+    # channel code -> the adapter that asks the channel: this process's registry, or one
+    # built like a running system's (tests/system.py)
+    adapter_of: Callable[[str], Channel] = get_channel
 
     @property
     def adapter(self) -> Channel:
-        return get_channel(self.code)
+        return self.adapter_of(self.code)
 
     def scan(self, payment: Payment) -> requests.Response:
         """The buyer opens the QR code on a phone (a lazy trade comes to exist)."""
@@ -66,14 +70,14 @@ class PayingChannel:
         result = self.adapter.query_refund(refund.refund_ref)
         return result.status, result.amount
 
-    def refunded(self, payment: Payment) -> int:
+    def refunded(self, out_trade_no: str) -> int:
         """What went back to the buyer for this trade, by today's statement of the channel: a
         refund sent twice shows as two lines."""
         day = datetime.now(ZoneInfo(self.adapter.capabilities.statement.time_zone)).date()
         return sum(
             line.amount
             for line in self.adapter.statement_lines(day).lines
-            if line.kind == StatementLineKind.REFUND and line.out_trade_no == payment.out_trade_no
+            if line.kind == StatementLineKind.REFUND and line.out_trade_no == out_trade_no
         )
 
 

@@ -25,8 +25,13 @@ import requests
 from alipay_emulator.runner import EmulatorProcess as AlipayEmulatorProcess
 from config.processes import stop_processes
 from config.supervisor import ClusterSupervisor
+from payments.channels.alipay import AlipayChannel
+from payments.channels.base import Channel
+from payments.channels.sandbox import SandboxChannel
+from payments.channels.wechatpay import WechatpayChannel
 from sandbox_channel.runner import SandboxProcess
 from tests.helpers import wait_for
+from tests.paying_channels import PayingChannel
 from wechatpay_emulator.runner import EmulatorProcess as WechatpayEmulatorProcess
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -270,6 +275,26 @@ class System:
     def server_of(self, channel: str):
         """The process behind a channel code: an emulator, else the sandbox."""
         return {"wechatpay": self.wechatpay, "alipay": self.alipay}.get(channel, self.sandbox)
+
+    def adapter(self, channel: str) -> Channel:
+        """The channel's adapter as the system's processes build it (from ``env()``), for a
+        test to ask the channel itself."""
+        if channel == "wechatpay":
+            manifest = self.wechatpay.data_dir / "keys" / "manifest.json"
+            return WechatpayChannel(
+                code=channel, base_url=self.wechatpay.url, manifest_file=str(manifest)
+            )
+        if channel == "alipay":
+            manifest = self.alipay.data_dir / "keys" / "manifest.json"
+            return AlipayChannel(
+                code=channel, gateway_url=self.alipay.gateway_url, manifest_file=str(manifest)
+            )
+        return SandboxChannel(code=channel, base_url=self.sandbox.url, secret=SECRET)
+
+    def paying_channel(self, channel: str) -> PayingChannel:
+        return PayingChannel(
+            channel, self.server_of(channel), lazy_qr=channel == "alipay", adapter_of=self.adapter
+        )
 
     def rows(self, query: str, params: tuple = ()) -> list[tuple]:
         with psycopg.connect(self.database_url, autocommit=True) as connection:

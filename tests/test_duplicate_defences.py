@@ -53,13 +53,17 @@ def expire(order):
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
 
 
+def channel_of(payment, channels):
+    return next(channel for channel in channels if channel.code == payment.channel)
+
+
 def assert_refunded_once_at_the_channel(refund, channels):
     """The refund succeeded here and there, and the channel gave the money back once."""
     payment = refund.payment
-    channel = next(c for c in channels if c.code == payment.channel)
+    channel = channel_of(payment, channels)
     assert refund.status == RefundStatus.SUCCEEDED
     assert channel.refund_result(refund) == (RefundResultStatus.SUCCEEDED, payment.amount)
-    assert channel.refunded(payment) == payment.amount
+    assert channel.refunded(payment.out_trade_no) == payment.amount
     assert Event.objects.filter(type="refund.succeeded").count() == 1
 
 
@@ -113,7 +117,7 @@ def test_paying_on_two_channels_leaves_one_winner_and_one_refund_at_the_channel(
     refund = Refund.objects.get()
     assert (refund.payment_id, refund.reason) == (loser.pk, RefundReason.DUPLICATE_PAYMENT)
     assert_refunded_once_at_the_channel(refund, channels)
-    assert next(c for c in channels if c.code == winner.channel).refunded(winner) == 0
+    assert channel_of(winner, channels).refunded(winner.out_trade_no) == 0
 
 
 @pytest.mark.django_db
