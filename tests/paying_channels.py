@@ -4,7 +4,8 @@ and what the channel holds read back through its own adapter (no emulator has a 
 
 A test takes the ``paying_channel`` fixture (tests/conftest.py) to run once per channel, or
 ``paying_channels(*codes)`` for several at once. Where the channels differ, the difference is
-data here (``lazy_qr``), so the test states each channel's real behaviour instead of skipping.
+data here (``LAZY_QR_CHANNELS``), so a test states each channel's real behaviour instead of
+skipping.
 """
 
 from collections.abc import Callable
@@ -31,6 +32,9 @@ SERVER_FIXTURES = {
     "wechatpay": "wechatpay",
     "alipay": "alipay",
 }
+# Alipay's pre-created QR: the trade exists at the channel only once the buyer scans or pays
+# it; before, query and close answer "not found" and the code stays payable
+LAZY_QR_CHANNELS = {"alipay"}
 JOB = Actor(ActorKind.SYSTEM, "tests")
 
 
@@ -38,9 +42,6 @@ JOB = Actor(ActorKind.SYSTEM, "tests")
 class PayingChannel:
     code: str
     server: ChannelProcess  # pay(out_trade_no), set_faults, reset_faults
-    # Alipay's pre-created QR: the trade exists at the channel only once the buyer scans or
-    # pays it; before, query and close answer "not found" and the code stays payable
-    lazy_qr: bool = False
     # channel code -> the adapter that asks the channel: this process's registry, or one
     # built like a running system's (tests/system.py)
     adapter_of: Callable[[str], Channel] = get_channel
@@ -48,6 +49,10 @@ class PayingChannel:
     @property
     def adapter(self) -> Channel:
         return self.adapter_of(self.code)
+
+    @property
+    def lazy_qr(self) -> bool:
+        return self.code in LAZY_QR_CHANNELS
 
     def scan(self, payment: Payment) -> requests.Response:
         """The buyer opens the QR code on a phone (a lazy trade comes to exist)."""
@@ -83,9 +88,7 @@ class PayingChannel:
 
 def paying_channel_named(request, code: str) -> PayingChannel:
     """The channel ``code`` registered (its server's fixture) and ready to drive."""
-    return PayingChannel(
-        code, request.getfixturevalue(SERVER_FIXTURES[code]), lazy_qr=code == "alipay"
-    )
+    return PayingChannel(code, request.getfixturevalue(SERVER_FIXTURES[code]))
 
 
 def refunds_settled(refunds) -> bool:

@@ -292,9 +292,7 @@ class System:
         return SandboxChannel(code=channel, base_url=self.sandbox.url, secret=SECRET)
 
     def paying_channel(self, channel: str) -> PayingChannel:
-        return PayingChannel(
-            channel, self.server_of(channel), lazy_qr=channel == "alipay", adapter_of=self.adapter
-        )
+        return PayingChannel(channel, self.server_of(channel), adapter_of=self.adapter)
 
     def rows(self, query: str, params: tuple = ()) -> list[tuple]:
         with psycopg.connect(self.database_url, autocommit=True) as connection:
