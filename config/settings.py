@@ -346,7 +346,7 @@ WECHATPAY = {
     # WeChat requires the buyer's IP for H5; behind a proxy, the public address it sees
     "payer_client_ip": os.environ.get("WECHATPAY_PAYER_CLIENT_IP", "127.0.0.1"),
     # WeChat refuses a close within 5 minutes of the order: closes wait that long
-    "close_not_before_seconds": env_int("WECHATPAY_CLOSE_NOT_BEFORE_SECONDS", 300),
+    "close_not_before_seconds": env_int("WECHATPAY_CLOSE_NOT_BEFORE_SECONDS", 0),
 }
 # Alipay (docs/alipay.md): its gateway once an app id and both key files are named; else the
 # emulator `make run` starts, whose generated manifest the adapter reads at first use.

@@ -14,6 +14,7 @@ from orders.enums import ActorKind
 from orders.services import merchant_create
 from sandbox_channel.runner import SandboxProcess
 from tests.factories import make_order
+from tests.paying_channels import CHANNELS, paying_channel_named
 from wechatpay_emulator.runner import EmulatorProcess
 
 TEST_SECRET = "test-sandbox-secret"
@@ -67,7 +68,7 @@ def alipay_channel(process, **options) -> dict:
     }
 
 
-def wechatpay_channel(process) -> dict:
+def wechatpay_channel(process, **options) -> dict:
     """The `wechatpay` entry of PAYMENT_CHANNELS for an emulator process (keys from its
     manifest)."""
     return {
@@ -76,19 +77,45 @@ def wechatpay_channel(process) -> dict:
         "base_url": process.url,
         "manifest_file": str(process.data_dir / "keys" / "manifest.json"),
         "timeout": 2,
+        **options,
     }
+
+
+def _beside_the_sandbox(settings, process, code: str, entry: dict):
+    """Registers an emulator as channel ``code`` beside the sandbox's channels; faults reset."""
+    settings.PAYMENT_CHANNELS = {**settings.PAYMENT_CHANNELS, code: entry}
+    process.reset_faults()
+    yield process
+    process.reset_faults()
 
 
 @pytest.fixture
 def alipay(alipay_process, sandbox, settings):
-    """The Alipay emulator registered as channel `alipay`, beside the sandbox's; faults reset."""
-    settings.PAYMENT_CHANNELS = {
-        **settings.PAYMENT_CHANNELS,
-        "alipay": alipay_channel(alipay_process),
-    }
-    alipay_process.reset_faults()
-    yield alipay_process
-    alipay_process.reset_faults()
+    """The Alipay emulator registered as channel `alipay`."""
+    yield from _beside_the_sandbox(
+        settings, alipay_process, "alipay", alipay_channel(alipay_process)
+    )
+
+
+@pytest.fixture
+def wechatpay(wechatpay_process, sandbox, settings):
+    """The WeChat Pay emulator registered as channel `wechatpay`, its keys read from its
+    manifest."""
+    yield from _beside_the_sandbox(
+        settings, wechatpay_process, "wechatpay", wechatpay_channel(wechatpay_process)
+    )
+
+
+@pytest.fixture(params=CHANNELS)
+def paying_channel(request, sandbox):
+    """Runs the test once per channel: the sandbox, WeChat Pay and Alipay (their emulators)."""
+    return paying_channel_named(request, request.param)
+
+
+@pytest.fixture
+def paying_channels(request, sandbox):
+    """``paying_channels(*codes)``: several channels registered at once, in that order."""
+    return lambda *codes: [paying_channel_named(request, code) for code in codes]
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""The whole system as real processes — web (gunicorn), django-q2 cluster(s), sandbox channel —
-on a database of its own, for tests that kill workers and for bench/recovery.py.
+"""The whole system as real processes — web (gunicorn), django-q2 cluster(s), the sandbox and the
+WeChat Pay and Alipay emulators — on a database of its own, for tests that kill workers and for
+bench/recovery.py.
 
 The caller's process only drives it over HTTP and reads its database with plain SQL; a cluster
 can run under the same supervisor as `make run` (`supervised_cluster`), and its children can be
@@ -24,8 +25,14 @@ import requests
 from alipay_emulator.runner import EmulatorProcess as AlipayEmulatorProcess
 from config.processes import stop_processes
 from config.supervisor import ClusterSupervisor
+from payments.channels.alipay import AlipayChannel
+from payments.channels.base import Channel
+from payments.channels.sandbox import SandboxChannel
+from payments.channels.wechatpay import WechatpayChannel
 from sandbox_channel.runner import SandboxProcess
 from tests.helpers import wait_for
+from tests.paying_channels import PayingChannel
+from wechatpay_emulator.runner import EmulatorProcess as WechatpayEmulatorProcess
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET = "system-test-secret"
@@ -63,6 +70,9 @@ class System:
         self.sandbox = SandboxProcess(
             self.directory / "sandbox", secret=SECRET, notify_schedule=(0, 0.5, 1, 2)
         )
+        self.wechatpay = WechatpayEmulatorProcess(
+            self.directory / "wechatpay", notify_schedule=(0, 0.5, 1, 2)
+        )
         self.alipay = AlipayEmulatorProcess(
             self.directory / "alipay", notify_schedule=(0, 0.5, 1, 2)
         )
@@ -79,8 +89,8 @@ class System:
         with psycopg.connect(self.admin_url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
             admin.execute(f"CREATE DATABASE {self.database}")
-        self.sandbox.start()
-        self.alipay.start()
+        for server in self.channel_servers:
+            server.start()
         self._manage("migrate", "--verbosity", "0")
         self._manage("seed_demo")
         self._web = self._spawn(
@@ -108,8 +118,8 @@ class System:
         if self._web is not None:
             processes["web"] = self._web
         stop_processes(processes, grace=15, interrupt=set(processes) - {"web"})
-        self.sandbox.stop()
-        self.alipay.stop()
+        for server in self.channel_servers:
+            server.stop()
 
     def __enter__(self) -> System:
         return self.start()
@@ -258,9 +268,31 @@ class System:
         )
         return out_trade_no
 
+    @property
+    def channel_servers(self) -> tuple:
+        return (self.sandbox, self.wechatpay, self.alipay)
+
     def server_of(self, channel: str):
-        """The process behind a channel code: the Alipay emulator, else the sandbox."""
-        return self.alipay if channel == "alipay" else self.sandbox
+        """The process behind a channel code: an emulator, else the sandbox."""
+        return {"wechatpay": self.wechatpay, "alipay": self.alipay}.get(channel, self.sandbox)
+
+    def adapter(self, channel: str) -> Channel:
+        """The channel's adapter as the system's processes build it (from ``env()``), for a
+        test to ask the channel itself."""
+        if channel == "wechatpay":
+            manifest = self.wechatpay.data_dir / "keys" / "manifest.json"
+            return WechatpayChannel(
+                code=channel, base_url=self.wechatpay.url, manifest_file=str(manifest)
+            )
+        if channel == "alipay":
+            manifest = self.alipay.data_dir / "keys" / "manifest.json"
+            return AlipayChannel(
+                code=channel, gateway_url=self.alipay.gateway_url, manifest_file=str(manifest)
+            )
+        return SandboxChannel(code=channel, base_url=self.sandbox.url, secret=SECRET)
+
+    def paying_channel(self, channel: str) -> PayingChannel:
+        return PayingChannel(channel, self.server_of(channel), adapter_of=self.adapter)
 
     def rows(self, query: str, params: tuple = ()) -> list[tuple]:
         with psycopg.connect(self.database_url, autocommit=True) as connection:
@@ -284,6 +316,8 @@ class System:
             "PUBLIC_BASE_URL": self.web,
             "SANDBOX_URL": self.sandbox.url,
             "SANDBOX_SECRET": SECRET,
+            "WECHATPAY_BASE_URL": self.wechatpay.url,
+            "WECHATPAY_EMULATOR_DATA": str(self.wechatpay.data_dir),
             "ALIPAY_GATEWAY_URL": self.alipay.gateway_url,
             "ALIPAY_EMULATOR_DATA": str(self.alipay.data_dir),
             "PYTHONUNBUFFERED": "1",

@@ -1,7 +1,8 @@
 """A channel's declared ranges enforced by the services, against the channels' real servers:
 a start whose time_expire the channel would refuse is refused before any call (or its
-time_expire clamped to the channel's maximum), and a close the channel does not accept yet
-(WeChat Pay: not within 5 minutes of the order) is deferred, never sent and never failed."""
+time_expire clamped to the channel's maximum), and a close the channel does not accept
+yet (a configured window, WeChat Pay's v2 rule: not within 5 minutes of the order) is deferred,
+never sent and never failed."""
 
 from datetime import datetime, timedelta
 
@@ -16,6 +17,7 @@ from payments.models import Payment
 from payments.services.attempts import CloseOutcome, PaymentRefused, payment_close_attempt
 from payments.services.order_closing import OrderNotClosable, order_close
 from payments.services.scheduler import payment_check
+from tests.conftest import wechatpay_channel
 from tests.factories import make_order, start_payment
 from tests.helpers import wait_for
 from wechatpay_emulator.runner import EmulatorProcess
@@ -25,23 +27,13 @@ WINDOW = 2  # seconds: WeChat's 5-minute close window, shrunk
 SKEW = 1  # how far the channel's clock may be from ours (CHANNEL_CLOCK_SKEW_SECONDS)
 
 
-def wechatpay_channel(process, **options) -> dict:
-    return {
-        "class": "payments.channels.wechatpay.WechatpayChannel",
-        "label": "WeChat Pay",
-        "base_url": process.url,
-        "manifest_file": str(process.data_dir / "keys" / "manifest.json"),
-        "timeout": 2,
-        **options,
-    }
-
-
 @pytest.fixture
 def wechatpay(wechatpay_process, sandbox, settings):
-    """WeChat Pay (its real 5-minute close window) beside the sandbox's channels."""
+    """WeChat Pay told to keep the v2 rule's 5-minute close window, beside the sandbox's
+    channels (the shared emulator closes at once, so nothing here is ever sent early)."""
     settings.PAYMENT_CHANNELS = {
         **settings.PAYMENT_CHANNELS,
-        "wechatpay": wechatpay_channel(wechatpay_process),
+        "wechatpay": wechatpay_channel(wechatpay_process, close_not_before_seconds=300),
     }
     wechatpay_process.reset_faults()
     return wechatpay_process

@@ -60,8 +60,8 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.env
     parser.add_argument(
         "--close-not-before-seconds",
         type=float,
-        default=float(env("WECHATPAY_EMULATOR_CLOSE_NOT_BEFORE_SECONDS", "300")),
-        help="how long after an order a close is refused (WeChat: 5 minutes); tests shrink it",
+        default=float(env("WECHATPAY_EMULATOR_CLOSE_NOT_BEFORE_SECONDS", "0")),
+        help="how long after an order a close is refused (v3: none; v2 refused 5 minutes)",
     )
     parser.add_argument(
         "--fee-rate",

@@ -4,6 +4,7 @@ from dataclasses import replace
 
 from payments.channels.base import ChannelUnavailable
 from payments.channels.sandbox import SandboxChannel
+from payments.channels.wechatpay import WechatpayChannel
 
 
 class SandboxWithoutClose(SandboxChannel):
@@ -16,6 +17,13 @@ class SandboxWithShortExpiry(SandboxChannel):
     """A channel whose trades may live at most 10 minutes (Alipay's limit is 15 days)."""
 
     capabilities = replace(SandboxChannel.capabilities, expiry_max_seconds=600)
+
+
+class WechatpayWithoutClose(WechatpayChannel):
+    """WeChat Pay's protocol on a channel that cannot close: the superseded attempt is still
+    queried and refunded through WeChat's API."""
+
+    capabilities = replace(WechatpayChannel.capabilities, supports_close=False)
 
 
 class SandboxWithBrokenNotifications(SandboxChannel):

@@ -30,7 +30,7 @@ def test_defaults_are_wechats():
     )
     assert settings.min_expire_seconds == 60
     assert settings.signer == "public_key"
-    assert settings.close_not_before_seconds == 300
+    assert settings.close_not_before_seconds == 0
     assert settings.fee_rate == Decimal("0.006")
 
 

@@ -48,8 +48,10 @@ ORDER_NOT_EXIST, ORDERPAID, RESOURCE_NOT_EXISTS = (
 )
 NO_STATEMENT_EXIST = "NO_STATEMENT_EXIST"
 EXPIRY_MIN_SECONDS = 60  # WeChat: time_expire at least one minute ahead
-# WeChat: "订单生成后不能马上调用关单接口, 最短调用时间间隔为5分钟" (no close within 5 minutes)
-CLOSE_NOT_BEFORE_SECONDS = 300
+# API v3's close has no time limit (v2's had 5 minutes: "订单生成后不能马上调用关单接口,
+# 最短调用时间间隔为5分钟"). Closing at once is what keeps a switched customer from paying twice;
+# an early close WeChat refuses is unknown and the switch waits. Configurable for a v2-like rule.
+CLOSE_NOT_BEFORE_SECONDS = 0
 DESCRIPTION_MAX_BYTES = 127
 H5_SCENE_TYPE = "Wap"
 
@@ -85,7 +87,7 @@ class WechatpayChannel:
         close_not_before_seconds: int = CLOSE_NOT_BEFORE_SECONDS,
     ):
         self.code = code
-        # WeChat's rule, configurable so that tests need not wait 5 minutes
+        # 0 for API v3; an operator who sees early closes refused may set a window
         self.capabilities = replace(
             WechatpayChannel.capabilities, close_not_before_seconds=close_not_before_seconds
         )
