@@ -1,11 +1,9 @@
 """Statement reconciliation against the real sandbox process: heals, flags, and changes nothing
 the second time."""
 
-import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import requests
 from django.utils import timezone
 
 from orders.enums import OrderStatus
@@ -13,7 +11,6 @@ from orders.models import Order
 from payments.enums import PaymentStatus, RefundReason, RefundStatus
 from payments.models import ChannelTransaction, Discrepancy, Payment, Refund
 from payments.services.checks import payment_check_now
-from payments.services.refunds import refund_execute
 from payments.services.results import ApplyOutcome
 from payments.tasks import refunds_execute_due
 from reconciliation.models import (
@@ -29,7 +26,6 @@ from tests.factories import (
     make_order,
     paid_payment,
     paying_attempt,
-    refund_of,
     start_payment,
 )
 
@@ -89,32 +85,6 @@ def test_a_success_no_callback_and_no_query_saw_pays_the_order_and_its_double_is
     assert sandbox.trade(first.out_trade_no)["refunded_amount"] == first.amount
 
 
-def test_a_refund_made_in_the_channels_console_is_a_discrepancy(merchant, sandbox):
-    payment = paid_payment(merchant, sandbox)
-    ours = refund_execute(refund_id=refund_of(payment, 400).pk, actor=TESTS)
-    by_hand = f"R-by-hand-{secrets.token_hex(4)}"
-    made = requests.post(
-        f"{sandbox.url}/v1/refunds",
-        json={"out_trade_no": payment.out_trade_no, "out_refund_no": by_hand, "amount": 300},
-        timeout=5,
-    )
-    assert made.status_code == 200
-
-    statement_reconcile(channel="sandbox", day=today())
-
-    assert outcome_of("sandbox", f"refund:{ours.out_refund_no}").outcome == Outcome.MATCHED
-    unknown = outcome_of("sandbox", f"refund:{by_hand}")
-    assert unknown.outcome == Outcome.REFUND_MISSING_HERE
-    discrepancy = unknown.discrepancy
-    assert (discrepancy.kind, discrepancy.payment_id, discrepancy.details["problem"]) == (
-        Discrepancy.Kind.REFUND_MISMATCH,
-        payment.pk,
-        "refund_missing_here",
-    )
-    assert discrepancy.details["amount"] == 300
-    assert outcome_of("sandbox", f"payment:{payment.out_trade_no}").outcome == Outcome.MATCHED
-
-
 def test_what_we_hold_that_the_final_statement_lacks_is_flagged_only_after_the_lag(
     merchant, sandbox
 ):
@@ -158,11 +128,7 @@ def test_the_same_day_twice_is_one_set_of_outcomes(merchant, sandbox):
     payment = paid_payment(merchant, sandbox)
     healed = start_payment(make_order(merchant))
     sandbox.pay(healed.out_trade_no)  # its callback goes nowhere: the statement heals it
-    requests.post(
-        f"{sandbox.url}/v1/refunds",
-        json={"out_trade_no": payment.out_trade_no, "out_refund_no": "R-twice", "amount": 100},
-        timeout=5,
-    ).raise_for_status()
+    sandbox.console_refund(payment.out_trade_no, 100, "R-twice")
 
     def books():
         return (
