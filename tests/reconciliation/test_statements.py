@@ -6,13 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from orders.enums import OrderStatus
-from orders.models import Order
 from payments.enums import PaymentStatus, RefundReason, RefundStatus
 from payments.models import ChannelTransaction, Discrepancy, Payment, Refund
-from payments.services.checks import payment_check_now
-from payments.services.results import ApplyOutcome
-from payments.tasks import refunds_execute_due
 from reconciliation.models import (
     Outcome,
     ReconciliationOutcome,
@@ -22,7 +17,6 @@ from reconciliation.models import (
 )
 from reconciliation.statements import statement_reconcile, statements_reconcile_due
 from tests.factories import (
-    TESTS,
     make_order,
     paid_payment,
     paying_attempt,
@@ -43,46 +37,6 @@ def after_the_lag(day):
 
 def outcome_of(channel, fact):
     return ReconciliationOutcome.objects.get(channel=channel, day=today(), fact=fact)
-
-
-def test_a_success_no_callback_and_no_query_saw_pays_the_order_and_its_double_is_refunded(
-    merchant, sandbox, settings
-):
-    settings.PAYMENT_CHECK_GRACE_SECONDS = 0
-    sandbox.set_faults({"notify_drop": 1})
-    order = make_order(merchant)
-    first = start_payment(order, "sandbox")
-    sandbox.set_faults({"notify_drop": 1, "pay_after_expire": True, "query_stale_rate": 1})
-    second = start_payment(order, "sandbox_card")  # closes the first, whose QR still takes money
-    sandbox.pay(second.out_trade_no)
-    sandbox.pay(first.out_trade_no)
-    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    for payment in (first, second):  # the queries only ever answered "waiting"
-        assert payment_check_now(payment_id=payment.pk, actor=TESTS) == ApplyOutcome.NO_CHANGE
-    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAYING
-
-    statement_reconcile(channel="sandbox_card", day=today())
-    statement_reconcile(channel="sandbox", day=today())
-
-    order.refresh_from_db()
-    assert (order.status, order.paid_payment_id) == (OrderStatus.PAID, second.pk)
-    assert outcome_of("sandbox_card", f"payment:{second.out_trade_no}").details["applied"] == (
-        ApplyOutcome.PAID
-    )
-    doubled = outcome_of("sandbox", f"payment:{first.out_trade_no}")
-    assert (doubled.outcome, doubled.details["applied"]) == (
-        Outcome.APPLIED,
-        ApplyOutcome.DUPLICATE_REFUNDED,
-    )
-    assert ChannelTransaction.objects.filter(source="statement").count() == 2
-    refunds_execute_due()
-    refund = Refund.objects.get()
-    assert (refund.payment_id, refund.reason, refund.status) == (
-        first.pk,
-        RefundReason.DUPLICATE_PAYMENT,
-        RefundStatus.SUCCEEDED,
-    )
-    assert sandbox.trade(first.out_trade_no)["refunded_amount"] == first.amount
 
 
 def test_what_we_hold_that_the_final_statement_lacks_is_flagged_only_after_the_lag(
