@@ -53,18 +53,34 @@ def alipay_process(tmp_path_factory):
         yield process
 
 
+def alipay_channel(process) -> dict:
+    """The `PAYMENT_CHANNELS` entry of channel `alipay` on this emulator process."""
+    return {
+        "class": "payments.channels.alipay.AlipayChannel",
+        "label": "Alipay",
+        "gateway_url": process.gateway_url,
+        "manifest_file": str(process.data_dir / "keys" / "manifest.json"),
+        "timeout": 2,
+    }
+
+
+def wechatpay_channel(process) -> dict:
+    """The `PAYMENT_CHANNELS` entry of channel `wechatpay` on this emulator process."""
+    return {
+        "class": "payments.channels.wechatpay.WechatpayChannel",
+        "label": "WeChat Pay",
+        "base_url": process.url,
+        "manifest_file": str(process.data_dir / "keys" / "manifest.json"),
+        "timeout": 2,
+    }
+
+
 @pytest.fixture
 def alipay(alipay_process, sandbox, settings):
     """The Alipay emulator registered as channel `alipay`, beside the sandbox's; faults reset."""
     settings.PAYMENT_CHANNELS = {
         **settings.PAYMENT_CHANNELS,
-        "alipay": {
-            "class": "payments.channels.alipay.AlipayChannel",
-            "label": "Alipay",
-            "gateway_url": alipay_process.gateway_url,
-            "manifest_file": str(alipay_process.data_dir / "keys" / "manifest.json"),
-            "timeout": 2,
-        },
+        "alipay": alipay_channel(alipay_process),
     }
     alipay_process.reset_faults()
     yield alipay_process

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from channel_sim.runner import ChannelProcess
 from reconciliation.days import channel_today
+from tests.conftest import wechatpay_channel
 
 CHANNELS = ("sandbox", "wechatpay", "alipay")
 
@@ -27,13 +28,7 @@ def wechatpay(wechatpay_process, sandbox, settings):
     """The WeChat Pay emulator registered as channel `wechatpay`, beside the sandbox's."""
     settings.PAYMENT_CHANNELS = {
         **settings.PAYMENT_CHANNELS,
-        "wechatpay": {
-            "class": "payments.channels.wechatpay.WechatpayChannel",
-            "label": "WeChat Pay",
-            "base_url": wechatpay_process.url,
-            "manifest_file": str(wechatpay_process.data_dir / "keys" / "manifest.json"),
-            "timeout": 2,
-        },
+        "wechatpay": wechatpay_channel(wechatpay_process),
     }
     wechatpay_process.reset_faults()
     yield wechatpay_process
