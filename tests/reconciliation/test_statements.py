@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from payments.enums import PaymentStatus, RefundReason, RefundStatus
 from payments.models import ChannelTransaction, Discrepancy, Payment, Refund
+from reconciliation.days import final_from
 from reconciliation.models import (
     Outcome,
     ReconciliationOutcome,
@@ -78,11 +79,12 @@ def test_what_we_hold_that_the_final_statement_lacks_is_flagged_only_after_the_l
     assert StatementDay.objects.get(channel="sandbox", day=today()).status == "RECONCILED"
 
 
-def test_the_same_day_twice_is_one_set_of_outcomes(merchant, sandbox):
-    payment = paid_payment(merchant, sandbox)
-    healed = start_payment(make_order(merchant))
-    sandbox.pay(healed.out_trade_no)  # its callback goes nowhere: the statement heals it
-    sandbox.console_refund(payment.out_trade_no, 100, "R-twice")
+def test_the_same_day_twice_is_one_set_of_outcomes(merchant, on_channel):
+    code, server, day = on_channel.code, on_channel.server, on_channel.today()
+    payment = paid_payment(merchant, server, channel=code)
+    healed = start_payment(make_order(merchant), code)
+    server.pay(healed.out_trade_no)  # its callback goes nowhere: the statement heals it
+    by_hand = server.console_refund(payment.out_trade_no, 100)["out_refund_no"]
 
     def books():
         return (
@@ -94,15 +96,16 @@ def test_the_same_day_twice_is_one_set_of_outcomes(merchant, sandbox):
             Refund.objects.count(),
         )
 
-    final = after_the_lag(today())
-    statement_reconcile(channel="sandbox", day=today(), now=final)
+    final = final_from(code, day) + timedelta(minutes=1)
+    statement_reconcile(channel=code, day=day, now=final)
     first = books()
-    statement_reconcile(channel="sandbox", day=today(), now=final)
+    statement_reconcile(channel=code, day=day, now=final)
 
     assert books() == first
     assert Statement.objects.count() == 1
-    assert outcome_of("sandbox", f"payment:{healed.out_trade_no}").outcome == Outcome.APPLIED
-    assert Discrepancy.objects.filter(details__fact="refund:R-twice").count() == 1
+    healed_fact = ReconciliationOutcome.objects.get(fact=f"payment:{healed.out_trade_no}")
+    assert healed_fact.outcome == Outcome.APPLIED
+    assert Discrepancy.objects.filter(details__fact=f"refund:{by_hand}").count() == 1
 
 
 def test_a_changed_file_is_a_new_version_and_both_are_kept(merchant, sandbox):
