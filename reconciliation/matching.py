@@ -100,10 +100,13 @@ def statement_match(*, statement: Statement, final: bool) -> None:
     if final:
         findings += _missing_at_channel(statement, lines)
     findings = [found for found in findings if found is not None]
-    _record_matched(statement, [f for f in findings if f.outcome == Outcome.MATCHED], books.kept)
-    for found in findings:
-        if found.outcome != Outcome.MATCHED:
-            _record(statement, found, books.kept.get(found.fact))
+    # a fact listed twice is one fact, and a line that disagrees is not hidden by its twin
+    flagged = [found for found in findings if found.outcome != Outcome.MATCHED]
+    flagged_facts = {found.fact for found in flagged}
+    agreeing = {found.fact: found for found in findings if found.fact not in flagged_facts}
+    _record_matched(statement, list(agreeing.values()), books.kept)
+    for found in flagged:
+        _record(statement, found, books.kept.get(found.fact))
 
 
 def _books(statement: Statement, lines: list[StatementLine]) -> Books:

@@ -215,3 +215,14 @@ def test_a_file_that_differs_only_outside_its_lines_is_the_same_statement(mercha
 
     assert again == kept
     assert (changed.version, Statement.objects.count()) == (2, 2)
+
+
+def test_a_line_listed_twice_is_one_fact_and_a_discrepancy_is_not_hidden_by_its_twin(
+    merchant, sandbox
+):
+    payment = paid_payment(merchant, sandbox)
+
+    found = matched([line(payment), line(payment), line(payment, amount=1), line(payment)])
+
+    assert found[f"payment:{payment.out_trade_no}"].outcome == Outcome.AMOUNT_MISMATCH
+    assert ReconciliationOutcome.objects.count() == 1
