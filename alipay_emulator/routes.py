@@ -100,6 +100,7 @@ class App:
             ("GET", "/downloadBillFile.resource", self.download_bill),
             ("POST", "/_emulator/pay/" + segment.format("out_trade_no"), self.pay),
             ("POST", "/_emulator/finish/" + segment.format("out_trade_no"), self.finish),
+            ("POST", "/_emulator/refund/" + segment.format("out_trade_no"), self.console_refund),
             ("GET", wallet_page, self.wallet_page),
             ("POST", wallet_page + "/pay", self.wallet_pay),
             ("GET", "/_emulator/faults", self.get_faults),
@@ -236,6 +237,10 @@ class App:
     def finish(self, request: Request, out_trade_no: str) -> Response:
         return json_response(_door_view(self._trades.finish(out_trade_no)))
 
+    def console_refund(self, request: Request, out_trade_no: str) -> Response:
+        body = _door_object(request, "the refund")
+        return json_response(self._refunds.refund_at_console(out_trade_no, body))
+
     def wallet_page(self, request: Request, wallet_id: str) -> Response:
         trade = self._trades.open(wallet_id)
         if trade is None:
@@ -262,12 +267,7 @@ class App:
         return json_response(self._faults.snapshot())
 
     def set_faults(self, request: Request) -> Response:
-        try:
-            faults = json.loads(request.body) if request.body.strip() else {}
-        except ValueError:
-            raise invalid_parameter("faults must be a JSON object") from None
-        if not isinstance(faults, dict):
-            raise invalid_parameter("faults must be a JSON object")
+        faults = _door_object(request, "faults")
         unsupported = sorted(set(faults) - SUPPORTED_FAULTS)
         if unsupported:
             # refused rather than silently ignored: a test must not believe a fault is on
@@ -305,6 +305,17 @@ class App:
         )
         separator = "&" if "?" in trade["return_url"] else "?"
         return trade["return_url"] + separator + urlencode(params)
+
+
+def _door_object(request: Request, what: str) -> dict[str, Any]:
+    """A test door's JSON body (empty is {}); anything but an object is refused."""
+    try:
+        body = json.loads(request.body) if request.body.strip() else {}
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise invalid_parameter(f"{what} must be a JSON object")
+    return body
 
 
 def _door_view(trade) -> dict[str, Any]:

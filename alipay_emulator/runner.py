@@ -26,6 +26,7 @@ class EmulatorProcess(ChannelProcess):
     log_name = "alipay.log"
     name = "emulator"
     faults_path = "/_emulator/faults"
+    console_refund_path = "/_emulator/refund/{}"
 
     def __init__(
         self,

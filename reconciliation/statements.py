@@ -77,13 +77,18 @@ def statement_reconcile(*, channel: str, day: date, now: datetime | None = None)
 
 
 def statement_store(*, channel: str, day: date, raw: bytes, lines) -> Statement:
-    """Keep the file and its lines once: the same bytes again return the kept version. A line
-    that cannot be kept refuses the whole file (UnreadableStatement): nothing is half-kept."""
+    """Keep the file and its lines once: the same bytes again return the kept version, and so
+    do other bytes with the same lines as the last version (Alipay stamps every download with
+    its export time). A line that cannot be kept refuses the whole file (UnreadableStatement):
+    nothing is half-kept."""
     sha256 = hashlib.sha256(raw).hexdigest()
     kept = Statement.objects.filter(channel=channel, day=day, sha256=sha256).first()
     if kept is not None:
         return kept
     rows = [_line_row(number, line) for number, line in enumerate(lines, start=1)]
+    latest = Statement.objects.filter(channel=channel, day=day).order_by("-version").first()
+    if latest is not None and _line_values(latest.lines.all()) == _line_values(rows):
+        return latest
     try:
         with transaction.atomic():
             last = Statement.objects.filter(channel=channel, day=day).aggregate(v=Max("version"))
@@ -166,6 +171,25 @@ def _line_row(number: int, line) -> StatementLine:
     except ValidationError as error:
         raise UnreadableStatement(f"line {number}: {error.messages}") from None
     return row
+
+
+LINE_FIELDS = (
+    "number",
+    "kind",
+    "out_trade_no",
+    "channel_trade_no",
+    "out_refund_no",
+    "channel_refund_no",
+    "amount",
+    "currency",
+    "status",
+    "time",
+    "fee",
+)
+
+
+def _line_values(lines) -> list[tuple]:
+    return [tuple(getattr(line, name) for name in LINE_FIELDS) for line in lines]
 
 
 def _take_lease(channel: str, day: date, now: datetime) -> StatementDay | None:

@@ -52,6 +52,7 @@ class App:
             ("GET", trade, self.query_trade, "query"),
             ("POST", trade + "/close", self.close_trade, "close"),
             ("POST", trade + "/pay", self.pay_trade, None),
+            ("POST", trade + "/console_refund", self.console_refund, None),
             ("POST", "/v1/refunds", self.create_refund, "refund"),
             (
                 "GET",
@@ -141,6 +142,9 @@ class App:
 
     def create_refund(self, request: Request) -> Response:
         return json_response(self._refunds.create(request.json()))
+
+    def console_refund(self, request: Request, out_trade_no: str) -> Response:
+        return json_response(self._refunds.create_at_console(out_trade_no, request.json()))
 
     def query_refund(self, request: Request, out_refund_no: str) -> Response:
         return json_response(self._refunds.get(out_refund_no))

@@ -24,6 +24,7 @@ class SandboxProcess(ChannelProcess):
     log_name = "sandbox.log"
     name = "sandbox"
     faults_path = "/v1/faults"
+    console_refund_path = "/v1/trades/{}/console_refund"
 
     def __init__(
         self,

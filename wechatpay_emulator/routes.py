@@ -130,6 +130,13 @@ class App:
             ("GET", wallet_page, self.wallet_page, door, None),
             ("POST", wallet_page + "/pay", self.wallet_pay, door, None),
             ("POST", "/_emulator/refunds/" + refund + "/settle", self.settle_refund, door, None),
+            (
+                "POST",
+                "/_emulator/refund/" + segment.format("out_trade_no"),
+                self.console_refund,
+                door,
+                None,
+            ),
             ("POST", "/_emulator/certificates/rotate", self.rotate_certificate, door, None),
             ("GET", "/_emulator/faults", self.get_faults, door, None),
             ("POST", "/_emulator/faults", self.set_faults, door, None),
@@ -355,6 +362,9 @@ class App:
     def settle_refund(self, request: Request, out_refund_no: str) -> Response:
         status = request.json_object().get("status")
         return json_response(self._refunds.force(out_refund_no, status))
+
+    def console_refund(self, request: Request, out_trade_no: str) -> Response:
+        return json_response(self._refunds.create_at_console(out_trade_no, request.json_object()))
 
     def rotate_certificate(self, request: Request) -> Response:
         body = request.json_object() if request.body.strip() else {}

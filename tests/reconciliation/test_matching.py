@@ -2,19 +2,22 @@
 the lines stored as a channel's adapter would hand them over, matched against real rows."""
 
 import hashlib
-from datetime import UTC, date, datetime, timedelta
+import secrets
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 
 from payments.channels.base import StatementLine as Line
 from payments.channels.base import StatementLineKind
-from payments.models import Discrepancy, Payment, Refund
+from payments.enums import PaymentStatus, RefundReason, RefundStatus
+from payments.models import ChannelTransaction, Discrepancy, Payment, Refund
 from payments.services.refunds import refund_execute
 from reconciliation.matching import statement_match
 from reconciliation.models import Outcome, ReconciliationOutcome, Statement
 from reconciliation.statements import statement_store
-from tests.factories import TESTS, make_order, paid_payment, refund_of
+from tests.factories import TESTS, make_order, paid_payment, paying_attempt, refund_of
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +136,93 @@ def test_the_same_file_is_kept_once_and_the_database_refuses_a_second_copy(db):
         Statement.objects.create(
             channel="sandbox", day=DAY, version=2, sha256=kept.sha256, size=1, raw=b"x"
         )
+
+
+def learned_payment(merchant, moment) -> Payment:
+    """A success in our books (its ChannelTransaction) and a refund of it that succeeded."""
+    payment = paying_attempt(make_order(merchant), channel_trade_no=f"T-{secrets.token_hex(6)}")
+    Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.SUCCEEDED)
+    ChannelTransaction.objects.create(
+        channel="sandbox",
+        channel_trade_no=payment.channel_trade_no,
+        out_trade_no=payment.out_trade_no,
+        payment=payment,
+        amount=payment.amount,
+        currency=payment.currency,
+        paid_at=moment,
+        source="callback",
+    )
+    Refund.objects.create(
+        payment=payment,
+        amount=100,
+        currency=payment.currency,
+        reason=RefundReason.MERCHANT_REQUEST,
+        status=RefundStatus.SUCCEEDED,
+        finished_at=moment,
+    )
+    return payment
+
+
+def test_matching_a_day_takes_as_many_queries_for_fifty_lines_as_for_five(merchant):
+    def queries_to_match(count: int, day: date) -> tuple[int, int]:
+        moment = datetime.combine(day, time(8), UTC)
+        payments = [learned_payment(merchant, moment) for _ in range(count)]
+        lines = []
+        for payment in payments:
+            refund = payment.refunds.get()
+            lines += [
+                line(payment, time=moment),
+                line(
+                    payment,
+                    kind=StatementLineKind.REFUND,
+                    amount=100,
+                    out_refund_no=refund.out_refund_no,
+                    channel_refund_no=f"TR-{refund.pk}",
+                    time=moment,
+                ),
+            ]
+        statement = statement_store(
+            channel="sandbox", day=day, raw=day.isoformat().encode(), lines=tuple(lines)
+        )
+        with CaptureQueriesContext(connection) as first:
+            statement_match(statement=statement, final=True)
+        with CaptureQueriesContext(connection) as again:
+            statement_match(statement=statement, final=True)
+        outcomes = ReconciliationOutcome.objects.filter(day=day)
+        assert outcomes.filter(outcome=Outcome.MATCHED).count() == 2 * count == outcomes.count()
+        return len(first), len(again)
+
+    five = queries_to_match(5, DAY)
+    fifty = queries_to_match(50, DAY + timedelta(days=1))
+
+    assert five == fifty
+    assert max(five) <= 8  # lines, payments, successes, refunds, outcomes, 2 x ours, 1 write
+
+
+def test_a_file_that_differs_only_outside_its_lines_is_the_same_statement(merchant, sandbox):
+    # Alipay stamps each download with its export time: the same lines in other bytes
+    payment = paid_payment(merchant, sandbox)
+    kept = statement_store(
+        channel="sandbox", day=DAY, raw=b"exported 10:00", lines=(line(payment),)
+    )
+
+    again = statement_store(
+        channel="sandbox", day=DAY, raw=b"exported 10:01", lines=(line(payment),)
+    )
+    changed = statement_store(
+        channel="sandbox", day=DAY, raw=b"exported 10:02", lines=(line(payment, amount=1),)
+    )
+
+    assert again == kept
+    assert (changed.version, Statement.objects.count()) == (2, 2)
+
+
+def test_a_line_listed_twice_is_one_fact_and_a_discrepancy_is_not_hidden_by_its_twin(
+    merchant, sandbox
+):
+    payment = paid_payment(merchant, sandbox)
+
+    found = matched([line(payment), line(payment), line(payment, amount=1), line(payment)])
+
+    assert found[f"payment:{payment.out_trade_no}"].outcome == Outcome.AMOUNT_MISMATCH
+    assert ReconciliationOutcome.objects.count() == 1

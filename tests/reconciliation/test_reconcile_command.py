@@ -2,11 +2,9 @@
 
 import io
 import re
-import secrets
 from datetime import UTC
 
 import pytest
-import requests
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -27,15 +25,7 @@ def reconcile(*args) -> tuple[int, str]:
 
 def test_a_day_with_a_refund_we_never_made_prints_it_and_exits_1(merchant, sandbox):
     payment = paid_payment(merchant, sandbox, amount=2500)
-    requests.post(
-        f"{sandbox.url}/v1/refunds",
-        json={
-            "out_trade_no": payment.out_trade_no,
-            "out_refund_no": f"R-console-{secrets.token_hex(4)}",
-            "amount": 500,
-        },
-        timeout=5,
-    ).raise_for_status()
+    sandbox.console_refund(payment.out_trade_no, 500)
     day = timezone.now().astimezone(UTC).date().isoformat()
 
     code, output = reconcile("sandbox", day)

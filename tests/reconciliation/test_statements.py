@@ -1,21 +1,14 @@
 """Statement reconciliation against the real sandbox process: heals, flags, and changes nothing
 the second time."""
 
-import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import requests
 from django.utils import timezone
 
-from orders.enums import OrderStatus
-from orders.models import Order
 from payments.enums import PaymentStatus, RefundReason, RefundStatus
 from payments.models import ChannelTransaction, Discrepancy, Payment, Refund
-from payments.services.checks import payment_check_now
-from payments.services.refunds import refund_execute
-from payments.services.results import ApplyOutcome
-from payments.tasks import refunds_execute_due
+from reconciliation.days import final_from
 from reconciliation.models import (
     Outcome,
     ReconciliationOutcome,
@@ -25,11 +18,9 @@ from reconciliation.models import (
 )
 from reconciliation.statements import statement_reconcile, statements_reconcile_due
 from tests.factories import (
-    TESTS,
     make_order,
     paid_payment,
     paying_attempt,
-    refund_of,
     start_payment,
 )
 
@@ -47,72 +38,6 @@ def after_the_lag(day):
 
 def outcome_of(channel, fact):
     return ReconciliationOutcome.objects.get(channel=channel, day=today(), fact=fact)
-
-
-def test_a_success_no_callback_and_no_query_saw_pays_the_order_and_its_double_is_refunded(
-    merchant, sandbox, settings
-):
-    settings.PAYMENT_CHECK_GRACE_SECONDS = 0
-    sandbox.set_faults({"notify_drop": 1})
-    order = make_order(merchant)
-    first = start_payment(order, "sandbox")
-    sandbox.set_faults({"notify_drop": 1, "pay_after_expire": True, "query_stale_rate": 1})
-    second = start_payment(order, "sandbox_card")  # closes the first, whose QR still takes money
-    sandbox.pay(second.out_trade_no)
-    sandbox.pay(first.out_trade_no)
-    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    for payment in (first, second):  # the queries only ever answered "waiting"
-        assert payment_check_now(payment_id=payment.pk, actor=TESTS) == ApplyOutcome.NO_CHANGE
-    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAYING
-
-    statement_reconcile(channel="sandbox_card", day=today())
-    statement_reconcile(channel="sandbox", day=today())
-
-    order.refresh_from_db()
-    assert (order.status, order.paid_payment_id) == (OrderStatus.PAID, second.pk)
-    assert outcome_of("sandbox_card", f"payment:{second.out_trade_no}").details["applied"] == (
-        ApplyOutcome.PAID
-    )
-    doubled = outcome_of("sandbox", f"payment:{first.out_trade_no}")
-    assert (doubled.outcome, doubled.details["applied"]) == (
-        Outcome.APPLIED,
-        ApplyOutcome.DUPLICATE_REFUNDED,
-    )
-    assert ChannelTransaction.objects.filter(source="statement").count() == 2
-    refunds_execute_due()
-    refund = Refund.objects.get()
-    assert (refund.payment_id, refund.reason, refund.status) == (
-        first.pk,
-        RefundReason.DUPLICATE_PAYMENT,
-        RefundStatus.SUCCEEDED,
-    )
-    assert sandbox.trade(first.out_trade_no)["refunded_amount"] == first.amount
-
-
-def test_a_refund_made_in_the_channels_console_is_a_discrepancy(merchant, sandbox):
-    payment = paid_payment(merchant, sandbox)
-    ours = refund_execute(refund_id=refund_of(payment, 400).pk, actor=TESTS)
-    by_hand = f"R-by-hand-{secrets.token_hex(4)}"
-    made = requests.post(
-        f"{sandbox.url}/v1/refunds",
-        json={"out_trade_no": payment.out_trade_no, "out_refund_no": by_hand, "amount": 300},
-        timeout=5,
-    )
-    assert made.status_code == 200
-
-    statement_reconcile(channel="sandbox", day=today())
-
-    assert outcome_of("sandbox", f"refund:{ours.out_refund_no}").outcome == Outcome.MATCHED
-    unknown = outcome_of("sandbox", f"refund:{by_hand}")
-    assert unknown.outcome == Outcome.REFUND_MISSING_HERE
-    discrepancy = unknown.discrepancy
-    assert (discrepancy.kind, discrepancy.payment_id, discrepancy.details["problem"]) == (
-        Discrepancy.Kind.REFUND_MISMATCH,
-        payment.pk,
-        "refund_missing_here",
-    )
-    assert discrepancy.details["amount"] == 300
-    assert outcome_of("sandbox", f"payment:{payment.out_trade_no}").outcome == Outcome.MATCHED
 
 
 def test_what_we_hold_that_the_final_statement_lacks_is_flagged_only_after_the_lag(
@@ -154,15 +79,12 @@ def test_what_we_hold_that_the_final_statement_lacks_is_flagged_only_after_the_l
     assert StatementDay.objects.get(channel="sandbox", day=today()).status == "RECONCILED"
 
 
-def test_the_same_day_twice_is_one_set_of_outcomes(merchant, sandbox):
-    payment = paid_payment(merchant, sandbox)
-    healed = start_payment(make_order(merchant))
-    sandbox.pay(healed.out_trade_no)  # its callback goes nowhere: the statement heals it
-    requests.post(
-        f"{sandbox.url}/v1/refunds",
-        json={"out_trade_no": payment.out_trade_no, "out_refund_no": "R-twice", "amount": 100},
-        timeout=5,
-    ).raise_for_status()
+def test_the_same_day_twice_is_one_set_of_outcomes(merchant, on_channel):
+    code, server, day = on_channel.code, on_channel.server, on_channel.today()
+    payment = paid_payment(merchant, server, channel=code)
+    healed = start_payment(make_order(merchant), code)
+    server.pay(healed.out_trade_no)  # its callback goes nowhere: the statement heals it
+    by_hand = server.console_refund(payment.out_trade_no, 100)["out_refund_no"]
 
     def books():
         return (
@@ -174,15 +96,16 @@ def test_the_same_day_twice_is_one_set_of_outcomes(merchant, sandbox):
             Refund.objects.count(),
         )
 
-    final = after_the_lag(today())
-    statement_reconcile(channel="sandbox", day=today(), now=final)
+    final = final_from(code, day) + timedelta(minutes=1)
+    statement_reconcile(channel=code, day=day, now=final)
     first = books()
-    statement_reconcile(channel="sandbox", day=today(), now=final)
+    statement_reconcile(channel=code, day=day, now=final)
 
     assert books() == first
     assert Statement.objects.count() == 1
-    assert outcome_of("sandbox", f"payment:{healed.out_trade_no}").outcome == Outcome.APPLIED
-    assert Discrepancy.objects.filter(details__fact="refund:R-twice").count() == 1
+    healed_fact = ReconciliationOutcome.objects.get(fact=f"payment:{healed.out_trade_no}")
+    assert healed_fact.outcome == Outcome.APPLIED
+    assert Discrepancy.objects.filter(details__fact=f"refund:{by_hand}").count() == 1
 
 
 def test_a_changed_file_is_a_new_version_and_both_are_kept(merchant, sandbox):

@@ -220,5 +220,12 @@ def _statement_line(row: Mapping[str, str]) -> StatementLine:
         status=row["业务类型"],
         time=china_moment(row["完成时间"]),
         out_refund_no=request_no if kind == StatementLineKind.REFUND else None,
-        fee=from_decimal_text(row["服务费（元）"].strip().removeprefix("-"), CURRENCY),
+        fee=_fee(row["服务费（元）"].strip()),
     )
+
+
+def _fee(text: str) -> int:
+    """The bill's 服务费 is money to the merchant: negative on a payment (charged), positive on a
+    refund (given back). A line's fee is what the channel charges, so its negation."""
+    fen = from_decimal_text(text.removeprefix("-"), CURRENCY)
+    return fen if text.startswith("-") else -fen
