@@ -278,6 +278,8 @@ PAYMENT_CHECK_GRACE_SECONDS = env_float("PAYMENT_CHECK_GRACE_SECONDS", 600)
 PAYMENT_CHECK_LEASE_SECONDS = env_float("PAYMENT_CHECK_LEASE_SECONDS", 30)
 # Read repair: a status read of an open payment queries the channel at most this often.
 READ_REPAIR_INTERVAL_SECONDS = env_float("READ_REPAIR_INTERVAL_SECONDS", 3)
+# … and waits at most this long for the channel's answer (then answers with what is known).
+READ_REPAIR_TIMEOUT_SECONDS = env_float("READ_REPAIR_TIMEOUT_SECONDS", 2)
 # Checkout pages (checkout/): the pay page polls its status this often (doubling up to the max
 # after a network error); a server-push (SSE) stream checks every tick and ends after its
 # lifetime (the browser reconnects), so it never holds a connection or a thread for long.

@@ -74,6 +74,14 @@ RETRY_AFTER = OpenApiParameter(
     description="seconds to wait before retrying",
 )
 
+# Single-object reads repair (payment_read_repair); lists never call a channel.
+READ_REPAIR = (
+    "While {what}, reading it also asks the channel how that payment stands (read repair: at "
+    "most once every few seconds per payment, across all servers; a channel that does not "
+    "answer within a short budget is skipped and the answer is what is known), so a lost "
+    "callback is repaired here."
+)
+
 ERROR_DESCRIPTIONS = {
     400: "invalid input (`invalid_request`, `malformed_json`, `invalid_idempotency_key`)",
     401: "no or bad API key (`unauthenticated`)",

@@ -36,7 +36,11 @@ from payments.selectors import (
     merchant_refund,
 )
 from payments.services.attempts import payment_start
-from payments.services.checks import payment_check_now, payment_read_repair
+from payments.services.checks import (
+    order_read_repair,
+    payment_check_now,
+    payment_read_repair,
+)
 from payments.services.order_closing import order_close
 from payments.services.order_refunds import order_refund_request
 from payments.webhooks.envelope import event_envelope
@@ -72,7 +76,8 @@ class OrdersView(PartnerView):
         operation_id="orders_list",
         parameters=[OrderFilterSerializer, *PAGE_PARAMETERS, schema.RETRY_AFTER],
         responses={200: OrderPageSerializer, **schema.errors(400)},
-        description="Your orders, newest first (cursor pagination).",
+        description="Your orders, newest first (cursor pagination), as stored: a list never "
+        "asks a channel (read one order to have it checked).",
     )
     def get(self, request):
         filters = validated(OrderFilterSerializer, request.query_params)
@@ -111,10 +116,13 @@ class OrderView(PartnerView):
         operation_id="orders_retrieve",
         responses={200: OrderDetailSerializer, **schema.errors(404)},
         **GET,
-        description="An order with its payment attempts and refunds.",
+        description="An order with its payment attempts and refunds. "
+        + schema.READ_REPAIR.format(what="the order has an open payment attempt"),
     )
     def get(self, request, order_id: str):
         order = merchant_order(merchant=self.merchant, order_id=order_id)
+        if order_read_repair(order=order, actor=self.actor):
+            order = merchant_order(merchant=self.merchant, order_id=order_id)
         return Response(OrderDetailSerializer(order).data)
 
 
@@ -175,15 +183,12 @@ class PaymentView(PartnerView):
     @extend_schema(
         operation_id="payments_retrieve",
         responses={200: PaymentSerializer, **schema.errors(404)},
-        description="The payment. While it is open, reading it also asks the channel how it "
-        "stands (at most every few seconds per payment), so a lost callback is repaired here.",
+        description="The payment. " + schema.READ_REPAIR.format(what="it is open"),
         **GET,
     )
     def get(self, request, payment_id: str):
         payment = merchant_payment(merchant=self.merchant, payment_id=payment_id)
-        if payment.is_open:
-            # read repair: an open payment's status read asks the channel (rate-limited)
-            payment_read_repair(payment_id=payment.pk, actor=self.actor)
+        if payment.is_open and payment_read_repair(payment_id=payment.pk, actor=self.actor):
             payment.refresh_from_db()
         return Response(PaymentSerializer(payment).data)
 
