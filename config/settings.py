@@ -197,6 +197,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Outages (payments/outages.py): the database, Redis where needed or a backlogged job queue
+# are answered 503 with this Retry-After (seconds). New work (every API POST, the checkout's
+# forms) is refused while this many tasks wait in the django-q2 queue.
+OUTAGE_RETRY_AFTER_SECONDS = env_int("OUTAGE_RETRY_AFTER_SECONDS", 5)
+JOBS_BACKLOG_LIMIT = env_int("JOBS_BACKLOG_LIMIT", 10000)
+
 # Partner API (partner_api/). Rates are per merchant, counted in Redis ("<n>/<s|m|h|d>").
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200/min")
 # Idempotency-Key rows are kept this long, then purged by a schedule.

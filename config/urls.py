@@ -14,3 +14,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("checkout.urls")),
 ]
+
+handler500 = "config.errors.server_error"

@@ -93,15 +93,17 @@ ERROR_DESCRIPTIONS = {
     422: "a valid request that cannot be done (e.g. `unknown_channel`, "
     "`refund_exceeds_payment`), or `idempotency_key_reused`",
     429: "rate limit reached (`rate_limited`): see Retry-After",
-    503: "the payment channel did not answer (`channel_unavailable`): retry",
+    503: "retry after `Retry-After` seconds: we are briefly unavailable (`service_unavailable`: "
+    "the database or the job queue; nothing was changed, or the same Idempotency-Key replays "
+    "what was), or the payment channel did not answer (`channel_unavailable`)",
 }
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    """Error responses for an operation; 401 and 429 apply to every one."""
+    """Error responses for an operation; 401, 429 and 503 apply to every one."""
     return {
         code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
-        for code in sorted({401, 429, *codes})
+        for code in sorted({401, 429, 503, *codes})
     }
 
 

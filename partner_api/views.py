@@ -11,7 +11,7 @@ from orders.enums import ActorKind
 from orders.services import order_submit
 from partner_api import schema
 from partner_api.auth import IsMerchant, MerchantKeyAuthentication
-from partner_api.errors import ApiError
+from partner_api.errors import ApiError, error_json
 from partner_api.idempotency import IdempotentPostMixin
 from partner_api.pagination import PAGE_PARAMETERS, OrderCursorPagination
 from partner_api.serializers import (
@@ -27,6 +27,7 @@ from partner_api.serializers import (
     RefundSerializer,
 )
 from partner_api.throttles import MerchantRateThrottle
+from payments.queue import jobs_backlog_check
 from payments.selectors import (
     UnknownEvent,
     merchant_events_after,
@@ -62,6 +63,11 @@ class PartnerView(IdempotentPostMixin, APIView):
     permission_classes = [IsMerchant]
     throttle_classes = [MerchantRateThrottle]
 
+    def initial(self, request, *args, **kwargs):
+        if request.method == "POST":
+            jobs_backlog_check()  # new work only while the job queue can take it (else 503)
+        super().initial(request, *args, **kwargs)
+
     @property
     def merchant(self):
         return self.request.user
@@ -72,6 +78,8 @@ class PartnerView(IdempotentPostMixin, APIView):
 
 
 class OrdersView(PartnerView):
+    transactional = True
+
     @extend_schema(
         operation_id="orders_list",
         parameters=[OrderFilterSerializer, *PAGE_PARAMETERS, schema.RETRY_AFTER],
@@ -161,6 +169,7 @@ class OrderCloseView(PartnerView):
 
 class OrderRefundsView(PartnerView):
     idempotency_required = True
+    transactional = True
 
     @extend_schema(
         operation_id="orders_refunds_create",
@@ -241,6 +250,8 @@ class EventsView(PartnerView):
 
 
 class WebhookSecretRotateView(PartnerView):
+    transactional = True
+
     @extend_schema(
         operation_id="webhook_secret_rotate",
         request=None,
@@ -260,4 +271,4 @@ class WebhookSecretRotateView(PartnerView):
 
 def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Any other path under /api/v1/: the same JSON error shape as everything else."""
-    return JsonResponse({"error": {"code": "not_found", "message": "no such endpoint"}}, status=404)
+    return error_json(status.HTTP_404_NOT_FOUND, "not_found", "no such endpoint")
