@@ -203,6 +203,12 @@ SPECTACULAR_SETTINGS = {
 OUTAGE_RETRY_AFTER_SECONDS = env_int("OUTAGE_RETRY_AFTER_SECONDS", 5)
 JOBS_BACKLOG_LIMIT = env_int("JOBS_BACKLOG_LIMIT", 10000)
 
+# Failed authentication (payments/auth_failures.py): after this many wrong API keys, or badly
+# signed callbacks, from one client address within a window, that address is refused (429)
+# until the window ends. Counted in Redis; per process without it.
+AUTH_FAILURE_LIMIT = env_int("AUTH_FAILURE_LIMIT", 10)
+AUTH_FAILURE_WINDOW_SECONDS = env_int("AUTH_FAILURE_WINDOW_SECONDS", 60)
+
 # Partner API (partner_api/). Rates are per merchant, counted in Redis ("<n>/<s|m|h|d>").
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200/min")
 # Idempotency-Key rows are kept this long, then purged by a schedule.

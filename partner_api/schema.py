@@ -92,7 +92,8 @@ ERROR_DESCRIPTIONS = {
     415: "the body must be JSON (`unsupported_media_type`)",
     422: "a valid request that cannot be done (e.g. `unknown_channel`, "
     "`refund_exceeds_payment`), or `idempotency_key_reused`",
-    429: "rate limit reached (`rate_limited`): see Retry-After",
+    429: "rate limit reached, or too many wrong API keys from your address (`rate_limited`): "
+    "see Retry-After",
     503: "retry after `Retry-After` seconds: we are briefly unavailable (`service_unavailable`: "
     "the database or the job queue; nothing was changed, or the same Idempotency-Key replays "
     "what was), or the payment channel did not answer (`channel_unavailable`)",

@@ -228,6 +228,12 @@ def notification_unavailable_answer(channel: str) -> Acknowledgement:
     return _answer(channel, 503, "service_unavailable", "not stored; send it again")
 
 
+def notification_throttled_answer(channel: str) -> Acknowledgement:
+    """The answer to a callback stored, but not verified now, because its sender's address sent
+    too many badly signed ones: 429 in the channel's dialect (the inbox job verifies it later)."""
+    return _answer(channel, 429, "too_many_failures", "stored; verified later")
+
+
 def _answer(channel: str, status: int, code: str, message: str) -> Acknowledgement:
     try:
         adapter = get_channel(channel)
