@@ -226,6 +226,11 @@ WEBHOOK_RETRY_SCHEDULE = [
     )
 ]
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10)
+# Merchant webhook URLs (orders/webhook_urls.py) must be https and resolve, at every send, only
+# to public addresses; local development (DEBUG, `make run`) allows plain http and private
+# addresses such as 127.0.0.1.
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", DEBUG)
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
 # After a secret rotation the old secret still signs (a second v1=) for this long.
 WEBHOOK_SECRET_OVERLAP_SECONDS = env_int("WEBHOOK_SECRET_OVERLAP_SECONDS", 24 * 3600)
 

@@ -120,6 +120,14 @@ def callbacks_to(settings, live_server):
 
 
 @pytest.fixture(autouse=True)
+def webhooks_to_local_receivers(settings):
+    """The suite's webhook receivers listen on http://127.0.0.1, as in local development; the
+    production rule (https, public addresses only) has its own tests."""
+    settings.WEBHOOK_ALLOW_HTTP = True
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+
+
+@pytest.fixture(autouse=True)
 def auth_failures_forgotten():
     """Every test's client is 127.0.0.1: wrong keys and bad signatures one test sends must not
     throttle the next one (the counts live in the shared Redis and in this process)."""
