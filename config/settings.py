@@ -279,6 +279,39 @@ PUBLIC_BASE_URL = os.environ.get(
     "PUBLIC_BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
 ).rstrip("/")
 
+# --- Production security (README "Security") ---------------------------------------------------
+# On when DEBUG is off. What only works over TLS (HSTS, Secure cookies, the https redirect)
+# follows whether the public address is https, so `make run` and the tests on plain
+# http://127.0.0.1 keep working; in production PUBLIC_BASE_URL is https (the channels call it).
+HTTPS = env_bool("HTTPS", not DEBUG and PUBLIC_BASE_URL.startswith("https://"))
+if proxy_header := os.environ.get("SECURE_PROXY_SSL_HEADER"):  # e.g. X-Forwarded-Proto
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_header.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^readyz$", r"^healthz$", r"^metrics$"]  # probes inside the network
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = not DEBUG  # no script reads it: every form carries its token
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) on every page when DEBUG is off: scripts only from our
+# own files (the checkout and the admin have no inline script; the QR code is inline SVG
+# markup), styles also inline (the admin's and the back office's <style> blocks).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+if not DEBUG:
+    MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
+
 ORDER_DEFAULT_EXPIRES_IN = env_int("ORDER_DEFAULT_EXPIRES_IN", 1800)
 # A rapid identical order submission within this window is answered with the first order.
 SUBMISSION_FINGERPRINT_WINDOW_SECONDS = env_int("SUBMISSION_FINGERPRINT_WINDOW_SECONDS", 10)
