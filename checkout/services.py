@@ -1,7 +1,7 @@
 """What the customer checkout pages do, composed from the order and payment services.
 
 The views stay thin: every answer a page gives comes from here, and every rule lives in the
-services these call (payment_start, payment_check_now, payment_read_repair).
+services these call (payment_start, payment_check_now, order_read_repair).
 """
 
 import math
@@ -17,7 +17,7 @@ from orders.selectors import order_get, order_payable_until
 from payments.models import Payment
 from payments.selectors import order_open_attempt
 from payments.services.attempts import PaymentRefused, payment_start
-from payments.services.checks import payment_check_now, payment_read_repair
+from payments.services.checks import order_read_repair, payment_check_now
 
 
 @dataclass(frozen=True)
@@ -66,11 +66,9 @@ def checkout_state(order_id: str, *, repair: bool) -> CheckoutState:
     """The order's real state. With ``repair``, an open attempt is first checked at its channel
     (read repair, rate-limited per payment), so a lost callback does not show a stale page."""
     order = order_get(order_id)
-    attempt = order_open_attempt(order)
-    if repair and attempt is not None:
-        payment_read_repair(payment_id=attempt.pk, actor=CUSTOMER_CHECKOUT)
+    if repair and order_read_repair(order=order, actor=CUSTOMER_CHECKOUT):
         order.refresh_from_db()
-        attempt = order_open_attempt(order)
+    attempt = order_open_attempt(order)
     return CheckoutState(order=order, attempt=attempt, payable_until=order_payable_until(order))
 
 

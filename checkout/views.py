@@ -25,6 +25,7 @@ from orders.models import Merchant
 from orders.selectors import order_get
 from orders.services import order_submit
 from payments.enums import PaymentClient
+from payments.queue import jobs_backlog_check
 from payments.services.attempts import PaymentRefused
 
 # The attempt a Pay click just started or returned, kept in the session under a one-time key
@@ -59,6 +60,7 @@ def shop(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def shop_order(request: HttpRequest) -> HttpResponse:
+    jobs_backlog_check()  # new work only while the job queue can take it (else a 503 page)
     form = ShopOrderForm(request.POST)
     if not form.is_valid():
         return render(
@@ -107,6 +109,7 @@ def checkout(request: HttpRequest, order_id: str) -> HttpResponse:
 
 @require_POST
 def checkout_pay(request: HttpRequest, order_id: str) -> HttpResponse:
+    jobs_backlog_check()
     order = order_get(order_id)
     form = ChannelChoiceForm(request.POST)
     if not form.is_valid():

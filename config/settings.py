@@ -197,6 +197,18 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Outages (payments/outages.py): the database, Redis where needed or a backlogged job queue
+# are answered 503 with this Retry-After (seconds). New work (every API POST, the checkout's
+# forms) is refused while this many tasks wait in the django-q2 queue.
+OUTAGE_RETRY_AFTER_SECONDS = env_int("OUTAGE_RETRY_AFTER_SECONDS", 5)
+JOBS_BACKLOG_LIMIT = env_int("JOBS_BACKLOG_LIMIT", 10000)
+
+# Failed authentication (payments/auth_failures.py): after this many wrong API keys, or badly
+# signed callbacks, from one client address within a window, that address is refused (429)
+# until the window ends. Counted in Redis; per process without it.
+AUTH_FAILURE_LIMIT = env_int("AUTH_FAILURE_LIMIT", 10)
+AUTH_FAILURE_WINDOW_SECONDS = env_int("AUTH_FAILURE_WINDOW_SECONDS", 60)
+
 # Partner API (partner_api/). Rates are per merchant, counted in Redis ("<n>/<s|m|h|d>").
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200/min")
 # Idempotency-Key rows are kept this long, then purged by a schedule.
@@ -214,6 +226,11 @@ WEBHOOK_RETRY_SCHEDULE = [
     )
 ]
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10)
+# Merchant webhook URLs (orders/webhook_urls.py) must be https and resolve, at every send, only
+# to public addresses; local development (DEBUG, `make run`) allows plain http and private
+# addresses such as 127.0.0.1.
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", DEBUG)
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
 # After a secret rotation the old secret still signs (a second v1=) for this long.
 WEBHOOK_SECRET_OVERLAP_SECONDS = env_int("WEBHOOK_SECRET_OVERLAP_SECONDS", 24 * 3600)
 
@@ -262,6 +279,39 @@ PUBLIC_BASE_URL = os.environ.get(
     "PUBLIC_BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
 ).rstrip("/")
 
+# --- Production security (README "Security") ---------------------------------------------------
+# On when DEBUG is off. What only works over TLS (HSTS, Secure cookies, the https redirect)
+# follows whether the public address is https, so `make run` and the tests on plain
+# http://127.0.0.1 keep working; in production PUBLIC_BASE_URL is https (the channels call it).
+HTTPS = env_bool("HTTPS", not DEBUG and PUBLIC_BASE_URL.startswith("https://"))
+if proxy_header := os.environ.get("SECURE_PROXY_SSL_HEADER"):  # e.g. X-Forwarded-Proto
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_header.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^readyz$", r"^healthz$", r"^metrics$"]  # probes inside the network
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = not DEBUG  # no script reads it: every form carries its token
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) on every page when DEBUG is off: scripts only from our
+# own files (the checkout and the admin have no inline script; the QR code is inline SVG
+# markup), styles also inline (the admin's and the back office's <style> blocks).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+if not DEBUG:
+    MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
+
 ORDER_DEFAULT_EXPIRES_IN = env_int("ORDER_DEFAULT_EXPIRES_IN", 1800)
 # A rapid identical order submission within this window is answered with the first order.
 SUBMISSION_FINGERPRINT_WINDOW_SECONDS = env_int("SUBMISSION_FINGERPRINT_WINDOW_SECONDS", 10)
@@ -278,6 +328,8 @@ PAYMENT_CHECK_GRACE_SECONDS = env_float("PAYMENT_CHECK_GRACE_SECONDS", 600)
 PAYMENT_CHECK_LEASE_SECONDS = env_float("PAYMENT_CHECK_LEASE_SECONDS", 30)
 # Read repair: a status read of an open payment queries the channel at most this often.
 READ_REPAIR_INTERVAL_SECONDS = env_float("READ_REPAIR_INTERVAL_SECONDS", 3)
+# … and waits at most this long for the channel's answer (then answers with what is known).
+READ_REPAIR_TIMEOUT_SECONDS = env_float("READ_REPAIR_TIMEOUT_SECONDS", 2)
 # Checkout pages (checkout/): the pay page polls its status this often (doubling up to the max
 # after a network error); a server-push (SSE) stream checks every tick and ends after its
 # lifetime (the browser reconnects), so it never holds a connection or a thread for long.

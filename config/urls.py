@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.readiness import readyz
 from payments.views import callback
@@ -11,6 +11,8 @@ urlpatterns = [
     path("callbacks/<slug:channel>/", callback, name="callback"),
     path("api/v1/", include("partner_api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("checkout.urls")),
 ]
+
+handler500 = "config.errors.server_error"

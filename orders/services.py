@@ -13,6 +13,7 @@ from orders.audit import Actor, record_status_change
 from orders.dedup import first_submission, submission_fingerprint
 from orders.errors import Refusal
 from orders.models import Merchant, Order
+from orders.webhook_urls import webhook_url_check
 
 
 class OrderConflict(Refusal):
@@ -43,6 +44,8 @@ def merchant_create(
     api_key: str | None = None,
     merchant_id: str | None = None,
 ) -> NewMerchant:
+    if webhook_url:
+        webhook_url_check(webhook_url)  # WebhookUrlRefused; checked again at every send
     api_key = api_key or f"pk_{secrets.token_urlsafe(32)}"
     merchant = Merchant.objects.create(
         **({"id": merchant_id} if merchant_id else {}),

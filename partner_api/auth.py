@@ -3,20 +3,25 @@
 import hmac
 
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import BasePermission
 
 from orders.models import Merchant
 from orders.services import hash_api_key
+from payments.auth_failures import API_KEYS, client_address
 
 
 class MerchantKeyAuthentication(BaseAuthentication):
-    """request.user is the Merchant. No header: anonymous (IsMerchant answers 401)."""
+    """request.user is the Merchant. No header: anonymous (IsMerchant answers 401). An address
+    that sent too many wrong keys is refused (429) before its key is even looked at."""
 
     def authenticate(self, request):
         header = request.headers.get("Authorization")
         if header is None:
             return None
+        address = client_address(request.META)
+        if wait := API_KEYS.wait_seconds(address):
+            raise Throttled(wait=wait, detail="too many failed authentications from your address")
         scheme, _, key = header.partition(" ")
         key = key.strip()
         if scheme.lower() != "bearer" or not key:
@@ -25,6 +30,7 @@ class MerchantKeyAuthentication(BaseAuthentication):
         merchant = Merchant.objects.filter(api_key_hash=digest).first()
         # The lookup is by hash; the constant-time compare keeps the check itself timing-safe.
         if merchant is None or not hmac.compare_digest(merchant.api_key_hash, digest):
+            API_KEYS.record(address)
             raise AuthenticationFailed("invalid API key")
         if not merchant.is_active:
             raise AuthenticationFailed("this merchant is not active")

@@ -1,19 +1,22 @@
 """Every API error is JSON: `{"error": {"code", "message", "field"?}}` with the right status.
 
 Registered as DRF's EXCEPTION_HANDLER. Service refusals (orders.errors.Refusal) keep their code;
-anything unexpected is logged and answered as a JSON 500, never an HTML page.
+an outage (payments.outages) is a `503 service_unavailable` with Retry-After; anything
+unexpected is logged and answered as a JSON 500, never an HTML page. `error_json` gives the same
+shape outside DRF (config's last-resort error handler).
 """
 
 import logging
 import math
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from orders.errors import Refusal
+from payments import outages
 
 logger = logging.getLogger(__name__)
 
@@ -49,15 +52,34 @@ class ApiError(exceptions.APIException):
         self.headers = headers or {}
 
 
-def error_response(status_code: int, code: str, message: str, *, field=None, headers=None):
+def error_body(code: str, message: str, field=None) -> dict:
     error = {"code": code, "message": message}
     if field:
         error["field"] = field
-    return Response({"error": error}, status=status_code, headers=headers)
+    return {"error": error}
+
+
+def error_response(status_code: int, code: str, message: str, *, field=None, headers=None):
+    return Response(error_body(code, message, field), status=status_code, headers=headers)
+
+
+def error_json(status_code: int, code: str, message: str, *, headers=None) -> JsonResponse:
+    """The same error as a plain Django response, for answers made outside DRF."""
+    return JsonResponse(error_body(code, message), status=status_code, headers=headers)
+
+
+OUTAGE = (status.HTTP_503_SERVICE_UNAVAILABLE, "service_unavailable", outages.MESSAGE)
+
+
+def outage_json() -> JsonResponse:
+    return error_json(*OUTAGE, headers={"Retry-After": outages.retry_after()})
 
 
 def exception_handler(exc, context) -> Response:
     set_rollback()
+    if outages.is_outage(exc):
+        logger.warning("service unavailable: %s: %s", type(exc).__name__, exc)
+        return error_response(*OUTAGE, headers={"Retry-After": outages.retry_after()})
     if isinstance(exc, ApiError):
         return error_response(
             exc.status_code, exc.code, str(exc.detail), field=exc.field, headers=exc.headers

@@ -128,25 +128,26 @@ class IdempotentPostMixin:
     the answer is stored in finalize_response, which also sees mapped exceptions; a request
     that dies before it (the `finally` in dispatch) releases the key.
 
-    A view whose change is written in one database transaction without calling a channel
-    (refunds) sets ``idempotency_required``: the key must be sent, and the change, the key and
-    its stored answer commit together — a crash or a 5xx leaves neither, an answered request
-    leaves both, so a retry can never repeat the change. Views that call a channel (start a
-    payment, close an order) cannot hold a transaction across the call; their operations are
-    idempotent themselves (the same open attempt, an order closed once), so a retry after a
-    crash repeats nothing either.
+    A view whose change is written without calling a channel (orders, refunds, the webhook
+    secret) sets ``transactional``: the change, the key and its stored answer commit in one
+    transaction — a crash, a 5xx or the database going away mid-request leaves neither, an
+    answered request leaves both, so a retry completes or replays it and never repeats the
+    change. ``idempotency_required`` (refunds) also makes the key mandatory. Views that call a
+    channel (start a payment, close an order) cannot hold a transaction across the call; their
+    operations are idempotent themselves (the same open attempt, an order closed once), so a
+    retry after a crash repeats nothing either (if the database went away mid-request, the
+    key is only taken over after IDEMPOTENCY_LOCK_TIMEOUT_SECONDS: 409 until then).
     """
 
     idempotency: Claim | None = None
     idempotency_required = False
+    transactional = False
 
     def dispatch(self, request, *args, **kwargs):
-        if self.idempotency_required and request.method == "POST":
+        if self.transactional and request.method == "POST":
+            # a request that dies rolls its claim back with its change: nothing to release
             with transaction.atomic():
-                return self._dispatch_releasing(request, *args, **kwargs)
-        return self._dispatch_releasing(request, *args, **kwargs)
-
-    def _dispatch_releasing(self, request, *args, **kwargs):
+                return super().dispatch(request, *args, **kwargs)
         try:
             return super().dispatch(request, *args, **kwargs)
         finally:
@@ -184,9 +185,10 @@ class IdempotentPostMixin:
         claim, self.idempotency = self.idempotency, None
         if claim is not None:
             if response.status_code >= 500:
-                idempotency_release(claim)
-                if self.idempotency_required:
-                    transaction.set_rollback(True)  # the change goes with the key
+                if self.transactional:
+                    transaction.set_rollback(True)  # the key goes with the change
+                else:
+                    idempotency_release(claim)
             else:
                 response.render()
                 idempotency_complete(claim, response)

@@ -74,6 +74,14 @@ RETRY_AFTER = OpenApiParameter(
     description="seconds to wait before retrying",
 )
 
+# Single-object reads repair (payment_read_repair); lists never call a channel.
+READ_REPAIR = (
+    "While {what}, reading it also asks the channel how that payment stands (read repair: at "
+    "most once every few seconds per payment, across all servers; a channel that does not "
+    "answer within a short budget is skipped and the answer is what is known), so a lost "
+    "callback is repaired here."
+)
+
 ERROR_DESCRIPTIONS = {
     400: "invalid input (`invalid_request`, `malformed_json`, `invalid_idempotency_key`)",
     401: "no or bad API key (`unauthenticated`)",
@@ -84,16 +92,19 @@ ERROR_DESCRIPTIONS = {
     415: "the body must be JSON (`unsupported_media_type`)",
     422: "a valid request that cannot be done (e.g. `unknown_channel`, "
     "`refund_exceeds_payment`), or `idempotency_key_reused`",
-    429: "rate limit reached (`rate_limited`): see Retry-After",
-    503: "the payment channel did not answer (`channel_unavailable`): retry",
+    429: "rate limit reached, or too many wrong API keys from your address (`rate_limited`): "
+    "see Retry-After",
+    503: "retry after `Retry-After` seconds: we are briefly unavailable (`service_unavailable`: "
+    "the database or the job queue; nothing was changed, or the same Idempotency-Key replays "
+    "what was), or the payment channel did not answer (`channel_unavailable`)",
 }
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    """Error responses for an operation; 401 and 429 apply to every one."""
+    """Error responses for an operation; 401, 429 and 503 apply to every one."""
     return {
         code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
-        for code in sorted({401, 429, *codes})
+        for code in sorted({401, 429, 503, *codes})
     }
 
 

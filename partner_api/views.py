@@ -11,7 +11,7 @@ from orders.enums import ActorKind
 from orders.services import order_submit
 from partner_api import schema
 from partner_api.auth import IsMerchant, MerchantKeyAuthentication
-from partner_api.errors import ApiError
+from partner_api.errors import ApiError, error_json
 from partner_api.idempotency import IdempotentPostMixin
 from partner_api.pagination import PAGE_PARAMETERS, OrderCursorPagination
 from partner_api.serializers import (
@@ -27,6 +27,7 @@ from partner_api.serializers import (
     RefundSerializer,
 )
 from partner_api.throttles import MerchantRateThrottle
+from payments.queue import jobs_backlog_check
 from payments.selectors import (
     UnknownEvent,
     merchant_events_after,
@@ -36,7 +37,11 @@ from payments.selectors import (
     merchant_refund,
 )
 from payments.services.attempts import payment_start
-from payments.services.checks import payment_check_now, payment_read_repair
+from payments.services.checks import (
+    order_read_repair,
+    payment_check_now,
+    payment_read_repair,
+)
 from payments.services.order_closing import order_close
 from payments.services.order_refunds import order_refund_request
 from payments.webhooks.envelope import event_envelope
@@ -58,6 +63,11 @@ class PartnerView(IdempotentPostMixin, APIView):
     permission_classes = [IsMerchant]
     throttle_classes = [MerchantRateThrottle]
 
+    def initial(self, request, *args, **kwargs):
+        if request.method == "POST":
+            jobs_backlog_check()  # new work only while the job queue can take it (else 503)
+        super().initial(request, *args, **kwargs)
+
     @property
     def merchant(self):
         return self.request.user
@@ -68,11 +78,14 @@ class PartnerView(IdempotentPostMixin, APIView):
 
 
 class OrdersView(PartnerView):
+    transactional = True
+
     @extend_schema(
         operation_id="orders_list",
         parameters=[OrderFilterSerializer, *PAGE_PARAMETERS, schema.RETRY_AFTER],
         responses={200: OrderPageSerializer, **schema.errors(400)},
-        description="Your orders, newest first (cursor pagination).",
+        description="Your orders, newest first (cursor pagination), as stored: a list never "
+        "asks a channel (read one order to have it checked).",
     )
     def get(self, request):
         filters = validated(OrderFilterSerializer, request.query_params)
@@ -111,10 +124,13 @@ class OrderView(PartnerView):
         operation_id="orders_retrieve",
         responses={200: OrderDetailSerializer, **schema.errors(404)},
         **GET,
-        description="An order with its payment attempts and refunds.",
+        description="An order with its payment attempts and refunds. "
+        + schema.READ_REPAIR.format(what="the order has an open payment attempt"),
     )
     def get(self, request, order_id: str):
         order = merchant_order(merchant=self.merchant, order_id=order_id)
+        if order_read_repair(order=order, actor=self.actor):
+            order = merchant_order(merchant=self.merchant, order_id=order_id)
         return Response(OrderDetailSerializer(order).data)
 
 
@@ -153,6 +169,7 @@ class OrderCloseView(PartnerView):
 
 class OrderRefundsView(PartnerView):
     idempotency_required = True
+    transactional = True
 
     @extend_schema(
         operation_id="orders_refunds_create",
@@ -175,15 +192,12 @@ class PaymentView(PartnerView):
     @extend_schema(
         operation_id="payments_retrieve",
         responses={200: PaymentSerializer, **schema.errors(404)},
-        description="The payment. While it is open, reading it also asks the channel how it "
-        "stands (at most every few seconds per payment), so a lost callback is repaired here.",
+        description="The payment. " + schema.READ_REPAIR.format(what="it is open"),
         **GET,
     )
     def get(self, request, payment_id: str):
         payment = merchant_payment(merchant=self.merchant, payment_id=payment_id)
-        if payment.is_open:
-            # read repair: an open payment's status read asks the channel (rate-limited)
-            payment_read_repair(payment_id=payment.pk, actor=self.actor)
+        if payment.is_open and payment_read_repair(payment_id=payment.pk, actor=self.actor):
             payment.refresh_from_db()
         return Response(PaymentSerializer(payment).data)
 
@@ -236,6 +250,8 @@ class EventsView(PartnerView):
 
 
 class WebhookSecretRotateView(PartnerView):
+    transactional = True
+
     @extend_schema(
         operation_id="webhook_secret_rotate",
         request=None,
@@ -255,4 +271,4 @@ class WebhookSecretRotateView(PartnerView):
 
 def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Any other path under /api/v1/: the same JSON error shape as everything else."""
-    return JsonResponse({"error": {"code": "not_found", "message": "no such endpoint"}}, status=404)
+    return error_json(status.HTTP_404_NOT_FOUND, "not_found", "no such endpoint")

@@ -1,17 +1,21 @@
 """Shared fixtures: real PostgreSQL and Redis (embedded or from the env), a real sandbox process."""
 
+import contextlib
 import signal
 from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
 
 from alipay_emulator.runner import EmulatorProcess as AlipayEmulatorProcess
 from config import embedded
 from orders.audit import Actor
 from orders.enums import ActorKind
 from orders.services import merchant_create
+from payments.auth_failures import local_counts
 from sandbox_channel.runner import SandboxProcess
 from tests.factories import make_order
 from tests.paying_channels import CHANNELS, paying_channel_named
@@ -160,6 +164,25 @@ def callbacks_to(settings, live_server):
     """Channels call back the live test server (a real HTTP server on the test database)."""
     settings.PUBLIC_BASE_URL = live_server.url
     return live_server
+
+
+@pytest.fixture(autouse=True)
+def webhooks_to_local_receivers(settings):
+    """The suite's webhook receivers listen on http://127.0.0.1, as in local development; the
+    production rule (https, public addresses only) has its own tests."""
+    settings.WEBHOOK_ALLOW_HTTP = True
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+
+
+@pytest.fixture(autouse=True)
+def auth_failures_forgotten():
+    """Every test's client is 127.0.0.1: wrong keys and bad signatures one test sends must not
+    throttle the next one (the counts live in the shared Redis and in this process)."""
+    local_counts.clear()
+    with contextlib.suppress(RedisError):
+        redis = get_redis_connection("default")
+        for key in redis.scan_iter(match="*auth-failures:*"):
+            redis.delete(key)
 
 
 class OwnRedis:

@@ -321,6 +321,9 @@ class System:
             "ALIPAY_GATEWAY_URL": self.alipay.gateway_url,
             "ALIPAY_EMULATOR_DATA": str(self.alipay.data_dir),
             "PYTHONUNBUFFERED": "1",
+            # the receivers are local: http://127.0.0.1
+            "WEBHOOK_ALLOW_HTTP": "true",
+            "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",
             **self.settings,
         }
 

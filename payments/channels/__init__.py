@@ -15,13 +15,18 @@ class UnknownChannel(LookupError):
 
 
 @cache
-def get_channel(code: str) -> Channel:
+def get_channel(code: str, *, timeout: float | None = None) -> Channel:
+    """The channel's adapter. ``timeout`` caps its HTTP timeout below the configured one (a
+    reader who must not wait long, e.g. read repair)."""
     try:
         options = dict(settings.PAYMENT_CHANNELS[code])
     except KeyError:
         raise UnknownChannel(code) from None
     adapter_class = import_string(options.pop("class"))
     options.pop("label", None)
+    if timeout is not None:
+        configured = options.get("timeout") or settings.CHANNEL_HTTP_TIMEOUT_SECONDS
+        options["timeout"] = min(configured, timeout)
     return adapter_class(code=code, **options)
 
 

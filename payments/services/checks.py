@@ -10,11 +10,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from orders.audit import Actor
+from orders.models import Order
 from payments.channels import get_channel
 from payments.channels.base import ChannelError, ChannelUnavailable, TradeResult, TradeStatus
 from payments.enums import OPEN_PAYMENT_STATUSES, TransactionSource
 from payments.locks import first_in_window
 from payments.models import Payment
+from payments.selectors import order_open_attempt
 from payments.services.check_log import payment_check_record
 from payments.services.results import ApplyOutcome, payment_apply_channel_result
 from payments.text import storable_text
@@ -22,13 +24,15 @@ from payments.text import storable_text
 logger = logging.getLogger(__name__)
 
 
-def payment_check_now(*, payment_id: str, actor: Actor) -> ApplyOutcome:
+def payment_check_now(
+    *, payment_id: str, actor: Actor, timeout: float | None = None
+) -> ApplyOutcome:
     """Query the channel now and apply what it says. Never raises for channel trouble:
-    a timeout or 5xx is UNKNOWN and changes nothing."""
+    a timeout or 5xx is UNKNOWN and changes nothing. ``timeout`` caps the channel call."""
     payment = Payment.objects.select_related("order").get(pk=payment_id)
     asked_at = timezone.now()
     try:
-        result = get_channel(payment.channel).query_trade(payment.trade_ref)
+        result = get_channel(payment.channel, timeout=timeout).query_trade(payment.trade_ref)
     except (ChannelUnavailable, ChannelError) as error:
         result = unknown_answer(payment.out_trade_no, str(error))
     result = answer_about(result, out_trade_no=payment.out_trade_no)
@@ -67,14 +71,28 @@ def unknown_answer(out_trade_no: str, error: str) -> TradeResult:
     )
 
 
-def payment_read_repair(*, payment_id: str, actor: Actor) -> None:
+def payment_read_repair(*, payment_id: str, actor: Actor) -> bool:
     """A reader (a status read, the return page, "I have paid") asks the channel on the spot
-    while the payment is open, at most once per READ_REPAIR_INTERVAL_SECONDS per payment."""
+    while the payment is open, at most once per READ_REPAIR_INTERVAL_SECONDS per payment (a
+    Redis window, so shared by every web worker). The reader is waiting: the channel gets at
+    most READ_REPAIR_TIMEOUT_SECONDS, then the reader is answered with what is known. True when
+    the channel was asked."""
     is_open = Payment.objects.filter(pk=payment_id, status__in=OPEN_PAYMENT_STATUSES).exists()
-    if is_open and first_in_window(
+    if not is_open or not first_in_window(
         f"read-repair:{payment_id}", settings.READ_REPAIR_INTERVAL_SECONDS
     ):
-        payment_check_now(payment_id=payment_id, actor=actor)
+        return False
+    payment_check_now(
+        payment_id=payment_id, actor=actor, timeout=settings.READ_REPAIR_TIMEOUT_SECONDS
+    )
+    return True
+
+
+def order_read_repair(*, order: Order, actor: Actor) -> bool:
+    """Read repair of an order: its open attempt is asked about (as payment_read_repair).
+    True when the channel was asked, so the order may have moved."""
+    attempt = order_open_attempt(order)
+    return attempt is not None and payment_read_repair(payment_id=attempt.pk, actor=actor)
 
 
 def _past_not_found_deadline(payment: Payment) -> bool:

@@ -219,8 +219,24 @@ def notification_acknowledgement(notification: ChannelNotification) -> Acknowled
         status, code, message = 200, "", ""
     else:
         status, code, message = 503, "processing_failed", "stored; it will be processed again"
+    return _answer(notification.channel, status, code, message)
+
+
+def notification_unavailable_answer(channel: str) -> Acknowledgement:
+    """The answer to a callback that could not even be stored (an outage): 503 in the
+    channel's dialect, so the channel sends it again; nothing was acknowledged."""
+    return _answer(channel, 503, "service_unavailable", "not stored; send it again")
+
+
+def notification_throttled_answer(channel: str) -> Acknowledgement:
+    """The answer to a callback stored, but not verified now, because its sender's address sent
+    too many badly signed ones: 429 in the channel's dialect (the inbox job verifies it later)."""
+    return _answer(channel, 429, "too_many_failures", "stored; verified later")
+
+
+def _answer(channel: str, status: int, code: str, message: str) -> Acknowledgement:
     try:
-        adapter = get_channel(notification.channel)
+        adapter = get_channel(channel)
     except UnknownChannel:
         error = {"code": code, "message": message}
         return Acknowledgement(status, "application/json", json.dumps({"error": error}))

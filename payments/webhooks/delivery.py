@@ -25,10 +25,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from requests.adapters import HTTPAdapter
 
 from orders.audit import Actor
 from orders.errors import Refusal
 from orders.models import Merchant
+from orders.webhook_urls import WebhookTarget, WebhookUrlRefused, webhook_target
 from payments.enums import DeliveryStatus
 from payments.models import Event, WebhookDelivery
 from payments.webhooks.envelope import event_body
@@ -133,19 +135,44 @@ def _send(claim: Claim) -> None:
     }
     status_code, error = None, ""
     try:
-        # stream=True: only the status matters; a receiver's body is never read.
-        with requests.post(
-            claim.endpoint_url,
+        # checked now, at the send: what the name resolves to may have changed since it was saved
+        target = webhook_target(claim.endpoint_url)
+        status_code = _post(target, body, headers)
+    except WebhookUrlRefused as refused:
+        logger.warning("webhook URL refused: merchant=%s %s", merchant.pk, refused.message)
+        error = f"refused: {refused.message}"
+    except requests.RequestException as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    _record(claim, status_code, error)
+
+
+def _post(target: WebhookTarget, body: bytes, headers: dict[str, str]) -> int:
+    """POST to the checked address itself (pinned), with the URL's name as Host and, over TLS,
+    as the name sent (SNI) and verified in the certificate. Only the status is read."""
+    with requests.Session() as session:
+        if target.url.startswith("https://"):
+            session.mount("https://", _PinnedTLS(target.hostname))
+        with session.post(
+            target.url,
             data=body,
-            headers=headers,
+            headers={**headers, "Host": target.host},
             timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
             allow_redirects=False,
             stream=True,
         ) as response:
-            status_code = response.status_code
-    except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: {exc}"
-    _record(claim, status_code, error)
+            return response.status_code
+
+
+class _PinnedTLS(HTTPAdapter):
+    """TLS to an address, checked against the name it was resolved from."""
+
+    def __init__(self, hostname: str):
+        self._hostname = hostname
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs.update(server_hostname=self._hostname, assert_hostname=self._hostname)
+        super().init_poolmanager(*args, **kwargs)
 
 
 def _record(claim: Claim, status_code: int | None, error: str) -> None:

@@ -137,6 +137,9 @@ class Command(BaseCommand):
             PUBLIC_BASE_URL=os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}"),
             PYTHONUNBUFFERED="1",
         )
+        # the local demo: merchants' webhooks may go to http://127.0.0.1 receivers
+        for flag in ("WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOW_PRIVATE_ADDRESSES"):
+            env.setdefault(flag, "true")
         return env
 
     def _start_cluster(self, env: dict[str, str]) -> subprocess.Popen:

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import URLValidator
 
 from orders.services import merchant_create
+from orders.webhook_urls import WebhookUrlRefused
 
 
 class Command(BaseCommand):
@@ -21,7 +22,10 @@ class Command(BaseCommand):
                 URLValidator(schemes=["http", "https"])(webhook_url)
             except ValidationError:
                 raise CommandError(f"not an http(s) URL: {webhook_url}") from None
-        created = merchant_create(name=name, webhook_url=webhook_url)
+        try:
+            created = merchant_create(name=name, webhook_url=webhook_url)
+        except WebhookUrlRefused as refused:
+            raise CommandError(refused.message) from None
         values = {
             "id": created.merchant.pk,
             "api_key": created.api_key,
