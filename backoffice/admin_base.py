@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db import models
+from django.utils.html import format_html
 
 from orders.ids import is_id_shaped
 from orders.templatetags.money import money
@@ -44,3 +45,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 def amount(obj) -> str:
     """An amount for people (integer minor units formatted with its currency), on one line."""
     return money(obj.amount, obj.currency).replace(" ", "\u00a0")
+
+
+def short_id(public_id: str) -> str:
+    """pay_1a2b3c4d… with the full id on hover: ids are 28 characters, the lists need width."""
+    prefix, _, rest = public_id.partition("_")
+    if len(rest) <= 8:
+        return public_id
+    return format_html('<span title="{}">{}_{}…</span>', public_id, prefix, rest[:8])
+
+
+@admin.display(description="id", ordering="pk")
+def short_pk(obj) -> str:
+    return short_id(obj.pk)

@@ -60,7 +60,7 @@ class ChannelTransactionAdmin(ReadOnlyAdmin):
         "source",
         "created_at",
     )
-    list_filter = ("channel", "source")
+    list_filter = (RiskFilter, "channel", "source")
     search_fields = ("channel_trade_no", "out_trade_no")
 
 
