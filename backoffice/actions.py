@@ -33,15 +33,28 @@ class ActionCall:
 
 
 @dataclass(frozen=True)
+class Result:
+    """What an action did to one row, for people. Not done (the channel did not answer, a
+    callback still fails): shown as a warning, never as a success."""
+
+    text: str
+    done: bool = True
+
+
+@dataclass(frozen=True)
 class BackOfficeAction:
     name: str
     title: str
     permission: str  # the ModelAdmin answers it with has_<permission>_permission(request)
-    run: Callable[[models.Model, ActionCall], str]  # calls the service; the outcome, for people
+    run: Callable[[models.Model, ActionCall], Result]  # calls the service; what came of it
     describe: Callable[[models.Model], str]  # a row, as the confirmation page lists it
-    form_class: type[forms.Form] | None = None
+    name_row: Callable[[models.Model], str] = str  # a row, as its result message names it
+    # the action's form for the selected rows and the POSTed data (None: not submitted yet)
+    form: Callable[[list, dict | None], forms.Form] | None = None
     summarize: Callable[[list, dict], str] | None = None  # the review line for the form's data
     one_row: bool = False
+    # why the selected rows cannot have this action at all (refused before any form), or ""
+    refuse: Callable[[list], str] | None = None
 
 
 def permission_check(perm: str) -> Callable:
@@ -65,8 +78,12 @@ def _perform(spec: BackOfficeAction, modeladmin, request, rows: list):
     if spec.one_row and len(rows) != 1:
         modeladmin.message_user(request, f"{spec.title}: select exactly one row.", messages.ERROR)
         return None
+    refusal = spec.refuse(rows) if spec.refuse else ""
+    if refusal:
+        modeladmin.message_user(request, f"{spec.title}: {refusal}", messages.WARNING)
+        return None
     step = request.POST.get(STEP)
-    form = spec.form_class(request.POST if step else None) if spec.form_class else None
+    form = spec.form(rows, request.POST if step else None) if spec.form else None
     if form is not None and not (step and form.is_valid()):
         return _page(spec, modeladmin, request, rows, form, next_step="review")
     if step != "confirm":
@@ -75,11 +92,12 @@ def _perform(spec: BackOfficeAction, modeladmin, request, rows: list):
     call = ActionCall(actor=actor, user=request.user, data=form.cleaned_data if form else {})
     for row in rows:
         try:
-            outcome, level = spec.run(row, call), messages.SUCCESS
+            result = spec.run(row, call)
         except Refusal as refusal:
-            outcome, level = f"refused: {refusal.message}", messages.WARNING
-        modeladmin.log_change(request, row, f"{spec.title}: {outcome}")
-        modeladmin.message_user(request, f"{row}: {outcome}", level)
+            result = Result(f"refused: {refusal.message}", done=False)
+        level = messages.SUCCESS if result.done else messages.WARNING
+        modeladmin.log_change(request, row, f"{spec.title}: {result.text}")
+        modeladmin.message_user(request, f"{spec.name_row(row)}: {result.text}", level)
     return None
 
 

@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.html import format_html
 
 from orders.ids import is_id_shaped
-from orders.templatetags.money import money
+from payments.templatetags.money import money
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

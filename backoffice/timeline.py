@@ -11,8 +11,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 
 from orders.models import StatusChange
-from orders.templatetags.money import money
 from payments.models import ChannelNotification, Payment
+from payments.templatetags.money import money
 from reconciliation.models import StuckPayment
 
 
