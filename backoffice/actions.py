@@ -14,13 +14,16 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db import models
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from orders.audit import Actor
 from orders.enums import ActorKind
 from orders.errors import Refusal
 
 STEP = "_backoffice_step"  # POSTed by the action's own pages: "review", then "confirm"
+BACK = "_backoffice_back"  # the detail page an action was started from: where it returns to
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,11 @@ def admin_action(spec: BackOfficeAction) -> Callable:
 def _perform(spec: BackOfficeAction, modeladmin, request, rows: list):
     if spec.one_row and len(rows) != 1:
         modeladmin.message_user(request, f"{spec.title}: select exactly one row.", messages.ERROR)
-        return None
+        return _back(request)
     refusal = spec.refuse(rows) if spec.refuse else ""
     if refusal:
         modeladmin.message_user(request, f"{spec.title}: {refusal}", messages.WARNING)
-        return None
+        return _back(request)
     step = request.POST.get(STEP)
     form = spec.form(rows, request.POST if step else None) if spec.form else None
     if form is not None and not (step and form.is_valid()):
@@ -98,7 +101,19 @@ def _perform(spec: BackOfficeAction, modeladmin, request, rows: list):
         level = messages.SUCCESS if result.done else messages.WARNING
         modeladmin.log_change(request, row, f"{spec.title}: {result.text}")
         modeladmin.message_user(request, f"{spec.name_row(row)}: {result.text}", level)
-    return None
+    return _back(request)
+
+
+def _back_url(request) -> str:
+    back = request.POST.get(BACK, "")
+    safe = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})
+    return back if back and safe else ""
+
+
+def _back(request) -> HttpResponseRedirect | None:
+    """To the detail page the action was started from; None: the admin returns to the list."""
+    back = _back_url(request)
+    return HttpResponseRedirect(back) if back else None
 
 
 def _page(spec, modeladmin, request, rows, form, *, next_step: str) -> TemplateResponse:
@@ -113,6 +128,8 @@ def _page(spec, modeladmin, request, rows, form, *, next_step: str) -> TemplateR
         "reviewing": reviewing,
         "review": spec.summarize(rows, form.cleaned_data) if reviewing and spec.summarize else "",
         "step_field": STEP,
+        "back_field": BACK,
+        "back": _back_url(request),
         "next_step": next_step,
         "checkbox_name": helpers.ACTION_CHECKBOX_NAME,
     }

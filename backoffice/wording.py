@@ -7,6 +7,7 @@ from django.utils.formats import date_format
 from django.utils.timezone import localtime
 
 from backoffice.actions import Result
+from backoffice.last_word import ANSWER_SENTENCES
 from payments.channels.base import TradeStatus
 from payments.enums import RefundStatus
 from payments.models import Payment, PaymentCheck, Refund
@@ -44,6 +45,16 @@ CLOSED = {
     CloseOutcome.SUPERSEDED: "the channel cannot close it (or has no such trade yet): "
     "replaced, still checked, refunded if it ever succeeds",
 }
+
+
+def check_summary(check: PaymentCheck) -> str:
+    """One question to the channel and what came of it, for the timeline."""
+    said = ANSWER_SENTENCES.get(check.answer, check.answer)
+    if check.call == PaymentCheck.Call.CLOSE:
+        came = CLOSED.get(check.outcome, "no definite answer: the attempt stays open")
+    else:
+        came = APPLIED.get(check.outcome, "nothing changed")
+    return f"{check.get_call_display()}: {said} → {came}"
 
 
 def check_result(payment: Payment, outcome: ApplyOutcome, check: PaymentCheck) -> Result:

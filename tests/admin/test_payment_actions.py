@@ -189,7 +189,7 @@ def test_a_partial_refund_executes_at_the_sandbox_and_appears_in_the_timeline(
 
     timeline = finance.get(admin_url(Payment, "change", payment.pk))
     summaries = [entry.summary for entry in timeline.context["timeline"]]
-    assert f"refund {refund.pk} of CNY 4.00 (MANUAL): now SUCCEEDED" in summaries
+    assert f"refund {refund.pk} of CNY 4.00 requested (Manual)" in summaries
     assert f"refund {refund.pk}: PROCESSING → SUCCEEDED" in summaries
     assert f"refund {refund.pk}: PROCESSING → SUCCEEDED" in timeline.text
 
