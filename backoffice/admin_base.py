@@ -117,3 +117,14 @@ def short_id(public_id: str) -> str:
 @admin.display(description="id", ordering="pk")
 def short_pk(obj) -> str:
     return short_id(obj.pk)
+
+
+def short_ref(field: str, description: str):
+    """A list column of a foreign key's id, shortened (the full id on hover)."""
+
+    @admin.display(description=description, ordering=field)
+    def column(obj) -> str:
+        return short_id(getattr(obj, f"{field}_id"))
+
+    column.__name__ = f"{field}_short"
+    return column

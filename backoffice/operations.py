@@ -22,7 +22,7 @@ from reconciliation.services import discrepancy_resolve
 def _payment(payment: Payment) -> str:
     return (
         f"{payment.pk} · order {payment.order_id} · {payment.channel} {payment.out_trade_no} · "
-        f"{money(payment.amount, payment.currency)} · {payment.status}"
+        f"{money(payment.amount, payment.currency)} · {payment.get_status_display()}"
     )
 
 

@@ -3,7 +3,7 @@ from django.contrib.admin.utils import unquote
 
 from backoffice import operations
 from backoffice.actions import admin_action, permission_check
-from backoffice.admin_base import ReadOnlyAdmin, amount
+from backoffice.admin_base import ReadOnlyAdmin, amount, short_pk, short_ref
 from backoffice.exports import CsvExportMixin
 from backoffice.filters import RiskFilter
 from backoffice.timeline import payment_timeline
@@ -19,11 +19,11 @@ from payments.models import (
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
+    # The trade numbers are on the payment's page and in the search; the list needs the width.
     list_display = (
-        "id",
-        "order",
+        short_pk,
+        short_ref("order", "order"),
         "channel",
-        "out_trade_no",
         amount,
         "status",
         "needs_attention",
@@ -53,9 +53,9 @@ class PaymentAdmin(ReadOnlyAdmin):
 @admin.register(ChannelTransaction)
 class ChannelTransactionAdmin(ReadOnlyAdmin):
     list_display = (
-        "channel",
         "channel_trade_no",
-        "out_trade_no",
+        "channel",
+        short_ref("payment", "payment"),
         amount,
         "source",
         "created_at",
@@ -71,8 +71,7 @@ class ChannelNotificationAdmin(ReadOnlyAdmin):
         "channel",
         "out_trade_no",
         "outcome",
-        "error_code",
-        "signature_valid",
+        "error_code",  # empty on a verified callback: the signature column would repeat it
         "attempts",
         "next_attempt_at",
         "received_at",
@@ -92,9 +91,8 @@ class ChannelNotificationAdmin(ReadOnlyAdmin):
 @admin.register(Refund)
 class RefundAdmin(CsvExportMixin, ReadOnlyAdmin):
     list_display = (
-        "id",
-        "payment",
-        "out_refund_no",
+        short_pk,
+        short_ref("payment", "payment"),
         amount,
         "reason",
         "status",
@@ -124,7 +122,7 @@ class RefundAdmin(CsvExportMixin, ReadOnlyAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ("id", "merchant", "type", "created_at")
+    list_display = (short_pk, "merchant", "type", "created_at")
     list_filter = ("type",)
     search_fields = ("id",)
 
@@ -133,7 +131,7 @@ class EventAdmin(ReadOnlyAdmin):
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
-        "event",
+        short_ref("event", "event"),
         "endpoint_url",
         "status",
         "attempts",
