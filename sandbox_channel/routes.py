@@ -172,7 +172,12 @@ class App:
             trade, return_url, payable = self._trades.for_wallet(trade_no)
         except ApiError:
             return html_response(wallet.not_found_page(), 404)
-        return html_response(wallet.trade_page(trade, return_url, payable))
+        just_paid = request.query.get("paid") == "1"  # the redirect of the Pay click
+        page = wallet.trade_page(trade, return_url, payable, just_paid=just_paid)
+        # never kept for Back: a page restored from the cache would offer Pay on a paid trade
+        return Response(
+            200, page.encode(), "text/html; charset=utf-8", {"Cache-Control": "no-store"}
+        )
 
     def wallet_pay(self, request: Request, trade_no: str) -> Response:
         try:
@@ -184,7 +189,7 @@ class App:
             page = wallet.trade_page(trade, return_url, payable, problem=error.message)
             return html_response(page, error.status)
         # Post/redirect/get: reloading the result page must not pay again.
-        return redirect(f"/wallet/{quote(trade_no)}")
+        return redirect(f"/wallet/{quote(trade_no)}?paid=1")
 
 
 def _asked(request: Request, arguments: dict[str, str]) -> dict[str, str]:
