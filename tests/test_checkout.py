@@ -381,3 +381,15 @@ def test_a_server_push_stream_ends_by_itself_after_its_lifetime(client, fast_pus
 
     assert time.monotonic() - started < 3
     assert [e["state"] for e in events] == ["UNPAID:"]
+
+
+def test_the_site_has_a_favicon(client, demo_merchant):
+    moved = client.get("/favicon.ico")
+    icon = client.get(moved["Location"])
+
+    assert moved.status_code == 301
+    assert icon.status_code == 200
+    assert b"".join(icon.streaming_content if icon.streaming else [icon.content]).startswith(
+        b"<svg"
+    )
+    assert 'rel="icon"' in client.get("/").content.decode()
