@@ -191,6 +191,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.enums.OrderStatus",
         "PaymentStatusEnum": "payments.enums.PaymentStatus",
         "RefundStatusEnum": "payments.enums.RefundStatus",
+        "ErrorCodeEnum": "partner_api.schema.ALL_ERROR_CODES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
