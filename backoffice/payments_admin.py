@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.utils.html import format_html
 
 from backoffice import operations
 from backoffice.actions import admin_action, permission_check
@@ -96,7 +97,7 @@ class RefundAdmin(CsvExportMixin, ReadOnlyAdmin):
         amount,
         "reason",
         "status",
-        "needs_attention",
+        "channel_said",  # needs attention: a filter and a dashboard line, not a column
         "created_at",
     )
     list_filter = (RiskFilter, "status", "reason", "needs_attention")
@@ -118,6 +119,14 @@ class RefundAdmin(CsvExportMixin, ReadOnlyAdmin):
         ("finished_at", "finished_at"),
     )
     list_select_related = ("payment",)
+
+    @admin.display(description="channel last said")
+    def channel_said(self, refund: Refund) -> str:
+        """Why a refund that is not final is still open (the last error), briefly."""
+        if not refund.last_error:
+            return "—"
+        brief = refund.last_error if len(refund.last_error) <= 40 else refund.last_error[:39] + "…"
+        return format_html('<span title="{}">{}</span>', refund.last_error, brief)
 
 
 @admin.register(Event)

@@ -39,6 +39,7 @@ EXPECTED = {
 }
 STUCK_TOTAL = 5  # overdue or flagged
 HTTP_503 = "GET /v1/trades/P1: HTTP 503"
+REFUND_UNKNOWN = "POST /v1/refunds: timed out"
 
 
 def aged(instance, field: str, seconds: float):
@@ -149,11 +150,11 @@ def _transactions(payments) -> None:
 
 
 def _refunds(paid_cny: Payment, paid_usd: Payment) -> None:
-    for amount, status, flagged in [
-        (100, "PENDING", False),
-        (200, "PROCESSING", True),
-        (300, "FAILED", True),
-        (400, "SUCCEEDED", False),
+    for amount, status, flagged, error in [
+        (100, "PENDING", False, ""),
+        (200, "PROCESSING", True, REFUND_UNKNOWN),
+        (300, "FAILED", True, "NOT_ENOUGH_BALANCE: the merchant balance is too low"),
+        (400, "SUCCEEDED", False, ""),
     ]:
         Refund.objects.create(
             payment=paid_cny,
@@ -162,6 +163,7 @@ def _refunds(paid_cny: Payment, paid_usd: Payment) -> None:
             reason="MANUAL",
             status=status,
             needs_attention=flagged,
+            last_error=error,
         )
     Refund.objects.create(
         payment=paid_usd, amount=75, currency="USD", reason="MANUAL", status="PENDING"

@@ -143,3 +143,9 @@ def test_exports_need_the_view_permission(payments):
 
     outsider = client_for(staff_user("no.groups"))
     assert outsider.get(f"{STUCK}export.csv").status_code == 403
+
+
+def test_a_refund_still_open_says_what_the_channel_last_said(finance, payments):
+    page = finance.get("/admin/payments/refund/", {"risk": "refunds_pending"}).text
+
+    assert f'title="{scenario.REFUND_UNKNOWN}">{scenario.REFUND_UNKNOWN}</span>' in page
