@@ -118,6 +118,10 @@ def _discrepancy(discrepancy: Discrepancy) -> str:
     return f"#{discrepancy.pk} · {discrepancy.channel} · {discrepancy.kind} · {where}"
 
 
+def _resolve_form(rows: list[Discrepancy], data: dict | None) -> ResolveForm:
+    return ResolveForm(data)
+
+
 def _resolve_review(rows: list[Discrepancy], data: dict) -> str:
     return f"Resolve {len(rows)} discrepancy(ies) with the note: “{data['note']}”."
 
@@ -177,6 +181,6 @@ RESOLVE = BackOfficeAction(
     permission="resolve",
     run=_resolve,
     describe=_discrepancy,
-    form=lambda rows, data: ResolveForm(data),
+    form=_resolve_form,
     summarize=_resolve_review,
 )
