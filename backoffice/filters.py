@@ -21,7 +21,7 @@ class RiskFilter(admin.SimpleListFilter):
         risk = RISKS_BY_KEY.get(self.value())
         if risk is None or risk.model is not queryset.model:
             return queryset
-        return queryset.filter(risk.condition(timezone.now()))
+        return risk.rows(queryset, timezone.now())
 
 
 # key: (label, at least, less than) — ages in seconds since the payment started.

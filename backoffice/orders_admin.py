@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from backoffice.admin_base import ReadOnlyAdmin, amount
+from backoffice.admin_base import ReadOnlyAdmin, amount, short_pk
 from orders.models import Merchant, Order, StatusChange
 
 
@@ -34,14 +34,19 @@ class StatusChangeInline(admin.TabularInline):
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
     list_display = (
-        "id",
-        "merchant",
+        short_pk,
+        "merchant_name",
         "merchant_order_no",
         amount,
         "status",
         "expires_at",
         "created_at",
     )
+    list_select_related = ("merchant",)
     list_filter = ("status", "currency", "merchant")
     search_fields = ("id", "merchant_order_no")
     inlines = [StatusChangeInline]
+
+    @admin.display(description="merchant", ordering="merchant__name")
+    def merchant_name(self, order) -> str:
+        return order.merchant.name

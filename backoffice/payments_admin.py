@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.utils.html import format_html
 
 from backoffice import operations
 from backoffice.actions import admin_action, permission_check
-from backoffice.admin_base import ReadOnlyAdmin, amount
+from backoffice.admin_base import ReadOnlyAdmin, amount, short_pk, short_ref
 from backoffice.exports import CsvExportMixin
 from backoffice.filters import RiskFilter
 from backoffice.timeline import payment_timeline
@@ -19,11 +20,11 @@ from payments.models import (
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
+    # The trade numbers are on the payment's page and in the search; the list needs the width.
     list_display = (
-        "id",
-        "order",
+        short_pk,
+        short_ref("order", "order"),
         "channel",
-        "out_trade_no",
         amount,
         "status",
         "needs_attention",
@@ -53,14 +54,14 @@ class PaymentAdmin(ReadOnlyAdmin):
 @admin.register(ChannelTransaction)
 class ChannelTransactionAdmin(ReadOnlyAdmin):
     list_display = (
-        "channel",
         "channel_trade_no",
-        "out_trade_no",
+        "channel",
+        short_ref("payment", "payment"),
         amount,
         "source",
         "created_at",
     )
-    list_filter = ("channel", "source")
+    list_filter = (RiskFilter, "channel", "source")
     search_fields = ("channel_trade_no", "out_trade_no")
 
 
@@ -71,8 +72,7 @@ class ChannelNotificationAdmin(ReadOnlyAdmin):
         "channel",
         "out_trade_no",
         "outcome",
-        "error_code",
-        "signature_valid",
+        "error_code",  # empty on a verified callback: the signature column would repeat it
         "attempts",
         "next_attempt_at",
         "received_at",
@@ -92,13 +92,12 @@ class ChannelNotificationAdmin(ReadOnlyAdmin):
 @admin.register(Refund)
 class RefundAdmin(CsvExportMixin, ReadOnlyAdmin):
     list_display = (
-        "id",
-        "payment",
-        "out_refund_no",
+        short_pk,
+        short_ref("payment", "payment"),
         amount,
         "reason",
         "status",
-        "needs_attention",
+        "channel_said",  # needs attention: a filter and a dashboard line, not a column
         "created_at",
     )
     list_filter = (RiskFilter, "status", "reason", "needs_attention")
@@ -121,10 +120,18 @@ class RefundAdmin(CsvExportMixin, ReadOnlyAdmin):
     )
     list_select_related = ("payment",)
 
+    @admin.display(description="channel last said")
+    def channel_said(self, refund: Refund) -> str:
+        """Why a refund that is not final is still open (the last error), briefly."""
+        if not refund.last_error:
+            return "—"
+        brief = refund.last_error if len(refund.last_error) <= 40 else refund.last_error[:39] + "…"
+        return format_html('<span title="{}">{}</span>', refund.last_error, brief)
+
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ("id", "merchant", "type", "created_at")
+    list_display = (short_pk, "merchant", "type", "created_at")
     list_filter = ("type",)
     search_fields = ("id",)
 
@@ -133,7 +140,7 @@ class EventAdmin(ReadOnlyAdmin):
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
-        "event",
+        short_ref("event", "event"),
         "endpoint_url",
         "status",
         "attempts",

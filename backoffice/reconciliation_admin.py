@@ -1,14 +1,18 @@
 from django.contrib import admin
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.timesince import timesince
+from django.utils.timezone import localtime
 
 from backoffice import operations
 from backoffice.actions import admin_action, permission_check
-from backoffice.admin_base import ReadOnlyAdmin, amount
+from backoffice.admin_base import ReadOnlyAdmin, amount, short_pk
 from backoffice.exports import CsvExportMixin
 from backoffice.filters import AgeFilter, RiskFilter
+from backoffice.last_word import last_word_sentence, with_last_word
 from backoffice.payments_admin import PaymentAdmin
-from backoffice.risk import stuck_payments
+from backoffice.risk import stuck_payments, stuck_reasons, with_stuck_reasons
 from payments.models import Discrepancy
 from reconciliation.models import StuckPayment
 
@@ -20,14 +24,14 @@ class StuckPaymentAdmin(CsvExportMixin, PaymentAdmin):
     # At a glance: whose money, where, how much, why and how long; the trade numbers and the
     # order are on the payment's page, in the search and in the CSV.
     list_display = (
-        "id",
+        short_pk,
         "merchant",
         "channel",
         amount,
         "status",
-        "needs_attention",
-        "check_attempts",
-        "age",
+        "channel_said",
+        "on_list_because",
+        "since",
     )
     list_filter = (
         RiskFilter,
@@ -56,19 +60,37 @@ class StuckPaymentAdmin(CsvExportMixin, PaymentAdmin):
         ("status", "status"),
         ("needs_attention", "needs_attention"),
         ("check_attempts", "check_attempts"),
+        ("channel_last_answer", "last_answer"),
+        ("channel_last_error", "last_error"),
+        ("channel_said_since", "word_since"),
         ("created_at", "created_at"),
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(stuck_payments(timezone.now()))
+        now = timezone.now()
+        stuck = super().get_queryset(request).filter(stuck_payments(now))
+        return with_stuck_reasons(with_last_word(stuck), now)
+
+    @admin.display(description="channel last said")
+    def channel_said(self, payment) -> str:
+        return last_word_sentence(payment)
+
+    @admin.display(description="on the list because")
+    def on_list_because(self, payment) -> str:
+        return stuck_reasons(payment)
+
+    @admin.display(description="since", ordering="word_since")
+    def since(self, payment) -> str:
+        """When the channel started saying it (when the payment started, if never asked)."""
+        return format_html(
+            '<span title="{}">{} ago</span>',
+            date_format(localtime(payment.word_since), "DATETIME_FORMAT"),
+            timesince(payment.word_since, timezone.now()),
+        )
 
     @admin.display(description="merchant", ordering="order__merchant__name")
     def merchant(self, payment) -> str:
         return payment.order.merchant.name
-
-    @admin.display(description="age", ordering="created_at")
-    def age(self, payment) -> str:
-        return timesince(payment.created_at, timezone.now())
 
 
 @admin.register(Discrepancy)

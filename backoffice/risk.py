@@ -1,5 +1,8 @@
 """Money at risk: the one definition of what needs finance staff. The dashboard counts with it
 and the lists filter with it (`?risk=<key>`), so a dashboard count is exactly its list's count.
+
+A stuck payment is money at risk by what its channel last said (backoffice/last_word.py), not
+by how long it has been open: an abandoned QR code is shown, without a money total.
 """
 
 from collections.abc import Callable
@@ -8,8 +11,20 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Q, Sum
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce
 
+from backoffice.last_word import nothing_paid, outcome_unknown, paid_not_applied, with_last_word
 from payments.enums import (
     OPEN_PAYMENT_STATUSES,
     DeliveryStatus,
@@ -17,7 +32,13 @@ from payments.enums import (
     PaymentStatus,
     RefundStatus,
 )
-from payments.models import ChannelNotification, Discrepancy, Refund, WebhookDelivery
+from payments.models import (
+    ChannelNotification,
+    ChannelTransaction,
+    Discrepancy,
+    Refund,
+    WebhookDelivery,
+)
 from reconciliation.models import StuckPayment
 
 
@@ -39,8 +60,30 @@ def expired_open_payments(now: datetime) -> Q:
     return Q(status__in=OPEN_PAYMENT_STATUSES, order__expires_at__lte=deadline)
 
 
+# Why a payment is on the stuck list: (annotation, for people, condition).
+STUCK_REASONS = (
+    ("stuck_overdue", "PAYING past the threshold", overdue_payments),
+    ("stuck_flagged", "flagged by the payment checks", flagged_payments),
+    ("stuck_expired", "open past its order's deadline", expired_open_payments),
+)
+
+
 def stuck_payments(now: datetime) -> Q:
     return overdue_payments(now) | flagged_payments(now) | expired_open_payments(now)
+
+
+def with_stuck_reasons(payments: QuerySet, now: datetime) -> QuerySet:
+    return payments.annotate(
+        **{
+            name: ExpressionWrapper(condition(now), output_field=BooleanField())
+            for name, _, condition in STUCK_REASONS
+        }
+    )
+
+
+def stuck_reasons(payment) -> str:
+    """Why an annotated payment is on the stuck list, for people."""
+    return "; ".join(label for name, label, _ in STUCK_REASONS if getattr(payment, name))
 
 
 def unprocessed_callbacks(now: datetime) -> Q:
@@ -53,6 +96,30 @@ def _always(condition: Q) -> Callable[[datetime], Q]:
     return lambda now: condition
 
 
+def _stuck_and(word: Callable[[], Q]) -> Callable[[datetime], Q]:
+    return lambda now: stuck_payments(now) & word()
+
+
+def _as_is(rows: QuerySet) -> QuerySet:
+    return rows
+
+
+def extra_successes_unrefunded(now: datetime) -> Q:
+    # money the channel took for an attempt that did not pay its order (a duplicate, a success
+    # after the close, another amount), not yet all back with the buyer
+    return ~Q(payment__order__paid_payment=F("payment_id")) & Q(refunded__lt=F("amount"))
+
+
+def with_refunded(transactions: QuerySet) -> QuerySet:
+    succeeded = (
+        Refund.objects.filter(payment=OuterRef("payment_id"), status=RefundStatus.SUCCEEDED)
+        .values("payment")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return transactions.annotate(refunded=Coalesce(Subquery(succeeded), 0))
+
+
 @dataclass(frozen=True)
 class Risk:
     key: str
@@ -60,21 +127,42 @@ class Risk:
     model: type[models.Model]  # the admin list that shows these rows
     condition: Callable[[datetime], Q]
     has_amount: bool  # rows with amount + currency: totals per currency
+    annotate: Callable[[QuerySet], QuerySet] = _as_is  # what the condition reads beyond fields
+    at_risk: bool = True  # False: shown for the record, never counted as money at risk
+
+    def rows(self, rows: QuerySet, now: datetime) -> QuerySet:
+        return self.annotate(rows).filter(self.condition(now))
 
 
 RISKS = (
-    Risk("overdue", "Payments PAYING past the threshold", StuckPayment, overdue_payments, True),
-    Risk("flagged", "Payments needing attention", StuckPayment, flagged_payments, True),
     Risk(
-        "expired",
-        "Payments open past their order's deadline",
+        "payments_unknown",
+        "Payments whose outcome is unknown (channel unreachable, timeouts, unverifiable "
+        "answers, close unknown)",
         StuckPayment,
-        expired_open_payments,
+        _stuck_and(outcome_unknown),
         True,
+        with_last_word,
+    ),
+    Risk(
+        "payments_paid_not_applied",
+        "Payments paid at the channel but not applied",
+        StuckPayment,
+        _stuck_and(paid_not_applied),
+        True,
+        with_last_word,
+    ),
+    Risk(
+        "extra_successes",
+        "Extra successes not yet refunded (duplicates, paid after the close, other amounts)",
+        ChannelTransaction,
+        extra_successes_unrefunded,
+        True,
+        with_refunded,
     ),
     Risk(
         "refunds_pending",
-        "Refunds pending",
+        "Refunds not yet confirmed by the channel (pending, or the outcome unknown)",
         Refund,
         _always(Q(status__in=(RefundStatus.PENDING, RefundStatus.PROCESSING))),
         True,
@@ -122,6 +210,15 @@ RISKS = (
         _always(Q(resolved_at__isnull=True)),
         False,
     ),
+    Risk(
+        "payments_abandoned",
+        "Payments the buyer never paid (abandoned: the channel says no money moved)",
+        StuckPayment,
+        _stuck_and(nothing_paid),
+        False,
+        with_last_word,
+        at_risk=False,
+    ),
 )
 RISKS_BY_KEY = {risk.key: risk for risk in RISKS}
 
@@ -134,11 +231,12 @@ class RiskLine:
 
 
 def money_at_risk(*, now: datetime) -> list[RiskLine]:
+    """Every line of the dashboard, at risk or not (Risk.at_risk says which)."""
     return [_measure(risk, now) for risk in RISKS]
 
 
 def _measure(risk: Risk, now: datetime) -> RiskLine:
-    rows = risk.model._default_manager.filter(risk.condition(now))
+    rows = risk.rows(risk.model._default_manager.all(), now)
     if not risk.has_amount:
         return RiskLine(risk, rows.count(), ())
     per_currency = list(

@@ -30,12 +30,14 @@ class BackOfficeSite(admin.AdminSite):
     def index(self, request, extra_context=None):
         now = timezone.now()
         threshold = now - timedelta(seconds=settings.STUCK_PAYMENT_AFTER_SECONDS)
+        lines = [
+            DashboardLine(line, _list_url(line))
+            for line in money_at_risk(now=now)
+            if request.user.has_perm(_view_permission(line))
+        ]
         context = {
-            "money_at_risk": [
-                DashboardLine(line, _list_url(line))
-                for line in money_at_risk(now=now)
-                if request.user.has_perm(_view_permission(line))
-            ],
+            "money_at_risk": [entry for entry in lines if entry.line.risk.at_risk],
+            "not_at_risk": [entry for entry in lines if not entry.line.risk.at_risk],
             "stuck_after": timesince(threshold, now),
             "reconciliation": reconciliation_figures(request, now=now),
             **(extra_context or {}),

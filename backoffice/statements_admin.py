@@ -30,7 +30,7 @@ from backoffice.admin_base import ReadOnlyAdmin, amount
 from backoffice.exports import csv_response
 from backoffice.forms import DayResolveForm
 from backoffice.reconciliation_dashboard import report_url
-from orders.templatetags.money import money
+from payments.templatetags.money import money
 from reconciliation.days import StatementUnavailable, availability, channel_today
 from reconciliation.models import Outcome, StatementDay, StatementLine
 from reconciliation.summary import (
@@ -211,11 +211,9 @@ class StatementDayAdmin(ReadOnlyAdmin):
         if not self.has_reconcile_permission(request):
             raise PermissionDenied
         spec = operations.RECONCILE_DAY
-        outcome, level = run_one(
-            spec, StatementDay(channel=channel, day=the_day), action_call(request, {})
-        )
+        result = run_one(spec, StatementDay(channel=channel, day=the_day), action_call(request, {}))
         # the run made the day's row if it had none: the log names it
-        record_outcome(spec, self, request, statement_day(channel, the_day), outcome, level)
+        record_outcome(spec, self, request, statement_day(channel, the_day), result)
         return redirect(report_url(channel, the_day))
 
     def resolve_view(self, request, channel: str, day: str):
@@ -240,8 +238,8 @@ class StatementDayAdmin(ReadOnlyAdmin):
             )
             return redirect(report_url(channel, the_day) + "#discrepancies")
         spec = operations.RESOLVE
-        outcome, level = run_one(spec, discrepancy, action_call(request, form.cleaned_data))
-        record_outcome(spec, self, request, discrepancy, outcome, level)
+        result = run_one(spec, discrepancy, action_call(request, form.cleaned_data))
+        record_outcome(spec, self, request, discrepancy, result)
         return redirect(report_url(channel, the_day) + "#discrepancies")
 
     def _day(self, request, channel: str, day: str) -> date:

@@ -10,9 +10,10 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 
+from backoffice.wording import check_summary
 from orders.models import StatusChange
-from orders.templatetags.money import money
 from payments.models import ChannelNotification, Payment
+from payments.templatetags.money import money
 from reconciliation.models import StuckPayment
 
 
@@ -62,8 +63,8 @@ def _status_changes(payment: Payment, refunds) -> list[TimelineEntry]:
 def _check(check) -> TimelineEntry:
     return TimelineEntry(
         at=check.asked_at,
-        kind="check",
-        summary=f"channel answered {check.answer}: {check.outcome}",
+        kind=check.call,
+        summary=check_summary(check),
         actor=_actor(check.actor_kind, check.actor_ref),
         detail=check.error,
     )
@@ -94,8 +95,9 @@ def _refund(refund) -> TimelineEntry:
     return TimelineEntry(
         at=refund.created_at,
         kind="refund",
-        summary=f"refund {refund.pk} of {money(refund.amount, refund.currency)} "
-        f"({refund.reason}): now {refund.status}",
+        # what was asked; how it went follows as the refund's status changes
+        summary=f"refund {refund.pk} of {money(refund.amount, refund.currency)} requested "
+        f"({refund.get_reason_display()})",
         detail=" · ".join(filter(None, [refund.note, refund.last_error])),
     )
 

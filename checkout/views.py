@@ -49,6 +49,8 @@ REFUSAL_WORDING = {
     "order_closed": "This order is closed and can no longer be paid.",
     "channel_unavailable": "The payment channel did not answer. Please try again.",
 }
+# Refusals that are good news for the customer: shown as a success, never in a red banner.
+GOOD_NEWS = {"order_paid"}
 
 
 @require_GET
@@ -124,7 +126,8 @@ def checkout_pay(request: HttpRequest, order_id: str) -> HttpResponse:
             seen_attempt=form.cleaned_seen_attempt(),
         )
     except PaymentRefused as refusal:
-        messages.error(request, REFUSAL_WORDING.get(refusal.code, refusal.message))
+        say = messages.success if refusal.code in GOOD_NEWS else messages.error
+        say(request, REFUSAL_WORDING.get(refusal.code, refusal.message))
         return redirect("checkout", order_id=order.pk)
     if client == PaymentClient.MOBILE and payment.pay_action.get("url"):
         return redirect(payment.pay_action["url"])  # the channel brings them back: return page

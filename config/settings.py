@@ -152,9 +152,13 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# What people read times in (back office, checkout pages): the time zone of the channels' own
+# days. Stored and exchanged times stay UTC (USE_TZ; the API writes "Z").
+TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
+# One date format for people everywhere, with the offset: config/formats/en/formats.py.
+FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -187,6 +191,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.enums.OrderStatus",
         "PaymentStatusEnum": "payments.enums.PaymentStatus",
         "RefundStatusEnum": "payments.enums.RefundStatus",
+        "ErrorCodeEnum": "partner_api.schema.ALL_ERROR_CODES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

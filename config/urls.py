@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.readiness import readyz
@@ -7,6 +9,8 @@ from payments.views import callback
 
 urlpatterns = [
     path("readyz", readyz, name="readyz"),
+    # browsers ask every site for /favicon.ico (the admin's pages too)
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("callbacks/<slug:channel>/", callback, name="callback"),
     path("api/v1/", include("partner_api.urls")),

@@ -26,16 +26,6 @@ class MerchantKeyScheme(OpenApiAuthenticationExtension):
 # --- errors and headers ----------------------------------------------------------------------
 
 
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="stable, machine-readable, e.g. `order_paid`")
-    message = serializers.CharField(help_text="for people")
-    field = serializers.CharField(required=False, help_text="the input the error is about")
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorDetailSerializer()
-
-
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     str,
@@ -82,22 +72,81 @@ READ_REPAIR = (
     "callback is repaired here."
 )
 
-ERROR_DESCRIPTIONS = {
-    400: "invalid input (`invalid_request`, `malformed_json`, `invalid_idempotency_key`)",
-    401: "no or bad API key (`unauthenticated`)",
-    404: "no such object for this merchant (`not_found`)",
-    409: "refused in the object's current state (e.g. `order_paid`, `payment_in_progress`, "
-    "`order_conflict`), or `idempotency_key_in_use`",
-    413: "the body is larger than the server accepts (`request_too_large`)",
-    415: "the body must be JSON (`unsupported_media_type`)",
-    422: "a valid request that cannot be done (e.g. `unknown_channel`, "
-    "`refund_exceeds_payment`), or `idempotency_key_reused`",
-    429: "rate limit reached, or too many wrong API keys from your address (`rate_limited`): "
-    "see Retry-After",
-    503: "retry after `Retry-After` seconds: we are briefly unavailable (`service_unavailable`: "
-    "the database or the job queue; nothing was changed, or the same Idempotency-Key replays "
-    "what was), or the payment channel did not answer (`channel_unavailable`)",
+# Every error code the API can answer, by status: the one list the schema (the `code` enum and
+# each response's description) is built from; tests/api/test_schema.py checks the code raises
+# nothing else, and docs/api.md lists the same.
+ERROR_CODES = {
+    400: (
+        "invalid input",
+        (
+            "invalid_request",
+            "malformed_json",
+            "invalid_idempotency_key",
+            "idempotency_key_required",
+            "unknown_event",
+        ),
+    ),
+    401: ("no, wrong or deactivated API key", ("unauthenticated",)),
+    404: ("no such object for this merchant", ("not_found",)),
+    405: ("the endpoint does not take this method", ("method_not_allowed",)),
+    406: ("the API answers only JSON", ("not_acceptable",)),
+    409: (
+        "refused in the object's current state",
+        (
+            "order_paid",
+            "order_closed",
+            "order_expired",
+            "order_expiring",
+            "payment_in_progress",
+            "payment_ended",
+            "payment_not_succeeded",
+            "order_not_paid",
+            "order_conflict",
+            "idempotency_key_in_use",
+        ),
+    ),
+    413: ("the body is larger than the server accepts", ("request_too_large",)),
+    415: ("the body must be JSON", ("unsupported_media_type",)),
+    422: (
+        "a valid request that cannot be done",
+        (
+            "unknown_channel",
+            "channel_refused",
+            "invalid_amount",
+            "refund_exceeds_payment",
+            "idempotency_key_reused",
+        ),
+    ),
+    429: (
+        "rate limit reached, or too many wrong API keys from your address: see Retry-After",
+        ("rate_limited",),
+    ),
+    500: ("unexpected error on our side: retry later", ("internal_error",)),
+    503: (
+        "retry after `Retry-After` seconds: we are briefly unavailable (the database or the job "
+        "queue; nothing was changed, or the same Idempotency-Key replays what was), or the "
+        "payment channel did not answer",
+        ("service_unavailable", "channel_unavailable"),
+    ),
 }
+ALL_ERROR_CODES = tuple(code for _, codes in ERROR_CODES.values() for code in codes)
+ERROR_DESCRIPTIONS = {
+    status: f"{when} ({', '.join(f'`{code}`' for code in codes)})"
+    for status, (when, codes) in ERROR_CODES.items()
+}
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(
+        choices=ALL_ERROR_CODES,
+        help_text="stable, machine-readable: branch on it (every code is listed)",
+    )
+    message = serializers.CharField(help_text="for people")
+    field = serializers.CharField(required=False, help_text="the input the error is about")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:

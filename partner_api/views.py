@@ -1,6 +1,9 @@
 """Partner API views: authenticate, validate, call one service or selector, shape the answer."""
 
+from datetime import UTC
+
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -62,6 +65,11 @@ class PartnerView(IdempotentPostMixin, APIView):
     authentication_classes = [MerchantKeyAuthentication]
     permission_classes = [IsMerchant]
     throttle_classes = [MerchantRateThrottle]
+
+    def dispatch(self, request, *args, **kwargs):
+        # The API speaks UTC ("Z"), whatever TIME_ZONE people read the pages in.
+        with timezone.override(UTC):
+            return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):
         if request.method == "POST":
@@ -156,9 +164,10 @@ class OrderCloseView(PartnerView):
         operation_id="orders_close",
         request=None,
         responses={200: OrderDetailSerializer, **schema.errors(404, *schema.POST_ERRORS)},
-        description="Close an unpaid order after closing its open attempts at their channels. "
-        "A paid order stays as it is (check `status`); 409 `payment_in_progress` when a "
-        "channel could not confirm the close yet.",
+        description="Close an unpaid order after closing its open attempts at their channels "
+        "(an order already closed: the same answer). 409 `order_paid` when the order is paid, "
+        "also when the close finds its attempt paid at the channel (refund it instead); 409 "
+        "`payment_in_progress` when a channel could not confirm the close yet.",
         **POST,
     )
     def post(self, request, order_id: str):

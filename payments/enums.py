@@ -28,8 +28,8 @@ PAYMENT_TRANSITIONS = {
 
 
 class PaymentClient(models.TextChoices):
-    PC = "pc"  # QR code shown inline
-    MOBILE = "mobile"  # redirect to the channel's pay URL
+    PC = "pc", "PC"  # QR code shown inline
+    MOBILE = "mobile", "Mobile"  # redirect to the channel's pay URL
 
 
 class TransactionSource(models.TextChoices):

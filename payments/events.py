@@ -2,6 +2,7 @@
 
 from orders.models import Order
 from payments.models import Event, Payment, Refund
+from payments.timestamps import utc_text
 from payments.webhooks.delivery import webhook_deliveries_create
 
 
@@ -21,7 +22,7 @@ def order_payload(order: Order) -> dict:
         "currency": order.currency,
         "refunded_amount": order.refunded_amount,
         "paid_payment": order.paid_payment_id,
-        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+        "paid_at": utc_text(order.paid_at),
     }
 
 
@@ -34,7 +35,7 @@ def payment_payload(payment: Payment) -> dict:
         "status": payment.status,
         "amount": payment.amount,
         "currency": payment.currency,
-        "paid_at": payment.paid_at.isoformat() if payment.paid_at else None,
+        "paid_at": utc_text(payment.paid_at),
     }
 
 

@@ -105,13 +105,20 @@ class Payment(models.Model):
 
 
 class PaymentCheck(models.Model):
-    """One active query of a payment at its channel and what came of it (the admin timeline)."""
+    """One question to a payment's channel (a query, or a close) and what came of it: the admin
+    timeline, and what the channel last said about a payment that needs finance."""
+
+    class Call(models.TextChoices):
+        QUERY = "query"
+        CLOSE = "close"
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="checks")
+    call = models.CharField(max_length=8, choices=Call, default=Call.QUERY)
     actor_kind = models.CharField(max_length=20, choices=ActorKind)
     actor_ref = models.CharField(max_length=200, blank=True)
     answer = models.CharField(max_length=16)  # the channel's TradeStatus
-    outcome = models.CharField(max_length=24)  # what payment_apply_channel_result made of it
+    # what payment_apply_channel_result made of a query's answer; a close's CloseOutcome
+    outcome = models.CharField(max_length=24)
     error = models.CharField(max_length=500, blank=True)
     asked_at = models.DateTimeField()  # before the call: the timeline reads cause, then effect
 
@@ -120,7 +127,7 @@ class PaymentCheck(models.Model):
         verbose_name_plural = "payment checks"
 
     def __str__(self) -> str:
-        return f"{self.payment_id} query: {self.answer} → {self.outcome}"
+        return f"{self.payment_id} {self.call}: {self.answer} → {self.outcome}"
 
 
 class ChannelTransaction(models.Model):

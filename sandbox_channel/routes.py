@@ -10,7 +10,7 @@ from channel_sim import web
 from channel_sim.calls import CallLog
 from channel_sim.web import Response, html_response, json_response, redirect
 
-from . import bad_answers, notifier, validation, wallet
+from . import bad_answers, home, notifier, validation, wallet
 from .errors import ApiError, invalid
 from .faults import ApiFault, Faults
 from .refunds import Refunds
@@ -47,6 +47,8 @@ class App:
         trade = "/v1/trades/" + segment.format("out_trade_no")
         wallet_trade = "/wallet/" + segment.format("trade_no")
         table = [
+            ("GET", "/", self.home, None),
+            ("GET", "/favicon.ico", self.favicon, None),
             ("GET", "/healthz", self.healthz, None),
             ("POST", "/v1/trades", self.create_trade, "create"),
             ("GET", trade, self.query_trade, "query"),
@@ -171,12 +173,25 @@ class App:
     def notifications(self, request: Request) -> Response:
         return json_response(notifier.list_attempts(self._store, request.query.get("out_trade_no")))
 
+    def home(self, request: Request) -> Response:
+        return html_response(home.home_page(self._trades.recent()))
+
+    def favicon(self, request: Request) -> Response:
+        return Response(
+            200, home.FAVICON.encode(), "image/svg+xml", {"Cache-Control": "max-age=86400"}
+        )
+
     def wallet_page(self, request: Request, trade_no: str) -> Response:
         try:
             trade, return_url, payable = self._trades.for_wallet(trade_no)
         except ApiError:
             return html_response(wallet.not_found_page(), 404)
-        return html_response(wallet.trade_page(trade, return_url, payable))
+        just_paid = request.query.get("paid") == "1"  # the redirect of the Pay click
+        page = wallet.trade_page(trade, return_url, payable, just_paid=just_paid)
+        # never kept for Back: a page restored from the cache would offer Pay on a paid trade
+        return Response(
+            200, page.encode(), "text/html; charset=utf-8", {"Cache-Control": "no-store"}
+        )
 
     def wallet_pay(self, request: Request, trade_no: str) -> Response:
         try:
@@ -188,7 +203,7 @@ class App:
             page = wallet.trade_page(trade, return_url, payable, problem=error.message)
             return html_response(page, error.status)
         # Post/redirect/get: reloading the result page must not pay again.
-        return redirect(f"/wallet/{quote(trade_no)}")
+        return redirect(f"/wallet/{quote(trade_no)}?paid=1")
 
 
 def _asked(request: Request, arguments: dict[str, str]) -> dict[str, str]:

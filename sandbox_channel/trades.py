@@ -169,6 +169,16 @@ class Trades:
         )
         return view, trade["return_url"], payable
 
+    def recent(self, limit: int = 10) -> list[sqlite3.Row]:
+        """The latest trades as stored, for the home page's wallet links (a read only: a
+        trade past time_expire shows its stored status until it is next asked about)."""
+        with self._store.transaction() as conn:
+            return conn.execute(
+                "SELECT trade_no, out_trade_no, channel, status, amount, currency, subject"
+                " FROM trades WHERE precreated = 0 ORDER BY created_at DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+
     def _require(self, conn: sqlite3.Connection, out_trade_no: str) -> sqlite3.Row:
         trade = self._load(conn, "out_trade_no", out_trade_no, clock.now())
         if trade is None or trade["precreated"]:

@@ -1,5 +1,6 @@
 """The wallet page a QR code opens: what the buyer sees on their phone, with a Pay button."""
 
+import json
 from html import escape
 from typing import Any
 
@@ -11,6 +12,7 @@ def trade_page(
     return_url: str | None,
     payable: bool,
     problem: str | None = None,
+    just_paid: bool = False,
 ) -> str:
     status = trade["status"]
     parts = [
@@ -25,8 +27,8 @@ def trade_page(
     if status == "SUCCESS":
         parts.append('<p class="ok" id="result">Payment successful</p>')
         if return_url:
-            # Back to the merchant, like a real wallet does after a short pause.
-            head_extra = f'<meta http-equiv="refresh" content="3;url={escape(return_url)}">'
+            if just_paid:
+                head_extra = _return_soon(return_url)
             parts.append(
                 f'<p><a id="return-link" href="{escape(return_url)}">Return to the merchant</a></p>'
             )
@@ -40,6 +42,14 @@ def trade_page(
     else:
         parts.append('<p class="bad" id="result">This payment is closed and cannot be paid.</p>')
     return document("Sandbox wallet", "".join(parts), head_extra)
+
+
+def _return_soon(return_url: str) -> str:
+    """Back to the merchant after a short pause, as a real wallet does right after the Pay
+    click, and only then: replacing this page in the history, so the customer's Back from the
+    merchant's page shows this page (paid, with a link) instead of being sent forward again."""
+    target = json.dumps(return_url).replace("<", "\\u003c")
+    return f"<script>setTimeout(function () {{ location.replace({target}); }}, 3000);</script>"
 
 
 def not_found_page() -> str:

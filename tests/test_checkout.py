@@ -7,6 +7,7 @@ import json
 import re
 import secrets
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -15,6 +16,7 @@ from django.test import AsyncClient
 
 from orders.enums import OrderStatus
 from orders.models import Merchant, Order
+from orders.selectors import order_payable_until
 from payments.enums import PaymentStatus
 from payments.models import Payment
 from tests.factories import make_order
@@ -181,6 +183,33 @@ def test_pay_another_way_is_refused_clearly_while_the_old_close_is_unknown(
     assert "Your earlier payment may still be going through" in html
     assert "I have paid — check now" in html
     assert list(Payment.objects.values_list("pk", "status")) == [(old.pk, PaymentStatus.PAYING)]
+
+
+def test_the_deadline_is_shown_in_the_shops_time_zone_not_utc(client, demo_merchant, settings):
+    order = create_order(client)
+    payable_until = order_payable_until(order)
+
+    html = page(client, order)
+
+    shanghai = payable_until.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"(until {shanghai:%H:%M} UTC+0800)" in html
+    assert " UTC)" not in html
+
+
+def test_an_earlier_payment_that_went_through_is_good_news_not_an_error(
+    client, demo_merchant, sandbox
+):
+    order = create_order(client)
+    pay(client, order)
+    old = Payment.objects.get()
+    sandbox.pay(old.out_trade_no)  # the buyer paid; its callback goes nowhere
+
+    pay(client, order, "sandbox_card", seen_attempt=old.pk)  # "pay another way" finds it paid
+    html = page(client, order)
+
+    assert 'class="message message-success" role="status">Your earlier payment went through' in html
+    assert "message-error" not in html
+    assert Order.objects.get().status == OrderStatus.PAID
 
 
 def test_i_have_paid_asks_the_channel_now(client, demo_merchant, sandbox, settings):
@@ -352,3 +381,15 @@ def test_a_server_push_stream_ends_by_itself_after_its_lifetime(client, fast_pus
 
     assert time.monotonic() - started < 3
     assert [e["state"] for e in events] == ["UNPAID:"]
+
+
+def test_the_site_has_a_favicon(client, demo_merchant):
+    moved = client.get("/favicon.ico")
+    icon = client.get(moved["Location"])
+
+    assert moved.status_code == 301
+    assert icon.status_code == 200
+    assert b"".join(icon.streaming_content if icon.streaming else [icon.content]).startswith(
+        b"<svg"
+    )
+    assert 'rel="icon"' in client.get("/").content.decode()

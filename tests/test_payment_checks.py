@@ -10,7 +10,7 @@ from orders.audit import Actor
 from orders.enums import ActorKind, OrderStatus
 from orders.models import Order
 from payments.enums import NotificationOutcome, PaymentStatus, RefundReason
-from payments.models import ChannelNotification, Event, Payment, Refund
+from payments.models import ChannelNotification, Event, Payment, PaymentCheck, Refund
 from payments.services.attempts import payment_start
 from payments.services.notifications import notification_receive, notifications_reprocess_stale
 from payments.services.order_closing import orders_close_expired
@@ -263,8 +263,13 @@ def test_an_open_attempt_past_its_deadline_is_never_abandoned(merchant, sandbox,
     assert payment.status == PaymentStatus.PAYING
     assert payment.next_check_at is not None  # still scheduled: closed or queried until final
     assert payment.needs_attention
-    line = next(line for line in money_at_risk(now=timezone.now()) if line.risk.key == "expired")
-    assert (line.count, line.totals) == (1, ((payment.amount, payment.currency),))
+    # every close answered unknown is on the check log: money at risk, not an abandoned code
+    closes = payment.checks.filter(call=PaymentCheck.Call.CLOSE)
+    assert set(closes.values_list("answer", "outcome")) == {("UNKNOWN", "UNKNOWN")}
+    lines = {line.risk.key: line for line in money_at_risk(now=timezone.now())}
+    unknown = lines["payments_unknown"]
+    assert (unknown.count, unknown.totals) == (1, ((payment.amount, payment.currency),))
+    assert lines["payments_abandoned"].count == 0
 
     sandbox.reset_faults()
     make_due(payment)

@@ -35,8 +35,9 @@ from payments.enums import (
     TransactionSource,
 )
 from payments.locks import lock_order, order_known_paid, order_lock
-from payments.models import Payment
-from payments.services.checks import answer_about
+from payments.models import Payment, PaymentCheck
+from payments.services.check_log import payment_check_record
+from payments.services.checks import answer_about, unknown_answer
 from payments.services.results import payment_apply_channel_result
 
 logger = logging.getLogger(__name__)
@@ -208,8 +209,9 @@ def _create_channel_trade(payment: Payment, adapter, actor: Actor) -> Payment:
 
 
 def payment_close_attempt(*, payment_id: str, actor: Actor) -> CloseOutcome:
-    """Close an open attempt at its channel, then record what the channel said. A close the
-    channel does not accept yet is not sent (DEFERRED)."""
+    """Close an open attempt at its channel, then record what the channel said (and the close
+    itself, on the payment's check log: an unknown close is money at risk for finance). A close
+    the channel does not accept yet is not sent (DEFERRED)."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("order").get(pk=payment_id)
         if not payment.is_open:
@@ -223,19 +225,33 @@ def payment_close_attempt(*, payment_id: str, actor: Actor) -> CloseOutcome:
         payment.save(update_fields=["closing_since", "updated_at"])
     if not adapter.capabilities.supports_close:
         return _supersede(payment_id, actor, "the channel cannot close")
+    asked_at = timezone.now()
     try:
         result = answer_about(
             adapter.close_trade(payment.trade_ref), out_trade_no=payment.out_trade_no
         )
     except (ChannelUnavailable, ChannelError) as error:
         logger.warning("close unknown: payment=%s error=%s", payment_id, error)
-        result = TradeResult(out_trade_no=payment.out_trade_no, status=TradeStatus.UNKNOWN)
+        result = unknown_answer(payment.out_trade_no, str(error))
+    outcome = _close_outcome(payment, result, actor)
+    payment_check_record(
+        payment=payment,
+        asked_at=asked_at,
+        result=result,
+        outcome=outcome,
+        actor=actor,
+        call=PaymentCheck.Call.CLOSE,
+    )
+    return outcome
+
+
+def _close_outcome(payment: Payment, result: TradeResult, actor: Actor) -> CloseOutcome:
     if result.status == TradeStatus.NOT_FOUND:
         if not _past_time_expire(payment):
             # Some channels create a trade only when the buyer scans its QR (Alipay's
             # precreate): "not found" then means "not yet", and the QR stays payable until
             # time_expire. The attempt is replaced but still checked, refunded if it succeeds.
-            return _supersede(payment_id, actor, "the channel has no such trade yet")
+            return _supersede(payment.pk, actor, "the channel has no such trade yet")
         # time_expire has passed: nothing can be paid there any more.
         result = TradeResult(out_trade_no=payment.out_trade_no, status=TradeStatus.CLOSED)
     payment_apply_channel_result(result=result, source=TransactionSource.QUERY, actor=actor)
@@ -246,7 +262,7 @@ def payment_close_attempt(*, payment_id: str, actor: Actor) -> CloseOutcome:
         # closed or failed: nothing more can be paid on it (a success the channel took with
         # another amount ends the attempt too, and is refunded)
         return CloseOutcome.CLOSED
-    _clear_closing(payment_id)
+    _clear_closing(payment.pk)
     return CloseOutcome.UNKNOWN
 
 

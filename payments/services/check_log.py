@@ -1,4 +1,5 @@
-"""The record of every active query and its outcome, shown on the back office's timeline."""
+"""The record of every question asked of a payment's channel (queries and closes) and its
+outcome: the back office's timeline, and what the channel last said about a stuck payment."""
 
 from datetime import datetime
 
@@ -8,12 +9,19 @@ from payments.models import Payment, PaymentCheck
 
 
 def payment_check_record(
-    *, payment: Payment, asked_at: datetime, result: TradeResult, outcome: str, actor: Actor
+    *,
+    payment: Payment,
+    asked_at: datetime,
+    result: TradeResult,
+    outcome: str,
+    actor: Actor,
+    call: str = PaymentCheck.Call.QUERY,
 ) -> PaymentCheck:
-    """Written after the answer was applied (its own short insert): a query is a read of the
-    channel, so it is kept whatever the answer, including the unknowns."""
+    """Written after the answer was applied (its own short insert): a question to the channel
+    is kept whatever the answer, including the unknowns."""
     return PaymentCheck.objects.create(
         payment=payment,
+        call=call,
         actor_kind=actor.kind,
         actor_ref=actor.ref[:200],
         answer=result.status,

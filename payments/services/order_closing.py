@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from orders.audit import EXPIRY, Actor, move
-from orders.enums import OPEN_ORDER_STATUSES, ORDER_TRANSITIONS, OrderStatus
+from orders.enums import OPEN_ORDER_STATUSES, ORDER_TRANSITIONS, PAID_ORDER_STATUSES, OrderStatus
 from orders.errors import Refusal
 from orders.models import Order
 from payments.channels import get_channel
@@ -38,6 +38,7 @@ def order_close(*, order_id: str, actor: Actor, note: str = "") -> Order:
     leaves the order open (raise) so it can be retried.
     """
     order = Order.objects.get(pk=order_id)
+    _refuse_if_paid(order)
     open_attempts = order.payments.filter(status__in=OPEN_PAYMENT_STATUSES, superseded=False)
     for payment_id in open_attempts.values_list("pk", flat=True):
         outcome = payment_close_attempt(payment_id=payment_id, actor=actor)
@@ -49,8 +50,9 @@ def order_close(*, order_id: str, actor: Actor, note: str = "") -> Order:
             )
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
+        _refuse_if_paid(order)  # a close can find the attempt paid at its channel
         if order.status not in OPEN_ORDER_STATUSES:
-            return order
+            return order  # closed already: closing again is the same answer
         if open_attempts.exists():
             raise OrderNotClosable("payment_in_progress", "a new payment attempt was started")
         _close_locked_order(order, actor=actor, note=note)
@@ -66,6 +68,11 @@ def _close_deferred(payment: Payment) -> OrderNotClosable:
         f"{adapter.code} accepts a close only {wait} s after a payment attempt started: "
         f"try again from {not_before.isoformat(timespec='seconds')}",
     )
+
+
+def _refuse_if_paid(order: Order) -> None:
+    if order.status in PAID_ORDER_STATUSES:
+        raise OrderNotClosable("order_paid", "this order is paid: refund it instead of closing it")
 
 
 def orders_close_expired(*, now, batch: int) -> int:

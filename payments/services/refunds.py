@@ -77,7 +77,7 @@ def refund_create_in_transaction(
     makes "never more than was paid" hold under concurrency. An AMOUNT_MISMATCH refund returns
     what the channel took from an attempt that did not pay its order (it ended FAILED)."""
     mismatch = reason == RefundReason.AMOUNT_MISMATCH
-    if payment.status != PaymentStatus.SUCCEEDED and not mismatch:
+    if not (mismatch or refund_can_be_requested(payment)):
         raise RefundRefused("payment_not_succeeded", "only a succeeded payment can be refunded")
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise RefundRefused("invalid_amount", "the refund amount must be a positive integer")
@@ -99,6 +99,12 @@ def refund_create_in_transaction(
     record_status_change(refund, from_status="", actor=actor, note=note or reason)
     transaction.on_commit(partial(enqueue, "payments.tasks.refund_execute", refund.id))
     return refund
+
+
+def refund_can_be_requested(payment: Payment) -> bool:
+    """A merchant or finance may refund only a payment that succeeded (the automatic refund of
+    another amount the channel took is the one exception, made by the result service)."""
+    return payment.status == PaymentStatus.SUCCEEDED
 
 
 def refundable_amount(payment: Payment) -> int:

@@ -3,13 +3,14 @@
 import json
 
 from payments.models import Event
+from payments.timestamps import utc_text
 
 
 def event_envelope(event: Event) -> dict:
     return {
         "id": event.id,
         "type": event.type,
-        "created_at": event.created_at.isoformat(),
+        "created_at": utc_text(event.created_at),
         "data": event.payload,
     }
 

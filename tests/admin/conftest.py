@@ -91,6 +91,11 @@ def messages_of(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
 
 
+def said(response) -> list[tuple[str, str]]:
+    """The messages with their level ("success", "warning", …), as the page colours them."""
+    return [(message.level_tag, str(message)) for message in response.context["messages"]]
+
+
 def paying(merchant, amount=1000) -> Payment:
     """A payment the buyer can pay at the sandbox now (its callbacks are lost in tests)."""
     order = make_order(merchant, amount=amount)

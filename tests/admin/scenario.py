@@ -12,9 +12,11 @@ from orders.models import Order
 from payments.enums import DeliveryStatus, EventType, NotificationOutcome, PaymentStatus
 from payments.models import (
     ChannelNotification,
+    ChannelTransaction,
     Discrepancy,
     Event,
     Payment,
+    PaymentCheck,
     Refund,
     WebhookDelivery,
 )
@@ -22,9 +24,10 @@ from tests.factories import make_order
 
 # What the dashboard must show for the scenario: key -> (count, {currency: minor units}).
 EXPECTED = {
-    "overdue": (3, {"CNY": 3000, "USD": 250}),
-    "flagged": (3, {"CNY": 2300, "JPY": 400}),
-    "expired": (0, {}),  # counted in tests/test_payment_checks.py
+    "payments_unknown": (3, {"CNY": 3000, "JPY": 400}),
+    "payments_paid_not_applied": (1, {"CNY": 300}),
+    "payments_abandoned": (1, {}),  # shown, never totalled: the channel says no money moved
+    "extra_successes": (1, {"USD": 800}),
     "refunds_pending": (3, {"CNY": 300, "USD": 75}),
     "refunds_failed": (1, {"CNY": 300}),
     "refunds_flagged": (2, {"CNY": 500}),
@@ -35,6 +38,8 @@ EXPECTED = {
     "discrepancies_open": (2, {}),
 }
 STUCK_TOTAL = 5  # overdue or flagged
+HTTP_503 = "GET /v1/trades/P1: HTTP 503"
+REFUND_UNKNOWN = "POST /v1/refunds: timed out"
 
 
 def aged(instance, field: str, seconds: float):
@@ -61,8 +66,32 @@ def payment(merchant, *, amount, currency="CNY", status=PaymentStatus.PAYING, ag
     return aged(created, "created_at", age)
 
 
+def check(payment, answer: str, *, ago: float, call="query", error="", outcome="NO_CHANGE"):
+    """What the channel said about a payment `ago` seconds ago (a query or a close)."""
+    return PaymentCheck.objects.create(
+        payment=payment,
+        call=call,
+        actor_kind="JOB",
+        answer=answer,
+        outcome=outcome,
+        error=error,
+        asked_at=timezone.now() - timedelta(seconds=ago),
+    )
+
+
 def seed(merchant) -> dict[str, Payment]:
-    payments = {
+    payments = _payments(merchant)
+    _checks(payments)
+    _transactions(payments)
+    _refunds(payments["settled_flagged"], payments["paid_usd"])
+    _callbacks()
+    _deliveries(merchant)
+    _discrepancies()
+    return payments
+
+
+def _payments(merchant) -> dict[str, Payment]:
+    return {
         "overdue_cny": payment(merchant, amount=1000, age=5 * 60, channel_trade_no="SBXCNY1"),
         "overdue_usd": payment(merchant, amount=250, currency="USD", age=3 * 3600),
         "fresh": payment(merchant, amount=700, age=30),
@@ -84,19 +113,48 @@ def seed(merchant) -> dict[str, Payment]:
         "closed": payment(merchant, amount=900, status=PaymentStatus.CLOSED, age=7200),
         "paid_usd": payment(merchant, amount=800, currency="USD", status=PaymentStatus.SUCCEEDED),
     }
-    _refunds(payments["settled_flagged"], payments["paid_usd"])
-    _callbacks()
-    _deliveries(merchant)
-    _discrepancies()
-    return payments
+
+
+def _checks(payments) -> None:
+    # unknown: the channel did not answer (the latest check counts, not the first)
+    check(payments["overdue_cny"], "PAYING", ago=200)
+    check(payments["overdue_cny"], "UNKNOWN", ago=100, error=HTTP_503)
+    # abandoned: the channel says it is waiting for the buyer
+    check(payments["overdue_usd"], "PAYING", ago=3600)
+    check(payments["overdue_usd"], "PAYING", ago=60)
+    # paid at the channel, not applied here (its answer did not match, say)
+    check(payments["flagged_fresh"], "SUCCEEDED", ago=30, outcome="MISMATCH")
+    # a close whose result is unknown, twice, after a waiting answer
+    check(payments["overdue_flagged"], "PAYING", ago=300)
+    check(payments["overdue_flagged"], "UNKNOWN", ago=200, call="close", error="timed out")
+    check(payments["overdue_flagged"], "UNKNOWN", ago=100, call="close", error="timed out")
+    # unpaid_flagged was never asked: unknown
+    check(payments["fresh"], "PAYING", ago=10)
+
+
+def _transactions(payments) -> None:
+    """The settled payment won its order; the USD one took money for an order it did not pay
+    (an extra success), and its refund is only pending."""
+    winner = payments["settled_flagged"]
+    Order.objects.filter(pk=winner.order_id).update(status=OrderStatus.PAID, paid_payment=winner)
+    for paid in (winner, payments["paid_usd"]):
+        ChannelTransaction.objects.create(
+            channel=paid.channel,
+            channel_trade_no=f"T{paid.pk}",
+            out_trade_no=paid.out_trade_no,
+            payment=paid,
+            amount=paid.amount,
+            currency=paid.currency,
+            source="query",
+        )
 
 
 def _refunds(paid_cny: Payment, paid_usd: Payment) -> None:
-    for amount, status, flagged in [
-        (100, "PENDING", False),
-        (200, "PROCESSING", True),
-        (300, "FAILED", True),
-        (400, "SUCCEEDED", False),
+    for amount, status, flagged, error in [
+        (100, "PENDING", False, ""),
+        (200, "PROCESSING", True, REFUND_UNKNOWN),
+        (300, "FAILED", True, "NOT_ENOUGH_BALANCE: the merchant balance is too low"),
+        (400, "SUCCEEDED", False, ""),
     ]:
         Refund.objects.create(
             payment=paid_cny,
@@ -105,6 +163,7 @@ def _refunds(paid_cny: Payment, paid_usd: Payment) -> None:
             reason="MANUAL",
             status=status,
             needs_attention=flagged,
+            last_error=error,
         )
     Refund.objects.create(
         payment=paid_usd, amount=75, currency="USD", reason="MANUAL", status="PENDING"

@@ -6,11 +6,20 @@ callback until someone asks the channel."""
 import pytest
 from django.contrib.admin.models import LogEntry
 
+from backoffice.wording import when
 from orders.enums import ActorKind, OrderStatus
 from orders.models import StatusChange
 from payments.enums import PaymentStatus, RefundReason, RefundStatus
 from payments.models import Payment, PaymentCheck, Refund
-from tests.admin.conftest import admin_url, hidden_inputs, messages_of, paid, paying, run_action
+from tests.admin.conftest import (
+    admin_url,
+    hidden_inputs,
+    messages_of,
+    paid,
+    paying,
+    run_action,
+    said,
+)
 from tests.admin.scenario import aged
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +55,13 @@ def test_requery_turns_a_payment_whose_callback_was_lost_paid(support, merchant,
         "SUCCEEDED",
         "PAID",
     )
-    assert messages_of(final) == [f"{payment.pk}: channel queried: PAID; payment SUCCEEDED"]
+    assert said(final) == [
+        (
+            "success",
+            f"Payment {payment.pk}: the channel confirmed the payment: the order is paid "
+            "(payment Succeeded)",
+        )
+    ]
     assert LogEntry.objects.get(object_id=payment.pk).user.username == "sam.support"
 
 
@@ -69,9 +84,45 @@ def test_a_requery_that_changes_nothing_is_still_on_record(finance, merchant, sa
 
     final, _ = run_action(finance, PAYMENTS, "recheck_payments", [payment])
 
-    assert messages_of(final) == [f"{payment.pk}: channel queried: NO_CHANGE; payment PAYING"]
+    payment.refresh_from_db()
+    assert said(final) == [
+        (
+            "success",
+            f"Payment {payment.pk}: the channel is still waiting for the buyer: nothing changed; "
+            f"still Paying, will be checked again at {when(payment.next_check_at)}",
+        )
+    ]
     assert PaymentCheck.objects.get(payment=payment).answer == "PAYING"
     assert LogEntry.objects.filter(object_id=payment.pk).count() == 1
+
+
+def test_a_requery_the_channel_did_not_answer_is_a_warning_with_the_reason_and_next_check(
+    finance, merchant, sandbox
+):
+    payment = paying(merchant)
+    sandbox.set_faults({"api_error_rate": {"query": 1}})
+
+    final, _ = run_action(finance, PAYMENTS, "recheck_payments", [payment])
+
+    payment.refresh_from_db()
+    ((level, text),) = said(final)
+    assert level == "warning"
+    assert text.startswith(f"Payment {payment.pk}: the channel did not answer the query (")
+    assert "HTTP 5" in text
+    assert text.endswith(f"): still Paying, will be checked again at {when(payment.next_check_at)}")
+    assert payment.status == PaymentStatus.PAYING
+
+
+def test_a_close_the_channel_left_unclear_is_a_warning(finance, merchant, sandbox):
+    payment = paying(merchant)
+    sandbox.set_faults({"close_unknown_rate": 1})
+
+    final, _ = run_action(finance, PAYMENTS, "close_payments", [payment])
+
+    ((level, text),) = said(final)
+    assert level == "warning"
+    assert text.startswith(f"Payment {payment.pk}: the channel did not answer the close")
+    assert "still Paying" in text
 
 
 def test_close_at_channel_closes_the_trade_there_first(finance, merchant, sandbox):
@@ -83,7 +134,13 @@ def test_close_at_channel_closes_the_trade_there_first(finance, merchant, sandbo
     assert payment.status == PaymentStatus.CLOSED
     assert sandbox.trade(payment.out_trade_no)["status"] == "CLOSED"
     assert admin_moves(payment, "fiona.finance") == [("PAYING", "CLOSED")]
-    assert messages_of(final) == [f"{payment.pk}: close at channel: CLOSED; payment CLOSED"]
+    assert said(final) == [
+        (
+            "success",
+            f"Payment {payment.pk}: closed at the channel: nothing more can be paid on it "
+            "(payment Closed)",
+        )
+    ]
 
 
 def test_closing_a_trade_the_buyer_already_paid_records_the_payment(finance, merchant, sandbox):
@@ -103,11 +160,12 @@ def test_a_partial_refund_executes_at_the_sandbox_and_appears_in_the_timeline(
     payment = paid(merchant, sandbox)
 
     final, pages = run_action(
-        finance, PAYMENTS, "refund_payment", [payment], amount="400", reason="customer asked"
+        finance, PAYMENTS, "refund_payment", [payment], amount="4.00", reason="customer asked"
     )
 
-    assert "refundable CNY 10.00 (1000)" in pages[0].text
-    assert "Refund CNY 4.00 (400 minor units)" in pages[1].text
+    assert "still refundable CNY 10.00" in pages[0].text
+    assert "Amount in CNY" in pages[0].text
+    assert f"Refund CNY 4.00 of payment {payment.pk} (still refundable CNY 10.00)" in pages[1].text
     refund = Refund.objects.get(payment=payment)
     assert (refund.amount, refund.reason, refund.note, refund.status) == (
         400,
@@ -121,49 +179,79 @@ def test_a_partial_refund_executes_at_the_sandbox_and_appears_in_the_timeline(
         ("PENDING", "PROCESSING"),
         ("PROCESSING", "SUCCEEDED"),
     ]
-    assert messages_of(final) == [f"{payment.pk}: refund {refund.pk} of CNY 4.00: SUCCEEDED"]
+    assert said(final) == [
+        (
+            "success",
+            f"Payment {payment.pk}: refund {refund.pk} of CNY 4.00: the channel confirmed it, "
+            "the money is on its way back",
+        )
+    ]
 
     timeline = finance.get(admin_url(Payment, "change", payment.pk))
     summaries = [entry.summary for entry in timeline.context["timeline"]]
-    assert f"refund {refund.pk} of CNY 4.00 (MANUAL): now SUCCEEDED" in summaries
+    assert f"refund {refund.pk} of CNY 4.00 requested (Manual)" in summaries
     assert f"refund {refund.pk}: PROCESSING → SUCCEEDED" in summaries
     assert f"refund {refund.pk}: PROCESSING → SUCCEEDED" in timeline.text
 
 
-def test_a_refund_above_what_is_left_is_refused_and_creates_nothing(finance, merchant, sandbox):
+def test_a_refund_above_what_is_left_is_refused_at_the_form_before_any_review(
+    finance, merchant, sandbox
+):
     payment = paid(merchant, sandbox)
-    run_action(finance, PAYMENTS, "refund_payment", [payment], amount="700", reason="part")
+    run_action(finance, PAYMENTS, "refund_payment", [payment], amount="7.00", reason="part")
 
-    final, _ = run_action(
-        finance, PAYMENTS, "refund_payment", [payment], amount="301", reason="too much"
+    first = finance.post(
+        PAYMENTS, {"action": "refund_payment", "index": "0", "_selected_action": [payment.pk]}
+    )
+    page = finance.post(
+        PAYMENTS, {**hidden_inputs(first.text), "amount": "3.01", "reason": "too much"}
     )
 
-    assert messages_of(final) == [
-        f"{payment.pk}: refused: 301 would refund more than the 300 still refundable"
-    ]
+    assert "CNY 3.01 is more than the CNY 3.00 still refundable." in page.text
+    assert hidden_inputs(page.text)["_backoffice_step"] == ["review"]  # the form again
     assert list(Refund.objects.values_list("amount", flat=True)) == [700]
     assert sandbox.trade(payment.out_trade_no)["refunded_amount"] == 700
-    assert LogEntry.objects.filter(change_message__contains="refused").count() == 1
+
+
+def test_a_payment_still_paying_is_offered_no_refund(finance, merchant, sandbox):
+    payment = paying(merchant)
+
+    response = finance.post(
+        PAYMENTS,
+        {"action": "refund_payment", "index": "0", "_selected_action": [payment.pk]},
+        follow=True,
+    )
+
+    assert said(response) == [
+        (
+            "warning",
+            f"Refund: payment {payment.pk} is Paying: only a succeeded payment can be refunded",
+        )
+    ]
+    assert "id_amount" not in response.text
+    assert not Refund.objects.exists()
 
 
 def test_the_rest_can_be_refunded_which_refunds_the_order(finance, merchant, sandbox):
     payment = paid(merchant, sandbox)
-    run_action(finance, PAYMENTS, "refund_payment", [payment], amount="700", reason="part")
-    run_action(finance, PAYMENTS, "refund_payment", [payment], amount="300", reason="rest")
+    run_action(finance, PAYMENTS, "refund_payment", [payment], amount="7", reason="part")
+    run_action(finance, PAYMENTS, "refund_payment", [payment], amount="3.00", reason="rest")
 
     payment.order.refresh_from_db()
     assert payment.order.status == OrderStatus.REFUNDED
     assert payment.order.refunded_amount == 1000
 
 
-def test_the_refund_form_rejects_a_non_integer_amount(finance, merchant, sandbox):
+@pytest.mark.parametrize("typed", ["10.555", "1e3", "-1", "12,5.0.0", "ten", "0.00"])
+def test_the_refund_form_rejects_what_is_not_an_exact_amount(finance, merchant, sandbox, typed):
     payment = paid(merchant, sandbox)
     first = finance.post(
         PAYMENTS, {"action": "refund_payment", "index": "0", "_selected_action": [payment.pk]}
     )
-    page = finance.post(PAYMENTS, {**hidden_inputs(first.text), "amount": "10.5", "reason": "x"})
+    page = finance.post(PAYMENTS, {**hidden_inputs(first.text), "amount": typed, "reason": "x"})
 
-    assert "Enter a whole number" in page.text
+    assert "errorlist" in page.text
+    assert hidden_inputs(page.text)["_backoffice_step"] == ["review"]
     assert not Refund.objects.exists()
 
 
@@ -190,7 +278,7 @@ def test_refund_needs_its_own_permission(support, merchant, sandbox):
             "index": "0",
             "_selected_action": [payment.pk],
             "_backoffice_step": "confirm",
-            "amount": "100",
+            "amount": "1.00",
             "reason": "sneaky",
         },
         follow=True,

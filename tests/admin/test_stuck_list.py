@@ -32,7 +32,48 @@ def test_it_lists_payments_paying_past_the_threshold_or_flagged_and_still_open(f
 def test_the_threshold_is_a_setting(finance, payments, settings):
     settings.STUCK_PAYMENT_AFTER_SECONDS = 20
 
-    assert payments["fresh"].pk in listed(finance, risk="overdue")
+    assert payments["fresh"].pk in listed(finance)
+    assert payments["fresh"].pk in listed(finance, risk="payments_abandoned")
+
+
+def test_each_row_says_what_the_channel_last_said_why_it_is_listed_and_since_when(
+    finance, payments
+):
+    response = finance.get(STUCK)
+    rows = {payment.pk: payment for payment in response.context["cl"].result_list}
+    admin = response.context["cl"].model_admin
+
+    def said(name):
+        row = rows[payments[name].pk]
+        return admin.channel_said(row), admin.on_list_because(row), row.word_since
+
+    unknown_close = said("overdue_flagged")
+    assert unknown_close[0] == "asked to close: no definite answer (timed out)"
+    assert unknown_close[1] == "PAYING past the threshold; flagged by the payment checks"
+    # since the first of the two unknown closes, not the waiting answer before them
+    first_close = payments["overdue_flagged"].checks.filter(call="close").earliest("asked_at")
+    assert unknown_close[2] == first_close.asked_at
+    assert said("overdue_cny")[0] == f"no definite answer ({scenario.HTTP_503})"
+    assert said("overdue_usd")[0] == "waiting for the buyer to pay"
+    never_asked = said("unpaid_flagged")
+    assert never_asked[0] == "not asked yet"
+    assert never_asked[2] == payments["unpaid_flagged"].created_at  # open since it started
+    assert said("flagged_fresh")[0] == "paid at the channel, not applied here"
+    page = response.text
+    assert "asked to close: no definite answer (timed out)" in page
+    assert "ago</span>" in page
+
+
+@pytest.mark.parametrize(
+    ("risk", "names"),
+    [
+        ("payments_unknown", {"overdue_cny", "overdue_flagged", "unpaid_flagged"}),
+        ("payments_paid_not_applied", {"flagged_fresh"}),
+        ("payments_abandoned", {"overdue_usd"}),
+    ],
+)
+def test_the_list_splits_by_what_the_channel_last_said(finance, payments, risk, names):
+    assert listed(finance, risk=risk) == {payments[name].pk for name in names}
 
 
 @pytest.mark.parametrize(
@@ -62,15 +103,18 @@ def test_search_by_order_trade_numbers_or_id(finance, payments, field):
 
 
 def test_csv_export_of_the_filtered_list_has_integer_minor_units_and_currency(finance, payments):
-    response = finance.get(f"{STUCK}export.csv", {"risk": "overdue"})
+    response = finance.get(f"{STUCK}export.csv", {"risk": "payments_unknown"})
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
-    assert {(row["payment"], row["amount_minor"], row["currency"]) for row in rows} == {
-        (payments["overdue_cny"].pk, "1000", "CNY"),
-        (payments["overdue_usd"].pk, "250", "USD"),
-        (payments["overdue_flagged"].pk, "2000", "CNY"),
+    assert {
+        (row["payment"], row["amount_minor"], row["currency"], row["channel_last_answer"])
+        for row in rows
+    } == {
+        (payments["overdue_cny"].pk, "1000", "CNY", "UNKNOWN"),
+        (payments["unpaid_flagged"].pk, "400", "JPY", ""),
+        (payments["overdue_flagged"].pk, "2000", "CNY", "UNKNOWN"),
     }
 
 
@@ -99,3 +143,9 @@ def test_exports_need_the_view_permission(payments):
 
     outsider = client_for(staff_user("no.groups"))
     assert outsider.get(f"{STUCK}export.csv").status_code == 403
+
+
+def test_a_refund_still_open_says_what_the_channel_last_said(finance, payments):
+    page = finance.get("/admin/payments/refund/", {"risk": "refunds_pending"}).text
+
+    assert f'title="{scenario.REFUND_UNKNOWN}">{scenario.REFUND_UNKNOWN}</span>' in page

@@ -2,6 +2,7 @@
 commits late behind the cursor."""
 
 import threading
+from datetime import UTC
 
 import pytest
 from django.db import connection, transaction
@@ -47,7 +48,7 @@ def test_a_feed_item_is_the_webhook_body(partner):
     assert item == {
         "id": event_id,
         "type": "order.closed",
-        "created_at": event.created_at.isoformat(),
+        "created_at": event.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "data": {"n": 0},
     }
 

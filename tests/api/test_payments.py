@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 
 from orders.models import Order
-from payments.models import Payment, Refund
+from payments.models import Event, Payment, Refund
 from payments.tasks import refunds_execute_due
+from payments.webhooks.envelope import event_envelope
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +116,55 @@ def test_close_closes_the_attempt_at_the_channel_first(partner, sandbox, order):
     assert response.json()["status"] == "CLOSED"
     assert response.json()["payments"][0]["status"] == "CLOSED"
     assert sandbox.trade(payment["out_trade_no"])["status"] == "CLOSED"
+
+
+def test_close_on_a_paid_order_is_409_order_paid_and_changes_nothing(partner, sandbox, order):
+    payment = start(partner, order).json()
+    sandbox.pay(payment["out_trade_no"])
+    partner.post(f"/payments/{payment['id']}/sync")
+
+    response = partner.post(f"/orders/{order['id']}/close")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "order_paid"
+    assert Order.objects.get().status == "PAID"
+
+
+def test_close_that_finds_the_attempt_paid_at_the_channel_is_409_order_paid(
+    partner, sandbox, order
+):
+    payment = start(partner, order).json()
+    sandbox.pay(payment["out_trade_no"])  # its callback goes nowhere: only the close learns it
+
+    response = partner.post(f"/orders/{order['id']}/close")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "order_paid"
+    assert Order.objects.get().status == "PAID"
+
+
+def test_close_of_a_closed_order_answers_it_again(partner, sandbox, order):
+    partner.post(f"/orders/{order['id']}/close")
+
+    again = partner.post(f"/orders/{order['id']}/close")
+
+    assert (again.status_code, again.json()["status"]) == (200, "CLOSED")
+
+
+def test_times_are_utc_with_z_whatever_the_time_zone_pages_use(partner, sandbox, order, settings):
+    assert settings.TIME_ZONE != "UTC"  # people read Asia/Shanghai; the API stays UTC
+    payment = start(partner, order).json()
+    sandbox.pay(payment["out_trade_no"])
+    partner.post(f"/payments/{payment['id']}/sync")
+
+    detail = partner.get(f"/orders/{order['id']}").json()
+    # what the feed and the webhooks send (the feed serves only events of ended transactions:
+    # this test's own transaction has not ended)
+    paid = event_envelope(Event.objects.get(type="order.paid"))
+
+    assert detail["created_at"].endswith("Z") and detail["paid_at"].endswith("Z")
+    assert paid["created_at"].endswith("Z")
+    assert paid["data"]["order"]["paid_at"] == detail["paid_at"]
 
 
 def test_close_with_an_unknown_answer_at_the_channel_is_409(partner, sandbox, order):

@@ -83,3 +83,72 @@ def test_the_schema_is_also_served_as_yaml(client):
     document = yaml.safe_load(client.get("/api/schema/").content)
 
     assert document["openapi"].startswith("3.")
+
+
+# Where the API's error codes come from: its own answers, and the refusals of the services its
+# views call (a Refusal keeps its code on the wire).
+CODE_SOURCES = (
+    "partner_api/errors.py",
+    "partner_api/idempotency.py",
+    "partner_api/views.py",
+    "payments/services/attempts.py",
+    "payments/services/order_closing.py",
+    "payments/services/order_refunds.py",
+    "payments/services/refunds.py",
+    "orders/services.py",
+)
+
+
+def codes_in_source() -> set[str]:
+    """Every snake_case string literal that is raised or answered as an error code: the first
+    text argument of a Refusal/ApiError/error_response call, and the error tables' values."""
+    import ast
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from partner_api.errors import API_EXCEPTION_CODES, REFUSAL_STATUS
+
+    codes = set(REFUSAL_STATUS) | set(API_EXCEPTION_CODES.values())
+    for source in CODE_SOURCES:
+        tree = ast.parse((Path(settings.BASE_DIR) / source).read_text())
+        for call in ast.walk(tree):
+            if not isinstance(call, ast.Call):
+                continue
+            name = getattr(call.func, "id", getattr(call.func, "attr", ""))
+            if not name.endswith(
+                ("Refused", "NotClosable", "Conflict", "ApiError", "error_response")
+            ):
+                continue
+            texts = [arg.value for arg in call.args if isinstance(arg, ast.Constant)]
+            codes |= {text for text in texts if isinstance(text, str) and text.isidentifier()}
+    return codes
+
+
+def test_every_error_code_the_api_can_answer_is_in_the_schema_and_the_guide(openapi):
+    from django.conf import settings
+
+    code = openapi["components"]["schemas"]["ErrorDetail"]["properties"]["code"]
+    assert code["allOf"] == [{"$ref": "#/components/schemas/ErrorCodeEnum"}]
+    listed = set(openapi["components"]["schemas"]["ErrorCodeEnum"]["enum"])
+    guide = (settings.BASE_DIR / "docs" / "api.md").read_text()
+
+    found = codes_in_source()
+
+    assert found <= listed, found - listed
+    assert {code for code in listed if f"`{code}`" not in guide} == set()
+
+
+@pytest.mark.parametrize("doc", ["docs/api.md", "partner_api/description.md", "README.md"])
+def test_the_partner_docs_name_only_files_that_exist(doc):
+    import re
+
+    from django.conf import settings
+
+    root = settings.BASE_DIR
+    text = (root / doc).read_text()
+    named = set(re.findall(r"`([\w.-]+(?:/[\w.-]+)+\.(?:md|py|html|json|yml|yaml|toml))`", text))
+    # files the running system generates under var/ or an emulator's data directory
+    generated = {path for path in named if path.startswith(("var/", "keys/", "$"))}
+
+    assert {path for path in named - generated if not (root / path).exists()} == set()

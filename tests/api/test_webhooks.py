@@ -1,6 +1,8 @@
 """Webhooks against a real local HTTP receiver: signed, retried, dead-lettered, never sent for
 a rolled-back event, never sent twice for one attempt."""
 
+from datetime import UTC
+
 import pytest
 from django.db import transaction
 from django.utils import timezone
@@ -56,7 +58,7 @@ def test_an_event_is_sent_right_after_commit_signed_with_the_documented_recipe(
     assert request.event == {
         "id": event.id,
         "type": "order.closed",
-        "created_at": event.created_at.isoformat(),
+        "created_at": event.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "data": {"order": "o0"},
     }
     assert request.headers["Paycenter-Event-Id"] == event.id

@@ -31,3 +31,23 @@ def test_a_phone_pays_at_the_channel_and_the_return_page_confirms_it(shop, new_c
 
     expect(heading(page, "Payment received")).to_be_visible()
     assert Order.objects.get().status == OrderStatus.PAID
+
+
+def test_back_from_the_return_page_does_not_bounce_the_phone_forward_again(shop, new_context):
+    page = new_context(viewport=PHONE, user_agent=IPHONE, is_mobile=True, has_touch=True).new_page()
+    buy(page, shop.url)
+    page.locator("#pay-button").click()
+    page.wait_for_url(re.compile(f"^{shop.sandbox.url}/wallet/"))
+    page.locator("#pay-button").click()  # paid: the wallet sends the phone back by itself
+    page.wait_for_url(re.compile(r"/return/$"))
+    expect(heading(page, "Payment received")).to_be_visible()
+
+    page.go_back()
+
+    # the wallet's own page, saying it is paid, with a way back: and it stays there (the
+    # wallet's own return after the Pay click replaced itself in the history)
+    page.wait_for_url(re.compile(f"^{shop.sandbox.url}/wallet/"))
+    expect(page.locator("#result")).to_have_text("Payment successful")
+    expect(page.locator("#return-link")).to_be_visible()
+    page.wait_for_timeout(4_000)  # longer than the wallet's return pause after a Pay click
+    assert page.url.startswith(f"{shop.sandbox.url}/wallet/")

@@ -81,3 +81,37 @@ def test_amounts_are_formatted_from_minor_units():
     assert format_amount(123456789, "EUR") == "1,234,567.89 EUR"
     assert format_amount(500, "JPY") == "500 JPY"
     assert format_amount(1234, "KWD") == "1.234 KWD"
+
+
+def test_the_root_page_says_what_this_is_and_links_its_docs_api_and_wallets(sandbox, create_trade):
+    trade = create_trade(sandbox, "pay_home", amount=1234, subject="Oolong").json()
+
+    page = requests.get(f"{sandbox.url}/", timeout=5)
+
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "Sandbox payment channel" in page.text
+    assert "docs/sandbox.md" in page.text
+    assert f'href="/wallet/{trade["trade_no"]}">Oolong</a>' in page.text
+    assert 'href="/v1/faults"' in page.text
+    assert '<link rel="icon"' in page.text
+
+
+def test_the_sandbox_has_a_favicon(sandbox):
+    icon = requests.get(f"{sandbox.url}/favicon.ico", timeout=5)
+
+    assert icon.status_code == 200
+    assert icon.headers["Content-Type"] == "image/svg+xml"
+    assert icon.text.startswith("<svg")
+
+
+def test_right_after_the_pay_click_the_wallet_returns_and_leaves_the_history(sandbox, create_trade):
+    trade = create_trade(sandbox, "pay_back", return_url="http://shop.test/back").json()
+
+    after_pay = requests.post(f"{sandbox.url}/wallet/{trade['trade_no']}/pay", timeout=5)
+    visited_again = requests.get(trade["qr_content"], timeout=5)
+
+    assert 'location.replace("http://shop.test/back")' in after_pay.text
+    assert "location.replace" not in visited_again.text  # Back lands here: it stays
+    assert 'href="http://shop.test/back"' in visited_again.text
+    assert visited_again.headers["Cache-Control"] == "no-store"
