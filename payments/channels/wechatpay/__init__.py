@@ -89,7 +89,7 @@ class WechatpayChannel:
         self.code = code
         # 0 for API v3; an operator who sees early closes refused may set a window
         self.capabilities = replace(
-            WechatpayChannel.capabilities, close_not_before_seconds=close_not_before_seconds
+            type(self).capabilities, close_not_before_seconds=close_not_before_seconds
         )
         self.payer_client_ip = payer_client_ip
         self.credentials = LazyCredentials(
