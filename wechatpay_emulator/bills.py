@@ -12,8 +12,10 @@ decimals (``0.74000``); a refund gives back the fee of its own amount (negative)
 import gzip
 import hashlib
 import secrets
+import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -70,8 +72,18 @@ def _free_text(value: str) -> str:
 
 
 class Bills:
-    def __init__(self, store: Store, public_url: str, fee_rate: Decimal = DEFAULT_FEE_RATE):
+    def __init__(
+        self,
+        store: Store,
+        public_url: str,
+        *,
+        settle_due: Callable[[sqlite3.Connection, float], object],
+        fee_rate: Decimal = DEFAULT_FEE_RATE,
+    ):
         self._store = store
+        # Refunds.settle_due: a refund due to settle is settled before the bill is built, as
+        # every read of it does, whether or not the notifier's loop has run since.
+        self._settle_due = settle_due
         self._fee_rate = fee_rate
         self._public_url = public_url.rstrip("/")
         self._downloads: dict[str, Download] = {}
@@ -113,6 +125,7 @@ class Bills:
     def bill_text(self, day: date, bill_type: str) -> str | None:
         start, end = clock.beijing_day_bounds(day)
         with self._store.transaction() as conn:
+            self._settle_due(conn, clock.now())
             payments = conn.execute(
                 "SELECT * FROM trades WHERE paid_at >= ? AND paid_at < ? ORDER BY paid_at, id",
                 (start, end),
