@@ -84,6 +84,8 @@ class Bills:
         # Refunds.settle_due: a refund due to settle is settled before the bill is built, as
         # every read of it does, whether or not the notifier's loop has run since.
         self._settle_due = settle_due
+        # Test door: fen added to the summary's 手续费总金额, so it disagrees with the lines.
+        self._fee_total_offset = 0
         self._fee_rate = fee_rate
         self._public_url = public_url.rstrip("/")
         self._downloads: dict[str, Download] = {}
@@ -114,6 +116,15 @@ class Bills:
             "hash_value": hashlib.sha1(raw).hexdigest(),  # noqa: S324 (WeChat's choice)
             "download_url": f"{self._public_url}/v3/billdownload/file?token={token}",
         }
+
+    def misstate_fee_total(self, body: dict) -> dict[str, int]:
+        """Test door: every bill from now on states its fee total off by ``fee_total_offset``
+        fen (0: the lines' sum again), as a channel whose summary disagrees with its lines."""
+        offset = body.get("fee_total_offset")
+        if not isinstance(offset, int) or isinstance(offset, bool) or abs(offset) > 10**12:
+            raise param_error("fee_total_offset must be an integer number of fen")
+        self._fee_total_offset = offset
+        return {"fee_total_offset": offset}
 
     def download(self, token: str | None) -> Download:
         with self._guard:
@@ -163,7 +174,7 @@ class Bills:
             yuan(totals["settled"]),
             yuan(totals["refunded"]),
             "0.00",
-            fee_text(totals["fee"]),
+            fee_text(totals["fee"] + self._fee_total_offset),
             yuan(totals["ordered"]),
             yuan(totals["refunded"]),
         ]

@@ -138,6 +138,7 @@ class App:
                 None,
             ),
             ("POST", "/_emulator/certificates/rotate", self.rotate_certificate, door, None),
+            ("POST", "/_emulator/bill_summary", self.misstate_bill_summary, door, None),
             ("GET", "/_emulator/faults", self.get_faults, door, None),
             ("POST", "/_emulator/faults", self.set_faults, door, None),
             ("GET", "/_emulator/calls", self.calls, door, None),
@@ -365,6 +366,9 @@ class App:
 
     def console_refund(self, request: Request, out_trade_no: str) -> Response:
         return json_response(self._refunds.create_at_console(out_trade_no, request.json_object()))
+
+    def misstate_bill_summary(self, request: Request) -> Response:
+        return json_response(self._bills.misstate_fee_total(request.json_object()))
 
     def rotate_certificate(self, request: Request) -> Response:
         body = request.json_object() if request.body.strip() else {}
