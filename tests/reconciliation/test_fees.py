@@ -43,6 +43,11 @@ def test_alipay_fees_are_kept_per_line_and_the_day_totals_the_bills_summary(merc
     assert lines.get(kind="refund", out_refund_no=refund["out_refund_no"]).fee == -6
     # the summary says what the merchant pays as a negative amount: the fee total is its negation
     assert run.statement.fee_total == -alipay_summary_fee(run.statement.raw) != 0
+    # and the adapter reads that summary: the day's stated total, kept beside the lines' sum
+    assert run.statement.stated_fee_total == run.statement.fee_total
+    day = channel_today("alipay", timezone.now())
+    fees = ReconciliationOutcome.objects.get(channel="alipay", day=day, fact="fees")
+    assert fees.outcome == Outcome.MATCHED
 
 
 @pytest.fixture
