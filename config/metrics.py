@@ -30,7 +30,8 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 
 
 class RequestsCounted:
-    """Middleware: count every answer by its URL pattern, never the raw path (unbounded)."""
+    """Middleware: count every answer by its URL pattern, never the raw path (unbounded).
+    Sync only, like WhiteNoise below it, which makes the chain sync under ASGI anyway."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -4,6 +4,8 @@ import os
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient
 from django.utils import timezone
 from django_q.models import OrmQ
 from prometheus_client.parser import text_string_to_metric_families
@@ -87,6 +89,14 @@ def test_requests_are_counted_by_route_and_status(client):
     )
     assert value(scrape(client), name, route="unmatched", method="GET", status="404") >= 1
     assert not any("123" in dict(labels).get("route", "") for _, labels in scrape(client))
+
+
+def test_requests_served_over_asgi_are_counted_too(client):
+    def over_asgi():
+        async_to_sync(AsyncClient().get)("/healthz")
+
+    name = "paycenter_http_requests_total"
+    assert moved(client, over_asgi, name, route="healthz", method="GET", status="200") == 1
 
 
 def test_channel_calls_are_counted_and_timed_by_operation_and_outcome(client, merchant, sandbox):
