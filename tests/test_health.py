@@ -1,6 +1,9 @@
 """/healthz and /readyz: what a load balancer and an orchestrator read."""
 
+import socket
+
 import pytest
+from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
@@ -57,3 +60,32 @@ def test_readyz_is_not_ready_while_a_migration_is_unapplied(client):
 
     assert unready.status_code == 503
     assert (unready.json()["database"], unready.json()["migrated"]) == (True, False)
+
+
+@pytest.fixture
+def database_unreachable():
+    """The default connection pointed at a port nobody listens on: a real failed connect."""
+    connection.close()
+    real_port = connection.settings_dict["PORT"]
+    connection.settings_dict["PORT"] = str(closed_port())
+    yield
+    connection.close()
+    connection.settings_dict["PORT"] = real_port
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # free once closed: nothing listens there
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_the_database_readyz_is_503_and_metrics_still_answer(client, database_unreachable):
+    unready = client.get("/readyz")
+    assert unready.status_code == 503
+    assert (unready.json()["database"], unready.json()["redis"]) == (False, True)
+
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    assert b"paycenter_database_up 0.0" in metrics.content
+    assert b"paycenter_http_requests_total" in metrics.content  # the process counts are there
