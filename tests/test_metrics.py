@@ -159,6 +159,27 @@ def test_callbacks_are_counted_by_channel_and_verdict(client, merchant, sandbox)
     )
 
 
+def test_a_callback_from_a_throttled_address_is_counted_throttled(
+    client, merchant, sandbox, settings
+):
+    settings.AUTH_FAILURE_LIMIT = 1
+    payment = start_payment(make_order(merchant))
+    headers, body = signed_notification(payment, "a guessed secret")
+
+    def guess_twice():
+        for _ in range(2):  # the first is judged, the second is not
+            client.post(
+                "/callbacks/sandbox/",
+                data=body,
+                content_type="application/json",
+                headers=headers,
+                REMOTE_ADDR="198.51.100.77",
+            )
+
+    counted = "paycenter_callbacks_received_total"
+    assert moved(client, guess_twice, counted, channel="sandbox", verdict="throttled") == 1
+
+
 # --- the books, read from the database at each scrape ------------------------------------------
 
 
