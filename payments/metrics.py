@@ -9,11 +9,13 @@ Labels come only from bounded sets (configured channel codes, enum values), neve
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.samples import Sample
 
 from payments.channels.base import Channel, ChannelError, ChannelUnavailable
 from payments.enums import NotificationOutcome
@@ -31,8 +33,9 @@ CHANNEL_CALL_SECONDS = Histogram(
 )
 # The latest call per outcome, across processes (max of the timestamps): /readyz reads each
 # channel's last outcome from it, and an alert can ask how long since a channel last answered.
+LAST_CALL_NAME = "paycenter_channel_last_call_timestamp_seconds"
 CHANNEL_LAST_CALL = Gauge(
-    "paycenter_channel_last_call_timestamp_seconds",
+    LAST_CALL_NAME,
     "When a channel's API was last called, by channel, operation and outcome (Unix time)",
     ["channel", "operation", "outcome"],
     multiprocess_mode="max",
@@ -44,7 +47,7 @@ CALLBACKS = Counter(
 )
 
 OUTCOME_OK = "ok"
-OUTCOME_UNAVAILABLE = "unavailable"  # no answer: timeout, connection, unverifiable
+OUTCOME_UNAVAILABLE = "unavailable"  # no answer to trust: timeout, connection, unverifiable
 OUTCOME_REFUSED = "refused"  # the channel's definite error
 OUTCOME_FAILED = "failed"  # anything else raised on our side
 
@@ -88,8 +91,7 @@ class TimedChannel:
         value = getattr(self._adapter, name)
         if name not in TIMED_CALLS:
             return value
-        code = self._adapter.code
-        return lambda *args, **kwargs: channel_call_timed(code, name, value, *args, **kwargs)
+        return partial(channel_call_timed, self._adapter.code, name, value)
 
 
 VERDICT_ACCEPTED = "accepted"  # verified: applied, or a repeat of what we knew
@@ -111,25 +113,25 @@ def callback_counted(*, channel: str, verdict: str) -> None:
     CALLBACKS.labels(channel if channel in settings.PAYMENT_CHANNELS else "unknown", verdict).inc()
 
 
-def channel_last_calls() -> dict[str, dict]:
-    """Each configured channel's latest call across every process of this host: operation,
-    outcome and when (None: not called since the processes started)."""
+def channel_last_calls() -> dict[str, dict | None]:
+    """Each configured channel's latest call by any process of this host whose count file is
+    kept: operation, outcome and when (None: no such call)."""
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=str(settings.PROMETHEUS_MULTIPROC_DIR))
-    latest: dict[str, dict | None] = dict.fromkeys(settings.PAYMENT_CHANNELS)
-    for family in registry.collect():
-        if family.name != CHANNEL_LAST_CALL._name:
-            continue
-        for sample in family.samples:
-            channel, seen = sample.labels["channel"], latest.get(sample.labels["channel"])
-            if channel in latest and (seen is None or sample.value > seen["at"]):
-                latest[channel] = {**sample.labels, "at": sample.value}
+    latest: dict[str, Sample | None] = dict.fromkeys(settings.PAYMENT_CHANNELS)
+    calls = (
+        s for family in registry.collect() if family.name == LAST_CALL_NAME for s in family.samples
+    )
+    for sample in calls:
+        channel = sample.labels["channel"]
+        if channel in latest and (latest[channel] is None or sample.value > latest[channel].value):
+            latest[channel] = sample
+    return {channel: sample and _last_call(sample) for channel, sample in latest.items()}
+
+
+def _last_call(sample: Sample) -> dict:
     return {
-        channel: call
-        and {
-            "operation": call["operation"],
-            "outcome": call["outcome"],
-            "at": datetime.fromtimestamp(call["at"], UTC).isoformat(),
-        }
-        for channel, call in latest.items()
+        "operation": sample.labels["operation"],
+        "outcome": sample.labels["outcome"],
+        "at": datetime.fromtimestamp(sample.value, UTC).isoformat(),
     }
