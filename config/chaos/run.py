@@ -1,0 +1,170 @@
+"""One chaos run: customers under faults and disruptions, then settling, then the verdict."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from config.chaos import disruptions
+from config.chaos.customers import Shop, Visit, closed, visit
+from config.chaos.doors import Answers
+from config.chaos.timeline import Timeline
+from config.chaos.verdict import Ledger, Verdict, judge
+
+SETTLE_POLL_SECONDS = 2
+KILLS = 3
+KILL_SPACING_SECONDS = 1.5
+
+
+def channel_faults(*, seed: int, channel_timeout: float) -> dict:
+    """Everything the sandbox can do wrong at once. Hangs outlast Paycenter's channel timeout
+    just enough that the run does not wait for minutes."""
+    return {
+        "notify_drop": 0.3,
+        "notify_duplicate": 0.3,
+        "notify_delay_ms": [0, 1500],
+        "notify_reorder": True,
+        "api_error_rate": {"create": 0.1, "query": 0.2, "close": 0.2, "refund": 0.2},
+        "api_timeout_rate": {"create": 0.05, "query": 0.1, "close": 0.1, "refund": 0.1},
+        "api_hang_rate": {"query": 0.05, "refund_query": 0.05},
+        "query_stale_rate": 0.3,
+        "close_unknown_rate": 0.3,
+        "pay_after_expire": True,  # closes cross payments: a closed code still takes money
+        "hang_ms": int((channel_timeout + 1) * 1000),
+        "hang_long_ms": int((channel_timeout + 2) * 1000),
+        "seed": seed,
+    }
+
+
+@dataclass(frozen=True)
+class Options:
+    customers: int
+    kill_workers: bool
+    stop_redis: bool
+    settle_seconds: float
+    seed: int
+    channel_timeout: float
+
+
+@dataclass
+class Run:
+    """What a run needs to be judged again later (``run.json``)."""
+
+    name: str
+    started: date
+    visits: list[Visit]
+    answers: Answers
+
+    def order_ids(self) -> list[str]:
+        return sorted({v.order_id for v in self.visits if v.order_id})
+
+    def save(self, path: Path) -> None:
+        data = {
+            "run": self.name,
+            "started": self.started.isoformat(),
+            "orders": self.order_ids(),
+            "double_submits": [sorted(v.orders_seen) for v in self.visits if v.orders_seen],
+            "answers": dict(self.answers.counts),
+            "errors": self.answers.errors,
+        }
+        path.write_text(json.dumps(data, indent=2))
+
+
+def run_chaos(shop: Shop, options: Options) -> Run:
+    timeline = shop.timeline
+    rng = random.Random(options.seed)
+    faults = channel_faults(seed=options.seed, channel_timeout=options.channel_timeout)
+    shop.sandbox.set_faults(faults)
+    timeline.note("fault", "channel misbehaves: " + ", ".join(sorted(faults)))
+    run = Run(shop.run, datetime.now(UTC).date(), [], shop.answers)
+    customers_done = threading.Event()
+    disrupting = threading.Thread(
+        target=_disrupt, args=(options, rng, timeline, customers_done), daemon=True
+    )
+    disrupting.start()
+    with ThreadPoolExecutor(min(options.customers, 8)) as pool:
+        run.visits = list(pool.map(lambda i: visit(shop, i), range(options.customers)))
+    customers_done.set()
+    timeline.note("customer", f"{options.customers} customers done")
+    disrupting.join()
+    shop.sandbox.set_faults({})
+    timeline.note("recovery", "channel faults cleared")
+    return run
+
+
+def _disrupt(options: Options, rng, timeline: Timeline, customers_done: threading.Event) -> None:
+    if options.kill_workers:
+        for _ in range(KILLS):
+            time.sleep(KILL_SPACING_SECONDS)
+            pid = disruptions.kill_a_worker(rng)
+            timeline.note("disruption", f"SIGKILL q2 worker {pid}" if pid else "no worker found")
+    if options.stop_redis:
+        disruptions.stop_redis()
+        timeline.note("disruption", "Redis stopped")
+        customers_done.wait()
+        time.sleep(KILL_SPACING_SECONDS)  # a moment of settling without it, too
+        disruptions.start_redis()
+        timeline.note("recovery", "Redis started again")
+
+
+def settle(shop: Shop, run: Run, options: Options) -> Verdict:
+    """Closes what no customer paid (the partner cancels), then judges until the promise holds
+    or the settle time is up."""
+    deadline = time.monotonic() + options.settle_seconds
+    partner = shop.session()
+    unpaid = {v.order_id for v in run.visits if v.order_id and not v.paid}
+    while True:
+        verdict = check(shop, run.order_ids(), run.started, run.answers, _double_submits(run))
+        if verdict.holds or time.monotonic() > deadline:
+            break
+        for order_id in sorted(unpaid):
+            if closed(partner.close_order(order_id)):
+                unpaid.discard(order_id)
+        time.sleep(SETTLE_POLL_SECONDS)
+    shop.timeline.note("verdict", "HOLDS" if verdict.holds else "BROKEN")
+    return verdict
+
+
+def check(
+    shop: Shop, order_ids: list[str], started: date, answers: Answers, double_submits: list
+) -> Verdict:
+    """The verdict now: Paycenter's orders against the channel's statements since ``started``."""
+    client = shop.session()
+    orders = [client.order(order_id) for order_id in order_ids]
+    unreadable = [oid for oid, order in zip(order_ids, orders, strict=True) if order is None]
+    orders = [order for order in orders if order is not None]
+    trades = {payment["out_trade_no"] for order in orders for payment in order["payments"]}
+    lines = [line for day in _days_since(started) for line in shop.sandbox.statement(day)]
+    verdict = judge(orders, Ledger.from_statement(lines, trades), dict(answers.counts))
+    verdict.violations += [f"{order_id} could not be read" for order_id in unreadable]
+    verdict.violations += [
+        f"one submission made several orders: {', '.join(seen)}"
+        for seen in double_submits
+        if len(seen) > 1
+    ]
+    return verdict
+
+
+def _double_submits(run: Run) -> list[list[str]]:
+    return [sorted(v.orders_seen) for v in run.visits if v.orders_seen]
+
+
+def _days_since(started: date) -> list[date]:
+    today = datetime.now(UTC).date()
+    return [started + timedelta(days=n) for n in range((today - started).days + 1)]
+
+
+def recheck(shop: Shop, run_file: Path) -> Verdict:
+    """The verdict on an earlier run, from its ``run.json``."""
+    data = json.loads(run_file.read_text())
+    answers = Answers()
+    answers.counts.update(data["answers"])
+    return check(
+        shop, data["orders"], date.fromisoformat(data["started"]), answers, data["double_submits"]
+    )
