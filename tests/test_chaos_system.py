@@ -59,6 +59,8 @@ def small_run(system):
         system,
         "--customers",
         "6",
+        "--duration",
+        "8",
         "--kill-workers",
         "--stop-redis",
         "--settle-seconds",
@@ -78,9 +80,14 @@ def test_a_small_run_under_every_fault_holds(small_run):
     assert int(figures["orders"]) == 6
     assert int(figures["extra successes"]) >= 1  # the stale QR code and the crossed close
     assert figures["extra successes"] == figures["extra successes refunded once"]
+    # the report's timeline: workers killed, Redis down and back, while customers were about
     report = (directory / "report.html").read_text()
-    assert "SIGKILL q2 worker" in report
-    assert "Redis stopped" in report and "Redis started again" in report
+    moments = re.findall(r"<td>(\w+)</td><td>([^<]+)</td></tr>", report)
+    texts = [text for _, text in moments]
+    assert sum(text.startswith("SIGKILL q2 worker") for text in texts) == 3
+    assert texts.index("Redis stopped") < texts.index("Redis started again")
+    assert texts.index("Redis started again") < texts.index("6 customers done")
+    assert texts[-1] == "HOLDS"
 
 
 def test_an_extra_success_the_channel_recorded_and_nobody_refunded_is_broken(system, small_run):

@@ -17,6 +17,7 @@ from config.chaos.timeline import Timeline
 TRIES = 8  # a customer clicks again after a refusal or an outage, this often at most
 PAUSE_SECONDS = 0.5
 CHANNELS = ("sandbox", "sandbox_card")
+OPEN_PAYMENT = ("UNPAID", "PAYING")
 
 
 @dataclass
@@ -107,8 +108,14 @@ def double_click(shop: Shop, visit: Visit) -> None:
     visit.order_id = client.shop_order()
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda _: client.checkout_pay(visit.order_id, "sandbox"), range(2)))
-    # the attempt the page shows; the same channel again returns it
-    pay(shop, visit, start(client, visit.order_id, "sandbox"))
+    pay(shop, visit, retried(lambda: open_trade(client, visit.order_id)))
+
+
+def open_trade(client: Paycenter, order_id: str) -> str | None:
+    """The out_trade_no of the attempt the checkout page shows (the order's open one)."""
+    order = client.order(order_id)
+    payments = order["payments"] if order else []
+    return next((p["out_trade_no"] for p in payments if p["status"] in OPEN_PAYMENT), None)
 
 
 def switch_channels(shop: Shop, visit: Visit, *, scan_stale_code: bool = False) -> None:

@@ -49,12 +49,13 @@ class Answers:
 class Paycenter:
     """One client of the deployment (a customer's browser session, or the partner's server)."""
 
-    def __init__(self, web: str, api_key: str, answers: Answers):
+    def __init__(self, web: str, api_key: str | None, answers: Answers):
         self.web = web.rstrip("/")
         self.api = f"{self.web}/api/v1"
         self.answers = answers
         self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {api_key}"
+        if api_key:  # the partner's server; a customer's browser sends none
+            self.http.headers["Authorization"] = f"Bearer {api_key}"
 
     def call(self, method: str, url: str, **kwargs) -> requests.Response | None:
         try:

@@ -18,8 +18,8 @@ from config.chaos.timeline import Timeline
 from config.chaos.verdict import Ledger, Verdict, judge
 
 SETTLE_POLL_SECONDS = 2
-KILLS = 3
-KILL_SPACING_SECONDS = 1.5
+MAX_CONCURRENT_CUSTOMERS = 32
+SHOWN_ERRORS = 10  # the first unexpected answers, each named
 
 
 def channel_faults(*, seed: int, channel_timeout: float) -> dict:
@@ -47,6 +47,7 @@ class Options:
     customers: int
     kill_workers: bool
     stop_redis: bool
+    window_seconds: float
     settle_seconds: float
     seed: int
     channel_timeout: float
@@ -77,20 +78,23 @@ class Run:
 
 
 def run_chaos(shop: Shop, options: Options) -> Run:
+    """Customers arrive spread over ``options.window_seconds`` while the channel misbehaves;
+    workers die and Redis is down in the middle of it. Faults are cleared at the end."""
     timeline = shop.timeline
-    rng = random.Random(options.seed)
     faults = channel_faults(seed=options.seed, channel_timeout=options.channel_timeout)
     shop.sandbox.set_faults(faults)
     timeline.note("fault", "channel misbehaves: " + ", ".join(sorted(faults)))
     run = Run(shop.run, datetime.now(UTC).date(), [], shop.answers)
-    customers_done = threading.Event()
-    disrupting = threading.Thread(
-        target=_disrupt, args=(options, rng, timeline, customers_done), daemon=True
-    )
+    disrupting = threading.Thread(target=_disrupt, args=(options, timeline), daemon=True)
     disrupting.start()
-    with ThreadPoolExecutor(min(options.customers, 8)) as pool:
-        run.visits = list(pool.map(lambda i: visit(shop, i), range(options.customers)))
-    customers_done.set()
+    spacing = options.window_seconds / options.customers
+
+    def arrive(customer: int) -> Visit:
+        time.sleep(customer * spacing)
+        return visit(shop, customer)
+
+    with ThreadPoolExecutor(min(options.customers, MAX_CONCURRENT_CUSTOMERS)) as pool:
+        run.visits = list(pool.map(arrive, range(options.customers)))
     timeline.note("customer", f"{options.customers} customers done")
     disrupting.join()
     shop.sandbox.set_faults({})
@@ -98,19 +102,32 @@ def run_chaos(shop: Shop, options: Options) -> Run:
     return run
 
 
-def _disrupt(options: Options, rng, timeline: Timeline, customers_done: threading.Event) -> None:
+def _disrupt(options: Options, timeline: Timeline) -> None:
+    """Over the window: workers killed in its first and last sixth (django-q2's statistics,
+    which name them, live in Redis), Redis stopped from a third to two thirds of it."""
+    rng = random.Random(options.seed)
+    started = time.monotonic()
+
+    def at(fraction: float) -> None:
+        time.sleep(max(0.0, started + fraction * options.window_seconds - time.monotonic()))
+
+    def kill(fraction: float) -> None:
+        at(fraction)
+        pid = disruptions.kill_a_worker(rng)
+        timeline.note("disruption", f"SIGKILL q2 worker {pid}" if pid else "no q2 worker found")
+
     if options.kill_workers:
-        for _ in range(KILLS):
-            time.sleep(KILL_SPACING_SECONDS)
-            pid = disruptions.kill_a_worker(rng)
-            timeline.note("disruption", f"SIGKILL q2 worker {pid}" if pid else "no worker found")
+        kill(1 / 6)
     if options.stop_redis:
+        at(1 / 3)
         disruptions.stop_redis()
         timeline.note("disruption", "Redis stopped")
-        customers_done.wait()
-        time.sleep(KILL_SPACING_SECONDS)  # a moment of settling without it, too
+        at(2 / 3)
         disruptions.start_redis()
         timeline.note("recovery", "Redis started again")
+    if options.kill_workers:
+        kill(5 / 6)
+        kill(1)
 
 
 def settle(shop: Shop, run: Run, options: Options) -> Verdict:
@@ -143,6 +160,7 @@ def check(
     lines = [line for day in _days_since(started) for line in shop.sandbox.statement(day)]
     verdict = judge(orders, Ledger.from_statement(lines, trades), dict(answers.counts))
     verdict.violations += [f"{order_id} could not be read" for order_id in unreadable]
+    verdict.violations += [f"answered {error}" for error in answers.errors[:SHOWN_ERRORS]]
     verdict.violations += [
         f"one submission made several orders: {', '.join(seen)}"
         for seen in double_submits
@@ -165,6 +183,7 @@ def recheck(shop: Shop, run_file: Path) -> Verdict:
     data = json.loads(run_file.read_text())
     answers = Answers()
     answers.counts.update(data["answers"])
+    answers.errors = data["errors"]
     return check(
         shop, data["orders"], date.fromisoformat(data["started"]), answers, data["double_submits"]
     )

@@ -27,7 +27,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--stop-redis", action="store_true", help="stop the embedded Redis for a while"
         )
-        parser.add_argument("--settle-seconds", type=float, default=300)
+        parser.add_argument(
+            "--duration",
+            type=float,
+            default=30,
+            help="seconds over which customers arrive while the channel misbehaves",
+        )
+        parser.add_argument(
+            "--settle-seconds",
+            type=float,
+            default=300,
+            help="how long the system may take to settle before the verdict is BROKEN",
+        )
         parser.add_argument("--seed", type=int, default=None)
         parser.add_argument("--web", default=settings.PUBLIC_BASE_URL)
         parser.add_argument("--sandbox-url", default=settings.SANDBOX_URL)
@@ -40,8 +51,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        if options["customers"] < 1:
-            raise CommandError("--customers must be at least 1")
+        if options["customers"] < 1 or options["duration"] < 0:
+            raise CommandError("--customers must be at least 1 and --duration not negative")
         if options["stop_redis"]:
             try:
                 disruptions.check_redis_can_stop()
@@ -72,6 +83,7 @@ class Command(BaseCommand):
             customers=options["customers"],
             kill_workers=options["kill_workers"],
             stop_redis=options["stop_redis"],
+            window_seconds=options["duration"],
             settle_seconds=options["settle_seconds"],
             seed=seed,
             channel_timeout=settings.CHANNEL_HTTP_TIMEOUT_SECONDS,
