@@ -235,6 +235,7 @@ class System:
         """A customer orders in the demo shop and picks a channel: (order id, out_trade_no)."""
         customer = self.customer()
         order_id = customer.shop_order(product)
+        assert order_id, "the demo shop took no order"
         return order_id, self.pay_with(order_id, channel, customer)
 
     def pay_with(self, order_id: str, channel: str, customer: Paycenter | None = None) -> str:

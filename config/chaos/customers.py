@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from config.chaos.doors import Paycenter, Sandbox
+from config.chaos.doors import Answers, Paycenter, Sandbox
 from config.chaos.timeline import Timeline
 
 TRIES = 8  # a customer clicks again after a refusal or an outage, this often at most
@@ -38,7 +38,7 @@ class Shop:
     web: str
     api_key: str
     sandbox: Sandbox
-    answers: object
+    answers: Answers
     run: str
     timeline: Timeline
 
@@ -105,7 +105,9 @@ def double_submit(shop: Shop, visit: Visit) -> None:
 def double_click(shop: Shop, visit: Visit) -> None:
     """Orders in the demo shop and clicks Pay twice at once on the checkout page."""
     client = shop.session()
-    visit.order_id = client.shop_order()
+    visit.order_id = retried(client.shop_order)
+    if not visit.order_id:
+        return
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda _: client.checkout_pay(visit.order_id, "sandbox"), range(2)))
     pay(shop, visit, retried(lambda: open_trade(client, visit.order_id)))

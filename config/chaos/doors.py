@@ -10,6 +10,7 @@ import csv
 import io
 import re
 import threading
+import time
 import uuid
 from collections import Counter
 from datetime import date
@@ -17,6 +18,8 @@ from datetime import date
 import requests
 
 HTTP_TIMEOUT = 30
+RATE_LIMIT_TRIES = 5
+RATE_LIMIT_WAIT_MAX = 10.0
 SHOP_TOKEN = re.compile(r'name="token" value="(\w+)"')
 CHECKOUT_ORDER = re.compile(r"/checkout/(ord_\w+)/")
 
@@ -58,11 +61,17 @@ class Paycenter:
             self.http.headers["Authorization"] = f"Bearer {api_key}"
 
     def call(self, method: str, url: str, **kwargs) -> requests.Response | None:
-        try:
-            response = self.http.request(method, url, timeout=HTTP_TIMEOUT, **kwargs)
-        except requests.RequestException:
-            response = None
-        self.answers.record(f"{method} {url.removeprefix(self.web)}", response)
+        """The answer, or None when there was none; a rate limit is waited out as a well-behaved
+        client does (a run of many customers polls the API hard while it settles)."""
+        for _ in range(RATE_LIMIT_TRIES):
+            try:
+                response = self.http.request(method, url, timeout=HTTP_TIMEOUT, **kwargs)
+            except requests.RequestException:
+                response = None
+            self.answers.record(f"{method} {url.removeprefix(self.web)}", response)
+            if response is None or response.status_code != 429:
+                return response
+            time.sleep(min(float(response.headers.get("Retry-After", 1)), RATE_LIMIT_WAIT_MAX))
         return response
 
     # --- partner API ---------------------------------------------------------------------
@@ -86,17 +95,21 @@ class Paycenter:
 
     # --- demo shop and checkout pages ----------------------------------------------------
 
-    def shop_order(self, product: str = "tea") -> str:
-        """A customer orders in the demo shop: the order's id (read from the checkout URL)."""
-        shop = self.http.get(f"{self.web}/", timeout=HTTP_TIMEOUT)
-        token = SHOP_TOKEN.search(shop.text).group(1)
-        page = self.http.post(
+    def shop_order(self, product: str = "tea") -> str | None:
+        """A customer orders in the demo shop: the order's id (read from the checkout URL), or
+        None when the shop did not take the order."""
+        shop = self.call("GET", f"{self.web}/")
+        token = SHOP_TOKEN.search(shop.text) if shop is not None else None
+        if token is None:
+            return None
+        page = self.call(
+            "POST",
             f"{self.web}/shop/order/",
-            data={"product": product, "token": token, **self._csrf()},
+            data={"product": product, "token": token.group(1), **self._csrf()},
             headers={"Referer": f"{self.web}/"},
-            timeout=HTTP_TIMEOUT,
         )
-        return CHECKOUT_ORDER.search(page.url).group(1)
+        order = CHECKOUT_ORDER.search(page.url) if page is not None else None
+        return order.group(1) if order else None
 
     def checkout_pay(self, order_id: str, channel: str) -> requests.Response | None:
         """The customer picks a channel on the order's checkout page and clicks Pay."""

@@ -99,6 +99,8 @@ def run_chaos(shop: Shop, options: Options) -> Run:
     disrupting.join()
     shop.sandbox.set_faults({})
     timeline.note("recovery", "channel faults cleared")
+    if options.kill_workers:
+        timeline.note("recovery", f"{len(disruptions.q2_workers())} q2 workers running")
     return run
 
 
