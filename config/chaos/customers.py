@@ -168,7 +168,12 @@ SCENARIOS: dict[str, Callable[[Shop, Visit], None]] = {
 
 
 def visit(shop: Shop, customer: int) -> Visit:
+    """One customer's scenario. A customer who trips over an answer it cannot read gives up (on
+    the timeline); what they did so far is still judged."""
     name = list(SCENARIOS)[customer % len(SCENARIOS)]
     record = Visit(customer, name)
-    SCENARIOS[name](shop, record)
+    try:
+        SCENARIOS[name](shop, record)
+    except (ValueError, KeyError, TypeError) as error:  # an unreadable body, a missing field
+        shop.timeline.note("customer", f"customer {customer} ({name}) gave up: {error!r}")
     return record

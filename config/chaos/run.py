@@ -79,25 +79,30 @@ class Run:
 
 def run_chaos(shop: Shop, options: Options) -> Run:
     """Customers arrive spread over ``options.window_seconds`` while the channel misbehaves;
-    workers die and Redis is down in the middle of it. Faults are cleared at the end."""
+    workers die and Redis is down in the middle of it. Faults are cleared and Redis is running
+    again at the end, also when the run is interrupted."""
     timeline = shop.timeline
     faults = channel_faults(seed=options.seed, channel_timeout=options.channel_timeout)
-    shop.sandbox.set_faults(faults)
-    timeline.note("fault", "channel misbehaves: " + ", ".join(sorted(faults)))
     run = Run(shop.run, datetime.now(UTC).date(), [], shop.answers)
-    disrupting = threading.Thread(target=_disrupt, args=(options, timeline), daemon=True)
-    disrupting.start()
     spacing = options.window_seconds / options.customers
 
     def arrive(customer: int) -> Visit:
         time.sleep(customer * spacing)
         return visit(shop, customer)
 
-    with ThreadPoolExecutor(min(options.customers, MAX_CONCURRENT_CUSTOMERS)) as pool:
-        run.visits = list(pool.map(arrive, range(options.customers)))
-    timeline.note("customer", f"{options.customers} customers done")
-    disrupting.join()
-    shop.sandbox.set_faults({})
+    try:
+        shop.sandbox.set_faults(faults)
+        timeline.note("fault", f"channel misbehaves: {json.dumps(faults, sort_keys=True)}")
+        disrupting = threading.Thread(target=_disrupt, args=(options, timeline), daemon=True)
+        disrupting.start()
+        with ThreadPoolExecutor(min(options.customers, MAX_CONCURRENT_CUSTOMERS)) as pool:
+            run.visits = list(pool.map(arrive, range(options.customers)))
+        timeline.note("customer", f"{options.customers} customers done")
+        disrupting.join()
+    finally:
+        shop.sandbox.set_faults({})
+        if options.stop_redis:
+            disruptions.start_redis()  # already running again unless the run was cut short
     timeline.note("recovery", "channel faults cleared")
     if options.kill_workers:
         timeline.note("recovery", f"{len(disruptions.q2_workers())} q2 workers running")

@@ -36,7 +36,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--settle-seconds",
             type=float,
-            default=300,
+            default=600,
             help="how long the system may take to settle before the verdict is BROKEN",
         )
         parser.add_argument("--seed", type=int, default=None)
