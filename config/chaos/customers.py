@@ -60,13 +60,18 @@ def body_of(response) -> dict | None:
     return response.json() if response is not None and response.status_code in (200, 201) else None
 
 
-def new_order(shop: Shop, visit: Visit, client: Paycenter) -> str | None:
-    body = {
+def order_body(shop: Shop, visit: Visit) -> dict:
+    """The customer's order: one per customer and run, whatever is sent how often."""
+    return {
         "merchant_order_no": f"{shop.run}-{visit.customer}",
         "amount": 1000 + visit.customer,
         "currency": "CNY",
         "subject": f"chaos {visit.scenario}",
     }
+
+
+def new_order(shop: Shop, visit: Visit, client: Paycenter) -> str | None:
+    body = order_body(shop, visit)
     order = retried(lambda: body_of(client.create_order(body)))
     return order["id"] if order else None
 
@@ -84,12 +89,7 @@ def pay(shop: Shop, visit: Visit, out_trade_no: str | None) -> None:
 
 def double_submit(shop: Shop, visit: Visit) -> None:
     """Submits the same order three times at once (one a retry with the same key)."""
-    body = {
-        "merchant_order_no": f"{shop.run}-{visit.customer}",
-        "amount": 1000 + visit.customer,
-        "currency": "CNY",
-        "subject": "chaos double submit",
-    }
+    body = order_body(shop, visit)
     key = f"{shop.run}-{visit.customer}-key"
     with ThreadPoolExecutor(3) as pool:
         answers = list(

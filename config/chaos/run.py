@@ -7,7 +7,7 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -55,26 +55,46 @@ class Options:
 
 @dataclass
 class Run:
-    """What a run needs to be judged again later (``run.json``)."""
+    """What a run did, all that is needed to judge it (again later, from its ``run.json``)."""
 
     name: str
     started: date
-    visits: list[Visit]
     answers: Answers
+    orders: list[str] = field(default_factory=list)
+    double_submits: list[list[str]] = field(default_factory=list)  # the orders each one saw
+    unpaid: list[str] = field(default_factory=list)  # orders no customer paid at the channel
 
-    def order_ids(self) -> list[str]:
-        return sorted({v.order_id for v in self.visits if v.order_id})
+    def record(self, visits: list[Visit]) -> None:
+        self.orders = sorted({v.order_id for v in visits if v.order_id})
+        self.double_submits = [sorted(v.orders_seen) for v in visits if v.orders_seen]
+        self.unpaid = sorted({v.order_id for v in visits if v.order_id and not v.paid})
 
     def save(self, path: Path) -> None:
         data = {
             "run": self.name,
             "started": self.started.isoformat(),
-            "orders": self.order_ids(),
-            "double_submits": [sorted(v.orders_seen) for v in self.visits if v.orders_seen],
+            "orders": self.orders,
+            "double_submits": self.double_submits,
+            "unpaid": self.unpaid,
             "answers": dict(self.answers.counts),
             "errors": self.answers.errors,
         }
         path.write_text(json.dumps(data, indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> Run:
+        data = json.loads(path.read_text())
+        answers = Answers()
+        answers.counts.update(data["answers"])
+        answers.errors = data["errors"]
+        return cls(
+            data["run"],
+            date.fromisoformat(data["started"]),
+            answers,
+            data["orders"],
+            data["double_submits"],
+            data["unpaid"],
+        )
 
 
 def run_chaos(shop: Shop, options: Options) -> Run:
@@ -83,7 +103,7 @@ def run_chaos(shop: Shop, options: Options) -> Run:
     again at the end, also when the run is interrupted."""
     timeline = shop.timeline
     faults = channel_faults(seed=options.seed, channel_timeout=options.channel_timeout)
-    run = Run(shop.run, datetime.now(UTC).date(), [], shop.answers)
+    run = Run(shop.run, datetime.now(UTC).date(), shop.answers)
     spacing = options.window_seconds / options.customers
 
     def arrive(customer: int) -> Visit:
@@ -96,7 +116,7 @@ def run_chaos(shop: Shop, options: Options) -> Run:
         disrupting = threading.Thread(target=_disrupt, args=(options, timeline), daemon=True)
         disrupting.start()
         with ThreadPoolExecutor(min(options.customers, MAX_CONCURRENT_CUSTOMERS)) as pool:
-            run.visits = list(pool.map(arrive, range(options.customers)))
+            run.record(list(pool.map(arrive, range(options.customers))))
         timeline.note("customer", f"{options.customers} customers done")
         disrupting.join()
     finally:
@@ -142,9 +162,9 @@ def settle(shop: Shop, run: Run, options: Options) -> Verdict:
     or the settle time is up."""
     deadline = time.monotonic() + options.settle_seconds
     partner = shop.session()
-    unpaid = {v.order_id for v in run.visits if v.order_id and not v.paid}
+    unpaid = set(run.unpaid)
     while True:
-        verdict = check(shop, run.order_ids(), run.started, run.answers, _double_submits(run))
+        verdict = check(shop, run)
         if verdict.holds or time.monotonic() > deadline:
             break
         for order_id in sorted(unpaid):
@@ -155,42 +175,25 @@ def settle(shop: Shop, run: Run, options: Options) -> Verdict:
     return verdict
 
 
-def check(
-    shop: Shop, order_ids: list[str], started: date, answers: Answers, double_submits: list
-) -> Verdict:
-    """The verdict now: Paycenter's orders against the channel's statements since ``started``."""
+def check(shop: Shop, run: Run) -> Verdict:
+    """The verdict now: Paycenter's orders against the channel's statements since the run."""
     client = shop.session()
-    orders = [client.order(order_id) for order_id in order_ids]
-    unreadable = [oid for oid, order in zip(order_ids, orders, strict=True) if order is None]
+    orders = [client.order(order_id) for order_id in run.orders]
+    unreadable = [oid for oid, order in zip(run.orders, orders, strict=True) if order is None]
     orders = [order for order in orders if order is not None]
     trades = {payment["out_trade_no"] for order in orders for payment in order["payments"]}
-    lines = [line for day in _days_since(started) for line in shop.sandbox.statement(day)]
-    verdict = judge(orders, Ledger.from_statement(lines, trades), dict(answers.counts))
+    lines = [line for day in _days_since(run.started) for line in shop.sandbox.statement(day)]
+    verdict = judge(orders, Ledger.from_statement(lines, trades), dict(run.answers.counts))
     verdict.violations += [f"{order_id} could not be read" for order_id in unreadable]
-    verdict.violations += [f"answered {error}" for error in answers.errors[:SHOWN_ERRORS]]
+    verdict.violations += [f"answered {error}" for error in run.answers.errors[:SHOWN_ERRORS]]
     verdict.violations += [
         f"one submission made several orders: {', '.join(seen)}"
-        for seen in double_submits
+        for seen in run.double_submits
         if len(seen) > 1
     ]
     return verdict
 
 
-def _double_submits(run: Run) -> list[list[str]]:
-    return [sorted(v.orders_seen) for v in run.visits if v.orders_seen]
-
-
 def _days_since(started: date) -> list[date]:
     today = datetime.now(UTC).date()
     return [started + timedelta(days=n) for n in range((today - started).days + 1)]
-
-
-def recheck(shop: Shop, run_file: Path) -> Verdict:
-    """The verdict on an earlier run, from its ``run.json``."""
-    data = json.loads(run_file.read_text())
-    answers = Answers()
-    answers.counts.update(data["answers"])
-    answers.errors = data["errors"]
-    return check(
-        shop, data["orders"], date.fromisoformat(data["started"]), answers, data["double_submits"]
-    )

@@ -116,9 +116,11 @@ def _judge_order(order: dict, ledger: Ledger, verdict: Verdict) -> None:
             verdict.violations.append(f"{out_trade_no} an extra success never refunded")
         elif len(refunds) > 1:
             verdict.violations.append(f"{out_trade_no} refunded {len(refunds)} times")
-    for out_trade_no in set(ledger.refunds) - set(trades):
-        if out_trade_no in {p["out_trade_no"] for p in order["payments"]}:
-            verdict.violations.append(f"{out_trade_no} refunded, above what was paid (nothing)")
+    for payment in order["payments"]:
+        if payment["out_trade_no"] in ledger.refunds and payment["out_trade_no"] not in trades:
+            verdict.violations.append(
+                f"{payment['out_trade_no']} refunded, above what was paid (nothing)"
+            )
 
 
 def _captured_trades(order: dict, ledger: Ledger) -> list[str]:

@@ -13,7 +13,7 @@ from config.chaos import disruptions
 from config.chaos.customers import Shop
 from config.chaos.doors import Answers, Sandbox
 from config.chaos.report import write_report
-from config.chaos.run import Options, recheck, run_chaos, settle
+from config.chaos.run import Options, Run, check, run_chaos, settle
 from config.chaos.timeline import Timeline
 from config.chaos.verdict import Verdict
 
@@ -70,7 +70,7 @@ class Command(BaseCommand):
             timeline=Timeline(),
         )
         if options["check_only"]:
-            verdict = recheck(shop, options["check_only"])
+            verdict = check(shop, Run.load(options["check_only"]))
         else:
             verdict = self._run(shop, options, directory)
         self._print(verdict, write_report(directory / "report.html", verdict, shop.timeline))
