@@ -13,16 +13,20 @@ that one; a Redis of its own (a REDIS_URL elsewhere) is not this command's to st
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
 import socket
+import time
 from pathlib import Path
 
 from django.conf import settings
 from django_q.status import Stat
 
 from config import embedded
+
+FIND_WORKER_SECONDS = 5
 
 
 class CannotStopRedis(Exception):
@@ -37,12 +41,16 @@ def q2_workers() -> list[int]:
 
 
 def kill_a_worker(rng: random.Random) -> int | None:
-    """SIGKILL one worker picked at random: its pid, or None when none was found."""
-    workers = q2_workers()
-    if not workers:
-        return None
+    """SIGKILL one worker picked at random: its pid, or None when none was found within
+    FIND_WORKER_SECONDS (a cluster being restarted publishes its workers again in a moment)."""
+    deadline = time.monotonic() + FIND_WORKER_SECONDS
+    while not (workers := q2_workers()):
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.2)
     pid = rng.choice(workers)
-    os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):  # it died by itself meanwhile
+        os.kill(pid, signal.SIGKILL)
     return pid
 
 

@@ -73,7 +73,8 @@ class Command(BaseCommand):
             verdict = check(shop, Run.load(options["check_only"]))
         else:
             verdict = self._run(shop, options, directory)
-        self._print(verdict, write_report(directory / "report.html", verdict, shop.timeline))
+        report = write_report(directory / "report.html", verdict, shop.timeline)
+        self._print(verdict, shop.timeline, report)
         if not verdict.holds:
             sys.exit(1)
 
@@ -94,7 +95,9 @@ class Command(BaseCommand):
         run.save(directory / "run.json")
         return verdict
 
-    def _print(self, verdict: Verdict, report: Path) -> None:
+    def _print(self, verdict: Verdict, timeline: Timeline, report: Path) -> None:
+        for moment in timeline.moments:
+            self.stdout.write(f"  {moment.at:7.1f} s  {moment.kind:<10} {moment.text}")
         for name, value in verdict.figures.items():
             self.stdout.write(f"  {name:<32} {value}")
         for violation in verdict.violations:
