@@ -115,7 +115,7 @@ class Paycenter:
         """The customer picks a channel on the order's checkout page and clicks Pay."""
         page = f"{self.web}/checkout/{order_id}/"
         if "csrftoken" not in self.http.cookies:
-            self.http.get(f"{self.web}/", timeout=HTTP_TIMEOUT)  # a form page sets the cookie
+            self.call("GET", f"{self.web}/")  # a page with a form sets the CSRF cookie
         return self.call(
             "POST",
             f"{page}pay/",
