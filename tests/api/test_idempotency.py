@@ -69,6 +69,7 @@ def test_the_same_key_with_another_request_is_422_and_does_nothing(partner):
             "code": "idempotency_key_reused",
             "message": "this Idempotency-Key was used for a different request",
             "field": "Idempotency-Key",
+            "request_id": response["Request-Id"],
         }
     assert Order.objects.get().status == "UNPAID"
 
