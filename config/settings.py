@@ -218,8 +218,13 @@ AUTH_FAILURE_WINDOW_SECONDS = env_int("AUTH_FAILURE_WINDOW_SECONDS", 60)
 
 # Partner API (partner_api/). Rates are per merchant, counted in Redis ("<n>/<s|m|h|d>").
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200/min")
-# Idempotency-Key rows are kept this long, then purged by a schedule.
+# Retention (payments/services/retention.py, an hourly schedule): how long each kind of record
+# that is not money is kept. Money rows, their audit and discrepancies have no lifetime.
 IDEMPOTENCY_KEY_RETENTION_SECONDS = env_int("IDEMPOTENCY_KEY_RETENTION_SECONDS", 24 * 3600)
+PAYMENT_CHECK_RETENTION_SECONDS = env_int("PAYMENT_CHECK_RETENTION_SECONDS", 90 * 24 * 3600)
+NOTIFICATION_RETENTION_SECONDS = env_int("NOTIFICATION_RETENTION_SECONDS", 90 * 24 * 3600)
+WEBHOOK_ATTEMPT_RETENTION_SECONDS = env_int("WEBHOOK_ATTEMPT_RETENTION_SECONDS", 30 * 24 * 3600)
+ADMIN_LOG_RETENTION_SECONDS = env_int("ADMIN_LOG_RETENTION_SECONDS", 365 * 24 * 3600)
 # A key still locked after this long belongs to a process that died: it may be taken over.
 IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env_int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 300)
 
