@@ -12,8 +12,8 @@ import re
 import structlog
 
 REDACTED = "[redacted]"
-# A field whose name says it holds a secret is never written, whatever its value.
-SECRET_FIELD = re.compile(r"secret|password|passwd|token|api_?key|authorization|signature|cookie")
+# A field whose name says it holds a secret (or a signature: sign, paySign) is never written.
+SECRET_FIELD = re.compile(r"secret|password|passwd|token|api_?key|authorization|sign|cookie")
 # Secrets inside text (a message, an error, a header dump), each with what replaces it.
 SECRET_TEXT = [
     (re.compile(r"(?i)\b(bearer|basic)\s+[^\s,;'\"]+"), r"\1 " + REDACTED),
@@ -23,9 +23,19 @@ SECRET_TEXT = [
         re.compile(r"(?i)\b(v1|sign|signature|paysign)([\"']?\s*[=:]\s*[\"']?)[^\s,;&'\"]+"),
         r"\1\2" + REDACTED,
     ),
-    # Long runs of hex or base64: RSA and HMAC signature material, key bytes.
-    (re.compile(r"[A-Za-z0-9+/=_-]{64,}"), REDACTED),
+    # Long runs of hex or base64: RSA and HMAC signature material, key bytes (not a file path).
+    (re.compile(r"[A-Za-z0-9+/=_-]{64,}"), lambda match: _mask_if_random(match.group())),
 ]
+HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+def _mask_if_random(text: str) -> str:
+    """Random bytes in hex, or in base64 (upper and lower case and digits mixed), are masked;
+    a long lower-case path of a traceback is not."""
+    mixed = all(re.search(chars, text) for chars in ("[A-Z]", "[a-z]", "[0-9]"))
+    return REDACTED if HEX.fullmatch(text) or mixed else text
+
+
 # 13 to 19 digits, optionally grouped by spaces or dashes, that pass the Luhn check: a card.
 CARD_LIKE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
 
