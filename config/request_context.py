@@ -2,13 +2,15 @@
 
 The middleware binds the context every log line of the request carries (request id, and the
 order, payment, refund or channel the URL names); the doors add who is acting (the partner API
-binds its merchant). Each request ends with one `request` line: method, route, status.
+binds its merchant). Each request ends with one `request` line: method, path, status.
 """
 
 import logging
 
 from structlog.contextvars import bind_contextvars, clear_contextvars
 
+from orders.audit import Actor
+from orders.enums import ActorKind
 from orders.ids import new_public_id
 
 logger = logging.getLogger("paycenter.requests")
@@ -50,4 +52,4 @@ class RequestContextMiddleware:
         )
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:  # the back office's staff
-            bind_contextvars(actor=f"admin:{user.get_username()}")
+            bind_contextvars(actor=str(Actor(ActorKind.ADMIN, user.get_username())))

@@ -214,3 +214,11 @@ def test_a_worker_starts_each_task_with_only_what_the_task_carries():
     # then only the next task's own context is bound, and its function gets its own arguments
     assert context == {"request_id": "req_cause", "task": "refund_execute", "task_id": "t1"}
     assert task["kwargs"] == {}
+
+
+def test_a_back_office_request_names_the_staff_member_acting(admin_client, log_output):
+    admin_client.get("/admin/")
+
+    [request] = [line for line in lines(log_output) if line["event"] == "request"]
+    assert request["actor"] == "ADMIN:admin"
+    assert request["status"] == 200
