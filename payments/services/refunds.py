@@ -370,6 +370,9 @@ def _succeed(order, refund: Refund, result: RefundResult, actor: Actor) -> None:
     refund.next_attempt_at = None
     refund.needs_attention = False
     refund.save()
+    logger.info(
+        "refund succeeded: refund=%s order=%s amount=%s", refund.id, order.id, refund.amount
+    )
     event_emit(
         merchant_id=order.merchant_id,
         type=EventType.REFUND_SUCCEEDED,
