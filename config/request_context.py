@@ -50,6 +50,6 @@ class RequestContextMiddleware:
                 if name in view_kwargs
             }
         )
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:  # the back office's staff
-            bind_contextvars(actor=str(Actor(ActorKind.ADMIN, user.get_username())))
+        # The back office's staff (only there: reading the user elsewhere would load sessions).
+        if request.resolver_match.app_name == "admin" and request.user.is_authenticated:
+            bind_contextvars(actor=str(Actor(ActorKind.ADMIN, request.user.get_username())))
