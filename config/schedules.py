@@ -31,8 +31,9 @@ SCHEDULES = [
         "minutes": settings.SAFETY_SCAN_MINUTES,
     },
     {
-        "name": "purge-idempotency-keys",
-        "func": "payments.tasks.idempotency_keys_purge",
+        # Retention: checks, processed callbacks, webhook attempts, admin log, idempotency keys.
+        "name": "purge-expired-records",
+        "func": "payments.tasks.retention_purge",
         "schedule_type": Schedule.HOURLY,
     },
 ]

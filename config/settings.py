@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from config import embedded
+from config import embedded, logs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = embedded.var_dir(BASE_DIR)
@@ -74,7 +74,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: it counts every answer, also those the middleware below gives.
+    # First: every answer, also a refusal by a later middleware, carries its Request-Id.
+    "config.request_context.RequestContextMiddleware",
+    # Next: it counts every answer, also those the middleware below gives.
     "config.metrics.RequestsCounted",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -218,8 +220,13 @@ AUTH_FAILURE_WINDOW_SECONDS = env_int("AUTH_FAILURE_WINDOW_SECONDS", 60)
 
 # Partner API (partner_api/). Rates are per merchant, counted in Redis ("<n>/<s|m|h|d>").
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200/min")
-# Idempotency-Key rows are kept this long, then purged by a schedule.
+# Retention (payments/services/retention.py, an hourly schedule): how long each kind of record
+# that is not money is kept. Money rows, their audit and discrepancies have no lifetime.
 IDEMPOTENCY_KEY_RETENTION_SECONDS = env_int("IDEMPOTENCY_KEY_RETENTION_SECONDS", 24 * 3600)
+PAYMENT_CHECK_RETENTION_SECONDS = env_int("PAYMENT_CHECK_RETENTION_SECONDS", 90 * 24 * 3600)
+NOTIFICATION_RETENTION_SECONDS = env_int("NOTIFICATION_RETENTION_SECONDS", 90 * 24 * 3600)
+WEBHOOK_ATTEMPT_RETENTION_SECONDS = env_int("WEBHOOK_ATTEMPT_RETENTION_SECONDS", 30 * 24 * 3600)
+ADMIN_LOG_RETENTION_SECONDS = env_int("ADMIN_LOG_RETENTION_SECONDS", 365 * 24 * 3600)
 # A key still locked after this long belongs to a process that died: it may be taken over.
 IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env_int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 300)
 
@@ -327,7 +334,10 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 if not DEBUG:
-    MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "csp.middleware.CSPMiddleware",
+    )
 
 ORDER_DEFAULT_EXPIRES_IN = env_int("ORDER_DEFAULT_EXPIRES_IN", 1800)
 # A rapid identical order submission within this window is answered with the first order.
@@ -466,13 +476,13 @@ DEMO_API_KEY = os.environ.get("DEMO_API_KEY", "pk_demo_local_only")
 DEMO_ADMIN_USERNAME = os.environ.get("DEMO_ADMIN_USERNAME", "admin")
 DEMO_ADMIN_PASSWORD = os.environ.get("DEMO_ADMIN_PASSWORD", "paycenter-admin")
 
+# One JSON line per event on stderr (config/logs.py); LOG_FORMAT=console for a person to read.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"structured": logs.formatter(LOG_FORMAT)},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django_redis": {"level": "ERROR"},

@@ -15,6 +15,9 @@ class Actor:
     kind: ActorKind
     ref: str = ""
 
+    def __str__(self) -> str:  # how a log line names it
+        return f"{self.kind}:{self.ref}" if self.ref else str(self.kind)
+
 
 # Who acts when no person or partner does: every such actor is named here, once.
 CUSTOMER_CHECKOUT = Actor(ActorKind.CUSTOMER, "checkout")

@@ -1,4 +1,5 @@
-"""Every API error is JSON: `{"error": {"code", "message", "field"?}}` with the right status.
+"""Every API error is JSON: `{"error": {"code", "message", "field"?, "request_id"?}}` with the
+right status (request_id: the answer's Request-Id header).
 
 Registered as DRF's EXCEPTION_HANDLER. Service refusals (orders.errors.Refusal) keep their code;
 an outage (payments.outages) is a `503 service_unavailable` with Retry-After; anything
@@ -14,6 +15,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
+from structlog.contextvars import get_contextvars
 
 from orders.errors import Refusal
 from payments import outages
@@ -56,6 +58,9 @@ def error_body(code: str, message: str, field=None) -> dict:
     error = {"code": code, "message": message}
     if field:
         error["field"] = field
+    # The same id as the Request-Id header, for a partner who quotes the body to support.
+    if request_id := get_contextvars().get("request_id"):
+        error["request_id"] = request_id
     return {"error": error}
 
 

@@ -143,6 +143,9 @@ class ErrorDetailSerializer(serializers.Serializer):
     )
     message = serializers.CharField(help_text="for people")
     field = serializers.CharField(required=False, help_text="the input the error is about")
+    request_id = serializers.CharField(
+        required=False, help_text="this answer's `Request-Id` header: quote it to support"
+    )
 
 
 class ErrorSerializer(serializers.Serializer):

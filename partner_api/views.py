@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from structlog.contextvars import bind_contextvars
 
 from orders.audit import Actor
 from orders.enums import ActorKind
@@ -75,6 +76,8 @@ class PartnerView(IdempotentPostMixin, APIView):
         if request.method == "POST":
             jobs_backlog_check()  # new work only while the job queue can take it (else 503)
         super().initial(request, *args, **kwargs)
+        # Authenticated: every log line of this request names the merchant acting.
+        bind_contextvars(merchant=self.merchant.pk, actor=str(self.actor))
 
     @property
     def merchant(self):

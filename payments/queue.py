@@ -1,17 +1,35 @@
 """Handing work to the django-q2 cluster (ORM broker: durable in PostgreSQL).
 
-Tasks are named by dotted path so services never import the task modules that call them.
+Tasks are named by dotted path so services never import the task modules that call them. A task
+carries the request id of whatever caused it (`LOG_CONTEXT`, taken out again before the task
+runs), so the job's log lines join the request's.
 """
 
 from django.conf import settings
 from django_q.models import OrmQ
 from django_q.tasks import async_task
+from structlog.contextvars import bind_contextvars, clear_contextvars, get_contextvars
 
 from payments.outages import JobsBacklogged
 
+LOG_CONTEXT = "log_context"
+# What a job inherits from the request (or job) that enqueued it.
+CARRIED = ("request_id",)
+
 
 def enqueue(task_path: str, *args) -> None:
-    async_task(task_path, *args, group=task_path.rsplit(".", 1)[-1])
+    context = {key: value for key, value in get_contextvars().items() if key in CARRIED}
+    async_task(task_path, *args, group=task_path.rsplit(".", 1)[-1], **{LOG_CONTEXT: context})
+
+
+def bind_task_context(sender, func, task: dict, **kwargs) -> None:
+    """django-q2's pre_execute signal, in the worker: each task starts with only its own context
+    (a worker runs many), the carried one taken out of its arguments before the call. A sync
+    task (Q_SYNC) runs inside its caller, whose context it keeps."""
+    if not task.get("sync"):
+        clear_contextvars()
+    carried = task["kwargs"].pop(LOG_CONTEXT, None) or {}
+    bind_contextvars(task=task.get("group") or str(task["func"]), task_id=task["id"], **carried)
 
 
 def jobs_backlog_check() -> None:

@@ -8,10 +8,10 @@ from django.utils import timezone
 from orders.audit import JOB
 from payments.services import (
     attempts,
-    idempotency_keys,
     notifications,
     order_closing,
     refunds,
+    retention,
     scheduler,
 )
 from payments.webhooks import delivery
@@ -49,6 +49,6 @@ def webhook_deliver_due() -> int:
     return delivery.webhook_deliver_due()
 
 
-def idempotency_keys_purge() -> int:
-    """Schedule: Idempotency-Key rows past their retention (24 h)."""
-    return idempotency_keys.idempotency_keys_purge()
+def retention_purge() -> dict[str, int]:
+    """Schedule: every kind of record past its lifetime (payments/services/retention.py)."""
+    return retention.retention_purge_all(now=timezone.now())

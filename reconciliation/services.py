@@ -7,6 +7,7 @@ from django.utils import timezone
 from orders.audit import Actor
 from orders.enums import PAID_ORDER_STATUSES, OrderStatus
 from orders.errors import Refusal
+from orders.log_context import logs_with
 from payments.enums import AUTOMATIC_REFUND_REASONS, PaymentStatus, RefundReason
 from payments.locks import lock_order
 from payments.models import Discrepancy, Payment, Refund
@@ -19,6 +20,7 @@ class DiscrepancyRefused(Refusal):
     pass
 
 
+@logs_with(discrepancy="discrepancy_id", actor="resolved_by")
 def discrepancy_resolve(*, discrepancy_id: int, resolved_by, note: str) -> Discrepancy:
     """Finance staff close a discrepancy with a note saying what was done (the row keeps who
     and when: it is its own audit record)."""

@@ -1,6 +1,7 @@
 """Jobs: the refund schedule claims due work, and a real django-q2 cluster (ORM broker) runs
 the refund enqueued after commit."""
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from structlog.contextvars import bound_contextvars
 
 from config.processes import stop_processes
 from orders.audit import Actor
@@ -88,13 +90,23 @@ def test_a_real_qcluster_executes_the_refund_enqueued_after_commit(merchant, san
     )
     try:
         wait_for(lambda: "running." in log_path.read_text(), timeout=30)
-        refund = refund_request(
-            payment_id=payment.pk, amount=payment.amount, reason=RefundReason.MANUAL, actor=TEST
-        )
+        with bound_contextvars(request_id="req_asked_for_the_refund"):
+            refund = refund_request(
+                payment_id=payment.pk, amount=payment.amount, reason=RefundReason.MANUAL, actor=TEST
+            )
 
         wait_for(
             lambda: Refund.objects.get(pk=refund.pk).status == RefundStatus.SUCCEEDED, timeout=30
         )
         assert sandbox.refund(refund.out_refund_no)["status"] == "SUCCESS"
+        # the worker's log line of the refund names the request that caused it
+        wait_for(lambda: "refund succeeded" in log_path.read_text(), timeout=10)
+        [line] = [
+            json.loads(text)
+            for text in log_path.read_text().splitlines()
+            if text.startswith("{") and "refund succeeded" in text
+        ]
+        assert line["request_id"] == "req_asked_for_the_refund"
+        assert (line["task"], line["refund"]) == ("refund_execute", refund.pk)
     finally:
         assert stop_processes({"qcluster": cluster}, grace=20, interrupt={"qcluster"}) == []

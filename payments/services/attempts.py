@@ -17,6 +17,7 @@ from django.utils import timezone
 from orders.audit import Actor, move, record_status_change
 from orders.enums import ORDER_TRANSITIONS, PAID_ORDER_STATUSES, OrderStatus
 from orders.errors import Refusal
+from orders.log_context import logs_with
 from orders.models import Order
 from orders.selectors import order_payable_until
 from payments.channels import UnknownChannel, get_channel
@@ -58,6 +59,7 @@ class CloseOutcome(enum.StrEnum):
     DEFERRED = "DEFERRED"
 
 
+@logs_with(order="order_id", channel="channel", actor="actor")
 def payment_start(*, order_id: str, channel: str, client: str, actor: Actor) -> Payment:
     """The customer (or partner) picks a channel: return the one attempt to pay with."""
     try:
@@ -208,6 +210,7 @@ def _create_channel_trade(payment: Payment, adapter, actor: Actor) -> Payment:
     return payment
 
 
+@logs_with(payment="payment_id", actor="actor")
 def payment_close_attempt(*, payment_id: str, actor: Actor) -> CloseOutcome:
     """Close an open attempt at its channel, then record what the channel said (and the close
     itself, on the payment's check log: an unknown close is money at risk for finance). A close

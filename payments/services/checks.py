@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from orders.audit import Actor
+from orders.log_context import logs_with
 from orders.models import Order
 from payments.channels import get_channel
 from payments.channels.base import ChannelError, ChannelUnavailable, TradeResult, TradeStatus
@@ -24,6 +25,7 @@ from payments.text import storable_text
 logger = logging.getLogger(__name__)
 
 
+@logs_with(payment="payment_id", actor="actor")
 def payment_check_now(
     *, payment_id: str, actor: Actor, timeout: float | None = None
 ) -> ApplyOutcome:
@@ -71,6 +73,7 @@ def unknown_answer(out_trade_no: str, error: str) -> TradeResult:
     )
 
 
+@logs_with(payment="payment_id", actor="actor")
 def payment_read_repair(*, payment_id: str, actor: Actor) -> bool:
     """A reader (a status read, the return page, "I have paid") asks the channel on the spot
     while the payment is open, at most once per READ_REPAIR_INTERVAL_SECONDS per payment (a

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from orders.audit import Actor
 from orders.enums import ActorKind
+from orders.log_context import logs_with
 from payments.channels import UnknownChannel, get_channel
 from payments.channels.base import (
     ChannelUnavailable,
@@ -48,6 +49,7 @@ class Acknowledgement:
     body: str
 
 
+@logs_with(channel="channel")
 def notification_receive(
     *, channel: str, headers: dict[str, str], body: bytes | None, peer: str
 ) -> ChannelNotification:
@@ -70,6 +72,7 @@ def notification_receive(
     return notification
 
 
+@logs_with(notification="notification_id")
 def notification_process(*, notification_id: int) -> ChannelNotification:
     """Verify and apply a stored callback. Idempotent: a processed row is left as it is.
     Never raises for what processing does: a failure is recorded on the row for a later try."""

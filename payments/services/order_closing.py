@@ -13,6 +13,7 @@ from django.utils import timezone
 from orders.audit import EXPIRY, Actor, move
 from orders.enums import OPEN_ORDER_STATUSES, ORDER_TRANSITIONS, PAID_ORDER_STATUSES, OrderStatus
 from orders.errors import Refusal
+from orders.log_context import logs_with
 from orders.models import Order
 from payments.channels import get_channel
 from payments.enums import OPEN_PAYMENT_STATUSES, EventType
@@ -31,6 +32,7 @@ class OrderNotClosable(Refusal):
     pass
 
 
+@logs_with(order="order_id", actor="actor")
 def order_close(*, order_id: str, actor: Actor, note: str = "") -> Order:
     """Close an unpaid order: every open attempt is closed at its channel FIRST.
 

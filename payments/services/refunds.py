@@ -16,6 +16,7 @@ from django.utils import timezone
 from orders.audit import Actor, move, record_status_change
 from orders.enums import ORDER_TRANSITIONS, OrderStatus
 from orders.errors import Refusal
+from orders.log_context import logs_with
 from payments.channels import get_channel
 from payments.channels.base import (
     ChannelError,
@@ -56,6 +57,7 @@ class RefundNoticeOutcome(enum.StrEnum):
     MISMATCH = "MISMATCH"  # another amount or currency than the refund's: left to the query
 
 
+@logs_with(payment="payment_id", actor="actor")
 def refund_request(
     *, payment_id: str, amount: int, reason: str, actor: Actor, note: str = ""
 ) -> Refund:
@@ -145,6 +147,7 @@ def refunds_execute_due(
     return len(due)
 
 
+@logs_with(refund="refund_id", actor="actor")
 def refund_execute(*, refund_id: str, actor: Actor) -> Refund:
     """Bring a refund one step closer to final at its channel, if no one else is doing so.
 
@@ -265,6 +268,7 @@ def _unknown(out_refund_no: str, error: Exception) -> RefundResult:
     )
 
 
+@logs_with(refund="refund_id", actor="actor")
 def refund_apply_result(
     *, refund_id: str, result: RefundResult, actor: Actor, lease: str | None = None
 ) -> Refund:
@@ -366,6 +370,9 @@ def _succeed(order, refund: Refund, result: RefundResult, actor: Actor) -> None:
     refund.next_attempt_at = None
     refund.needs_attention = False
     refund.save()
+    logger.info(
+        "refund succeeded: refund=%s order=%s amount=%s", refund.id, order.id, refund.amount
+    )
     event_emit(
         merchant_id=order.merchant_id,
         type=EventType.REFUND_SUCCEEDED,

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from orders.audit import Actor, move
 from orders.enums import OPEN_ORDER_STATUSES, ORDER_TRANSITIONS, PAID_ORDER_STATUSES, OrderStatus
+from orders.log_context import logs_with
 from orders.models import Order
 from payments.channels.base import TradeResult, TradeStatus
 from payments.enums import (
@@ -60,6 +61,7 @@ class UnknownTrade(LookupError):
     """The channel reported an out_trade_no we never issued."""
 
 
+@logs_with(out_trade_no="result.out_trade_no", actor="actor")
 def payment_apply_channel_result(*, result: TradeResult, source: str, actor: Actor) -> ApplyOutcome:
     order_id = (
         Payment.objects.filter(out_trade_no=result.out_trade_no)

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from orders.audit import EXPIRY, PAYMENT_CHECKS
 from orders.enums import OPEN_ORDER_STATUSES
+from orders.log_context import logs_with
 from payments.channels import get_channel
 from payments.enums import OPEN_PAYMENT_STATUSES, PaymentStatus
 from payments.models import Payment
@@ -65,6 +66,7 @@ def check_lease() -> timedelta:
     )
 
 
+@logs_with(payment="payment_id")
 def payment_check(*, payment_id: str, now: datetime) -> None:
     payment = Payment.objects.select_related("order").get(pk=payment_id)
     if payment.status not in CHECKED_STATUSES:

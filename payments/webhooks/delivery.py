@@ -11,6 +11,7 @@ lease runs out. The result is recorded only by the claim that still owns the del
 Delivery is at least once: the event id is stable, receivers dedup on it.
 """
 
+import contextvars
 import logging
 import threading
 import time
@@ -29,6 +30,7 @@ from requests.adapters import HTTPAdapter
 
 from orders.audit import Actor
 from orders.errors import Refusal
+from orders.log_context import logs_with
 from orders.models import Merchant
 from orders.webhook_urls import WebhookTarget, WebhookUrlRefused, webhook_target
 from payments.enums import DeliveryStatus
@@ -67,6 +69,7 @@ def webhook_deliveries_create(*, event: Event) -> WebhookDelivery | None:
     return delivery
 
 
+@logs_with(delivery="delivery_id")
 def webhook_deliver(*, delivery_id: int) -> bool:
     """Attempt one delivery now, if it is due and no other worker holds it."""
     claims = _claim(WebhookDelivery.objects.filter(pk=delivery_id), limit=1)
@@ -84,6 +87,7 @@ def webhook_deliver_due(*, batch: int = SEND_BATCH) -> int:
     return len(claims)
 
 
+@logs_with(delivery="delivery_id", actor="actor")
 def webhook_delivery_replay(*, delivery_id: int, actor: Actor) -> WebhookDelivery:
     """Send a dead-lettered delivery again, with a fresh retry schedule (admin action)."""
     now = timezone.now()
@@ -217,9 +221,10 @@ def _retry_delay(attempts: int) -> timedelta | None:
 
 
 def _deliver_in_background(delivery_id: int) -> None:
+    # In the caller's log context: the attempt's log line names the request that caused it.
     threading.Thread(
-        target=_in_own_connection,
-        args=(webhook_deliver,),
+        target=contextvars.copy_context().run,
+        args=(_in_own_connection, webhook_deliver),
         kwargs={"delivery_id": delivery_id},
         name=f"webhook-{delivery_id}",
         daemon=True,

@@ -106,4 +106,10 @@ def test_an_unknown_path_under_the_api_is_a_json_404(partner):
     response = partner.get("/nothing/here")
 
     assert response.status_code == 404
-    assert response.json() == {"error": {"code": "not_found", "message": "no such endpoint"}}
+    assert response.json() == {
+        "error": {
+            "code": "not_found",
+            "message": "no such endpoint",
+            "request_id": response["Request-Id"],
+        }
+    }

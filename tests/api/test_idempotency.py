@@ -12,7 +12,7 @@ from orders.models import Order
 from partner_api.idempotency import request_fingerprint
 from payments import tasks
 from payments.models import IdempotencyKey, Payment
-from payments.services.idempotency_keys import idempotency_keys_purge
+from payments.services.retention import retention_purge
 from tests.helpers import race
 
 ORDER = {"merchant_order_no": "mo-1", "amount": 1999, "currency": "CNY", "subject": "Tea"}
@@ -69,6 +69,7 @@ def test_the_same_key_with_another_request_is_422_and_does_nothing(partner):
             "code": "idempotency_key_reused",
             "message": "this Idempotency-Key was used for a different request",
             "field": "Idempotency-Key",
+            "request_id": response["Request-Id"],
         }
     assert Order.objects.get().status == "UNPAID"
 
@@ -180,7 +181,7 @@ def test_keys_older_than_the_retention_are_purged(partner, settings):
         created_at=timezone.now() - timedelta(seconds=3601)
     )
 
-    assert tasks.idempotency_keys_purge() == 1
+    assert tasks.retention_purge()["idempotency_keys"] == 1
 
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
-    assert idempotency_keys_purge() == 0
+    assert retention_purge(kind="idempotency_keys", now=timezone.now()) == 0
