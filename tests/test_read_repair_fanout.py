@@ -60,7 +60,7 @@ def test_many_pages_on_one_order_ask_the_channel_once_per_interval(
     # then every read was answered, and the channel was asked once per interval at most
     queries = sandbox.calls(operation="query", key=payment.out_trade_no)
     assert set(answers) == {200}
-    assert len(answers) > 4 * WATCHERS, "the pages read too rarely to prove anything"
+    assert len(answers) > 2 * WATCHERS, "the pages read too rarely to prove anything"
     assert 1 <= len(queries) <= math.ceil(watched / INTERVAL) + 1, (len(queries), len(answers))
     assert Payment.objects.get().status == "PAYING"
 
