@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from channel_sim import wallet as wallet_return
 from channel_sim.calls import CallLog
 from channel_sim.web import Response, Route, find_route, html_response, json_response, redirect
 from sandbox_channel.errors import ApiError
@@ -245,9 +246,13 @@ class App:
         trade = self._trades.open(wallet_id)
         if trade is None:
             return html_response(wallet.not_found_page(), 404)
-        return html_response(
-            wallet.trade_page(trade, self._trades.wallet_url(trade), self._return_url(trade))
+        page = wallet.trade_page(
+            trade,
+            self._trades.wallet_url(trade),
+            self._return_url(trade),
+            just_paid=wallet_return.just_paid(request.query),
         )
+        return wallet_return.page_response(page)
 
     def wallet_pay(self, request: Request, wallet_id: str) -> Response:
         try:
@@ -259,9 +264,10 @@ class App:
             page = wallet.trade_page(
                 trade, self._trades.wallet_url(trade), None, problem=error.sub_msg
             )
-            return html_response(page, 409)
-        # Post/redirect/get: back to the merchant (WAP) or to the page; reloading never pays again.
-        return redirect(self._return_url(trade) or f"/_emulator/wallet/{quote(wallet_id)}")
+            return wallet_return.page_response(page, 409)
+        # Post/redirect/get: reloading never pays again; a WAP buyer is sent on to the merchant
+        # from the page (channel_sim.wallet), so Back from the merchant does not bounce.
+        return wallet_return.after_pay(f"/_emulator/wallet/{quote(wallet_id)}")
 
     def get_faults(self, request: Request) -> Response:
         return json_response(self._faults.snapshot())

@@ -5,6 +5,7 @@ from html import escape
 from urllib.parse import quote
 
 from channel_sim.pages import document, format_amount, qr_block
+from channel_sim.wallet import return_soon
 
 from . import trades
 
@@ -14,6 +15,7 @@ def trade_page(
     page_url: str,
     return_url: str | None,
     problem: str | None = None,
+    just_paid: bool = False,
 ) -> str:
     status = trade["trade_status"]
     parts = [
@@ -24,12 +26,14 @@ def trade_page(
     ]
     if problem:
         parts.append(f'<p class="bad" id="problem">{escape(problem)}</p>')
+    head_extra = ""
     if status in trades.PAID:
         parts.append('<p class="ok" id="result">Payment successful</p>')
         if return_url:
             parts.append(
                 f'<p><a id="return-link" href="{escape(return_url)}">Back to the merchant</a></p>'
             )
+            head_extra = return_soon(return_url, paid_just_now=just_paid)
     elif status == "WAIT_BUYER_PAY":
         action = f"/_emulator/wallet/{quote(trade['wallet_id'])}/pay"
         parts.append(
@@ -41,7 +45,7 @@ def trade_page(
         parts.append(qr_block(page_url))
     else:
         parts.append('<p class="bad" id="result">This trade is closed and cannot be paid.</p>')
-    return document("Alipay (emulator)", "".join(parts), lang="zh-CN")
+    return document("Alipay (emulator)", "".join(parts), head_extra, lang="zh-CN")
 
 
 def error_page(sub_code: str, sub_msg: str) -> str:

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.contrib import admin
 from django.utils import timezone
 
-from backoffice.risk import RISKS, RISKS_BY_KEY
+from reconciliation.risk import RISKS, RISKS_BY_KEY
 
 
 class RiskFilter(admin.SimpleListFilter):

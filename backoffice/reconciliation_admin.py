@@ -10,11 +10,12 @@ from backoffice.actions import admin_action, permission_check
 from backoffice.admin_base import ReadOnlyAdmin, amount, short_pk
 from backoffice.exports import CsvExportMixin
 from backoffice.filters import AgeFilter, RiskFilter
-from backoffice.last_word import last_word_sentence, with_last_word
+from backoffice.last_word import last_word_sentence
 from backoffice.payments_admin import PaymentAdmin
-from backoffice.risk import stuck_payments, stuck_reasons, with_stuck_reasons
 from payments.models import Discrepancy
+from reconciliation.last_word import with_last_word
 from reconciliation.models import StuckPayment
+from reconciliation.risk import stuck_payments, stuck_reasons, with_stuck_reasons
 
 
 @admin.register(StuckPayment)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from backoffice.reconciliation_dashboard import reconciliation_figures
-from backoffice.risk import RiskLine, money_at_risk
+from reconciliation.risk import RiskLine, money_at_risk
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ OUTCOME_TEXT = {
     Outcome.REFUND_MISSING_AT_CHANNEL: "our refund, not in the channel's final statement",
     Outcome.REFUND_AMOUNT_MISMATCH: "a refund of another amount at the channel",
     Outcome.REFUND_STATUS_MISMATCH: "a refund in another status at the channel",
+    Outcome.FEE_TOTAL_MISMATCH: "the file's stated fee total is not what its lines' fees add up to",
 }
 
 
@@ -68,9 +69,13 @@ class TotalsCell:
     currency: str
     ours: int | None  # None: we book none (the channel's fees)
     channel: int
+    # The channel's own other figure this one must equal (its lines' fees, for the stated total)
+    against: int | None = None
 
     @property
     def difference(self) -> int | None:
+        if self.against is not None:
+            return self.against - self.channel
         return None if self.ours is None else self.ours - self.channel
 
 
@@ -81,6 +86,7 @@ def totals_table(summary: DaySummary) -> list[TotalsCell]:
             currency,
             None if row.ours is None else row.ours.get(currency, 0),
             row.channel.get(currency, 0),
+            None if row.against is None else row.against.get(currency, 0),
         )
         for row in summary.rows()
         for currency in sorted({*(row.ours or {}), *row.channel})

@@ -64,7 +64,7 @@ def redis_url(var: Path) -> str:
     run_dir = _socket_dir(var, "redis")
     run_dir.mkdir(parents=True, exist_ok=True)
     socket_file = run_dir / "redis.sock"
-    url = f"unix://{socket_file}?db=0"
+    url = embedded_redis_url(var)
     if _redis_answers(redis, socket_file):
         return url
     subprocess.run(
@@ -96,6 +96,12 @@ def redis_url(var: Path) -> str:
             raise RuntimeError(f"embedded Redis did not start; see {run_dir / 'redis.log'}")
         time.sleep(0.05)
     return url
+
+
+def embedded_redis_url(var: Path) -> str:
+    """The URL of the embedded Redis of ``var`` (whether or not it runs): a deployment whose
+    ``REDIS_URL`` is another is on a Redis that is not this checkout's to stop."""
+    return f"unix://{_socket_dir(var, 'redis') / 'redis.sock'}?db=0"
 
 
 def redis_started_here(var: Path) -> bool:

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it counts every answer, also those the middleware below gives.
+    "config.metrics.RequestsCounted",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -277,6 +279,16 @@ JOBS_HEARTBEAT_NAME = os.environ.get(
 JOBS_HEARTBEAT_STALE_SECONDS = env_float("JOBS_HEARTBEAT_STALE_SECONDS", 120)
 # How often runsystem's supervisor checks its cluster's heartbeat.
 JOBS_SUPERVISE_INTERVAL_SECONDS = env_float("JOBS_SUPERVISE_INTERVAL_SECONDS", 5)
+
+# Metrics and health (config/metrics.py, config/readiness.py). prometheus-client reads
+# PROMETHEUS_MULTIPROC_DIR when first imported (after settings): every process counts into its own
+# file there and /metrics adds them up. runsystem empties it at start.
+PROMETHEUS_MULTIPROC_DIR = Path(
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))
+)
+PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+# Empty: /metrics answers loopback clients only; set: a Bearer token, from any address.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 # --- Paycenter ---------------------------------------------------------------------------------
 # Where channels send callbacks and customers return: the public address of this web server.

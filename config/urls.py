@@ -4,11 +4,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from config.readiness import readyz
+from config.metrics import metrics
+from config.readiness import healthz, readyz
 from payments.views import callback
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     # browsers ask every site for /favicon.ico (the admin's pages too)
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),

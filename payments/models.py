@@ -360,6 +360,7 @@ class Discrepancy(models.Model):
         CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
         STATUS_MISMATCH = "STATUS_MISMATCH"
         REFUND_MISMATCH = "REFUND_MISMATCH"
+        FEE_TOTAL_MISMATCH = "FEE_TOTAL_MISMATCH"
 
     channel = models.CharField(max_length=32)
     kind = models.CharField(max_length=24, choices=Kind)

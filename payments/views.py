@@ -5,6 +5,7 @@ from django.views.decorators.http import require_POST
 
 from payments.auth_failures import CALLBACK_SIGNATURES, client_address
 from payments.channels.base import RejectReason
+from payments.metrics import VERDICT_THROTTLED, callback_counted, callback_verdict
 from payments.services.notifications import (
     Acknowledgement,
     notification_acknowledgement,
@@ -30,10 +31,13 @@ def callback(request: HttpRequest, channel: str) -> HttpResponse:
         channel=channel, headers=dict(request.headers), body=body, peer=peer
     )
     if wait:
+        callback_counted(channel=channel, verdict=VERDICT_THROTTLED)
         return _http(notification_throttled_answer(channel), headers={"Retry-After": str(wait)})
     notification = notification_process(notification_id=notification.pk)
     if notification.error_code == RejectReason.BAD_SIGNATURE:
         CALLBACK_SIGNATURES.record(peer)
+    verdict = callback_verdict(notification.outcome, notification.error_code)
+    callback_counted(channel=channel, verdict=verdict)
     return _http(notification_acknowledgement(notification))
 
 

@@ -50,7 +50,11 @@ DISCREPANCIES = {
     ),
     Outcome.REFUND_AMOUNT_MISMATCH: (Discrepancy.Kind.REFUND_MISMATCH, "refund_amount"),
     Outcome.REFUND_STATUS_MISMATCH: (Discrepancy.Kind.REFUND_MISMATCH, "refund_status"),
+    Outcome.FEE_TOTAL_MISMATCH: (Discrepancy.Kind.FEE_TOTAL_MISMATCH, "fee_total"),
 }
+
+# The day's one fact about fees: the file's stated total against the sum of its lines'.
+FEES_FACT = "fees"
 
 
 def payment_fact(out_trade_no: str) -> str:
@@ -99,6 +103,7 @@ def statement_match(*, statement: Statement, final: bool) -> None:
     ]
     if final:
         findings += _missing_at_channel(statement, lines)
+    findings.append(_match_fees(statement, lines))
     findings = [found for found in findings if found is not None]
     # a fact listed twice is one fact, and a line that disagrees is not hidden by its twin
     flagged = [found for found in findings if found.outcome != Outcome.MATCHED]
@@ -226,6 +231,25 @@ def _match_refund_line(
     else:
         return None  # still settling on our side: the next run sees it settled
     return Finding(fact, outcome, line, refund.payment, refund, details)
+
+
+def _match_fees(statement: Statement, lines: list[StatementLine]) -> Finding | None:
+    """The day's fees as the file states them against what its lines add up to (a file that
+    states no total has nothing to compare). A file states one total, so its lines are in one
+    currency (WeChat Pay's adapter refuses a bill in several)."""
+    if statement.stated_fee_total is None:
+        return None
+    outcome = (
+        Outcome.MATCHED
+        if statement.stated_fee_total == statement.fee_total
+        else Outcome.FEE_TOTAL_MISMATCH
+    )
+    details = {
+        "stated": statement.stated_fee_total,
+        "lines": statement.fee_total,
+        "currency": lines[0].currency if lines else "",
+    }
+    return Finding(FEES_FACT, outcome, details=details)
 
 
 def _missing_at_channel(statement: Statement, lines: list[StatementLine]) -> list[Finding]:

@@ -59,6 +59,13 @@ class Statement(models.Model):
     size = models.PositiveIntegerField()
     raw = models.BinaryField()
     fee_total = models.BigIntegerField(default=0, help_text="minor units, the lines' fees")
+    # What the file's own summary says the day's fees are (WeChat Pay's 手续费总金额), kept
+    # beside the lines' sum: when the two differ, matching raises it for finance.
+    stated_fee_total = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="minor units, as the file states it (empty: it states none)",
+    )
     downloaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -122,6 +129,7 @@ class Outcome(models.TextChoices):
     REFUND_MISSING_AT_CHANNEL = "REFUND_MISSING_AT_CHANNEL"
     REFUND_AMOUNT_MISMATCH = "REFUND_AMOUNT_MISMATCH"
     REFUND_STATUS_MISMATCH = "REFUND_STATUS_MISMATCH"
+    FEE_TOTAL_MISMATCH = "FEE_TOTAL_MISMATCH"  # the file's stated fee total is not its lines'
 
 
 class ReconciliationOutcome(models.Model):
@@ -130,7 +138,8 @@ class ReconciliationOutcome(models.Model):
 
     channel = models.CharField(max_length=32)
     day = models.DateField()
-    # "payment:<out_trade_no>" or "refund:<out_refund_no or channel refund number>"
+    # "payment:<out_trade_no>", "refund:<out_refund_no or channel refund number>", or "fees"
+    # (the file's stated fee total against its lines')
     fact = models.CharField(max_length=80)
     outcome = models.CharField(max_length=28, choices=Outcome)
     line = models.ForeignKey(

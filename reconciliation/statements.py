@@ -57,7 +57,11 @@ def statement_reconcile(*, channel: str, day: date, now: datetime | None = None)
         try:
             fetched = get_channel(channel).statement_lines(day)
             statement = statement_store(
-                channel=channel, day=day, raw=fetched.raw, lines=fetched.lines
+                channel=channel,
+                day=day,
+                raw=fetched.raw,
+                lines=fetched.lines,
+                stated_fee_total=fetched.fee_total,
             )
         except (ChannelUnavailable, ChannelError, UnreadableStatement) as error:
             logger.warning(
@@ -76,18 +80,24 @@ def statement_reconcile(*, channel: str, day: date, now: datetime | None = None)
         raise
 
 
-def statement_store(*, channel: str, day: date, raw: bytes, lines) -> Statement:
+def statement_store(
+    *, channel: str, day: date, raw: bytes, lines, stated_fee_total: int | None = None
+) -> Statement:
     """Keep the file and its lines once: the same bytes again return the kept version, and so
-    do other bytes with the same lines as the last version (Alipay stamps every download with
-    its export time). A line that cannot be kept refuses the whole file (UnreadableStatement):
-    nothing is half-kept."""
+    do other bytes with the same lines and stated fee total as the last version (Alipay stamps
+    every download with its export time). A line that cannot be kept refuses the whole file
+    (UnreadableStatement): nothing is half-kept."""
     sha256 = hashlib.sha256(raw).hexdigest()
     kept = Statement.objects.filter(channel=channel, day=day, sha256=sha256).first()
     if kept is not None:
         return kept
     rows = [_line_row(number, line) for number, line in enumerate(lines, start=1)]
     latest = Statement.objects.filter(channel=channel, day=day).order_by("-version").first()
-    if latest is not None and _line_values(latest.lines.all()) == _line_values(rows):
+    if (
+        latest is not None
+        and latest.stated_fee_total == stated_fee_total
+        and _line_values(latest.lines.all()) == _line_values(rows)
+    ):
         return latest
     try:
         with transaction.atomic():
@@ -100,6 +110,7 @@ def statement_store(*, channel: str, day: date, raw: bytes, lines) -> Statement:
                 size=len(raw),
                 raw=raw,
                 fee_total=sum(line.fee or 0 for line in lines),
+                stated_fee_total=stated_fee_total,
             )
             for row in rows:
                 row.statement = statement

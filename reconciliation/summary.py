@@ -26,9 +26,14 @@ class TotalsRow:
     label: str
     ours: dict[str, int] | None
     channel: dict[str, int]
+    # What the channel's figure must equal, where it is checked against the channel's own
+    # figures rather than ours (the file's stated fee total against its lines' fees).
+    against: dict[str, int] | None = None
 
     @property
     def agrees(self) -> bool:
+        if self.against is not None:
+            return self.against == self.channel
         return self.ours is None or self.ours == self.channel
 
 
@@ -42,6 +47,8 @@ class DaySummary:
     channel_payments: dict[str, int]
     channel_refunds: dict[str, int]
     channel_fees: dict[str, int]
+    # The day's fees as the file's own summary states them; None: the file states none.
+    channel_stated_fees: dict[str, int] | None
     outcomes: Counter
     open_discrepancies: list[Discrepancy] = field(default_factory=list)
     run: StatementDay | None = None  # None: the day was never run
@@ -52,11 +59,16 @@ class DaySummary:
         return {c: payments.get(c, 0) - refunds.get(c, 0) - fees.get(c, 0) for c in currencies}
 
     def rows(self) -> list[TotalsRow]:
-        """Payments, refunds, fees (the channel's; we book none) and net, ours vs the channel's."""
+        """Payments, refunds, fees (the channel's lines'; we book none), the fee total the file
+        states (when it states one) and net, ours vs the channel's."""
+        stated = []
+        if self.channel_stated_fees is not None:
+            stated = [TotalsRow("stated fees", None, self.channel_stated_fees, self.channel_fees)]
         return [
             TotalsRow("payments", self.ours_payments, self.channel_payments),
             TotalsRow("refunds", self.ours_refunds, self.channel_refunds),
             TotalsRow("fees", None, self.channel_fees),
+            *stated,
             TotalsRow(
                 "net",
                 self.net(self.ours_payments, self.ours_refunds),
@@ -82,12 +94,22 @@ def day_summary(*, channel: str, day: date) -> DaySummary:
         channel_fees=totals(
             StatementLine.objects.filter(statement=statement).filter(~Q(fee=None)), "fee"
         ),
+        channel_stated_fees=stated_fees(statement),
         outcomes=Counter(outcomes.values_list("outcome", flat=True)),
         open_discrepancies=list(
             Discrepancy.objects.filter(pk__in=discrepancy_ids, resolved_at__isnull=True)
         ),
         run=statement_day(channel, day),
     )
+
+
+def stated_fees(statement: Statement | None) -> dict[str, int] | None:
+    """The file's stated fee total, in the currency of its lines (a file states one total, so
+    its lines are in one currency; WeChat Pay's adapter refuses a bill in several)."""
+    if statement is None or statement.stated_fee_total is None:
+        return None
+    currencies = statement.lines.values_list("currency", flat=True).distinct()
+    return {currency: statement.stated_fee_total for currency in currencies[:1]}
 
 
 def statement_day(channel: str, day: date) -> StatementDay | None:

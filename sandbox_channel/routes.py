@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote
 
+from channel_sim import wallet as wallet_return
 from channel_sim import web
 from channel_sim.calls import CallLog
-from channel_sim.web import Response, html_response, json_response, redirect
+from channel_sim.web import Response, html_response, json_response
 
 from . import bad_answers, home, notifier, validation, wallet
 from .errors import ApiError, invalid
@@ -186,11 +187,9 @@ class App:
             trade, return_url, payable = self._trades.for_wallet(trade_no)
         except ApiError:
             return html_response(wallet.not_found_page(), 404)
-        just_paid = request.query.get("paid") == "1"  # the redirect of the Pay click
-        page = wallet.trade_page(trade, return_url, payable, just_paid=just_paid)
-        # never kept for Back: a page restored from the cache would offer Pay on a paid trade
-        return Response(
-            200, page.encode(), "text/html; charset=utf-8", {"Cache-Control": "no-store"}
+        paid_just_now = wallet_return.just_paid(request.query)
+        return wallet_return.page_response(
+            wallet.trade_page(trade, return_url, payable, just_paid=paid_just_now)
         )
 
     def wallet_pay(self, request: Request, trade_no: str) -> Response:
@@ -201,9 +200,9 @@ class App:
                 return html_response(wallet.not_found_page(), 404)
             trade, return_url, payable = self._trades.for_wallet(trade_no)
             page = wallet.trade_page(trade, return_url, payable, problem=error.message)
-            return html_response(page, error.status)
+            return wallet_return.page_response(page, error.status)
         # Post/redirect/get: reloading the result page must not pay again.
-        return redirect(f"/wallet/{quote(trade_no)}?paid=1")
+        return wallet_return.after_pay(f"/wallet/{quote(trade_no)}")
 
 
 def _asked(request: Request, arguments: dict[str, str]) -> dict[str, str]:

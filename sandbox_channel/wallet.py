@@ -1,10 +1,10 @@
 """The wallet page a QR code opens: what the buyer sees on their phone, with a Pay button."""
 
-import json
 from html import escape
 from typing import Any
 
 from channel_sim.pages import document, format_amount, qr_block
+from channel_sim.wallet import return_soon
 
 
 def trade_page(
@@ -27,8 +27,7 @@ def trade_page(
     if status == "SUCCESS":
         parts.append('<p class="ok" id="result">Payment successful</p>')
         if return_url:
-            if just_paid:
-                head_extra = _return_soon(return_url)
+            head_extra = return_soon(return_url, paid_just_now=just_paid)
             parts.append(
                 f'<p><a id="return-link" href="{escape(return_url)}">Return to the merchant</a></p>'
             )
@@ -42,14 +41,6 @@ def trade_page(
     else:
         parts.append('<p class="bad" id="result">This payment is closed and cannot be paid.</p>')
     return document("Sandbox wallet", "".join(parts), head_extra)
-
-
-def _return_soon(return_url: str) -> str:
-    """Back to the merchant after a short pause, as a real wallet does right after the Pay
-    click, and only then: replacing this page in the history, so the customer's Back from the
-    merchant's page shows this page (paid, with a link) instead of being sent forward again."""
-    target = json.dumps(return_url).replace("<", "\\u003c")
-    return f"<script>setTimeout(function () {{ location.replace({target}); }}, 3000);</script>"
 
 
 def not_found_page() -> str:

@@ -6,6 +6,8 @@ A channel's conftest says what its endpoint records and how it answers; the serv
 scripting and waiting are the same for the sandbox and both emulators.
 """
 
+import html
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -156,3 +158,11 @@ def phone_page() -> Iterator[Any]:
             yield browser.new_page(viewport=PHONE_VIEWPORT)
         finally:
             browser.close()
+
+
+def wallet_return_link(page_html: str) -> str:
+    """Where a paid wallet page sends the buyer back to (its ``#return-link``; the render right
+    after the Pay click also follows it by itself, channel_sim.wallet)."""
+    found = re.search(r'<a id="return-link" href="([^"]*)"', page_html)
+    assert found, "the wallet page has no link back to the merchant"
+    return html.unescape(found.group(1))

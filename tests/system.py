@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import psycopg
 import requests
 
 from alipay_emulator.runner import EmulatorProcess as AlipayEmulatorProcess
+from config.chaos.doors import Answers, Paycenter
 from config.processes import stop_processes
 from config.supervisor import ClusterSupervisor
 from payments.channels.alipay import AlipayChannel
@@ -221,34 +221,14 @@ class System:
 
     def buy(self, product: str = "tea", channel: str = "sandbox") -> tuple[str, str]:
         """A customer orders in the demo shop and picks a channel: (order id, out_trade_no)."""
-        http = requests.Session()
-        shop = http.get(f"{self.web}/", timeout=10)
-        token = re.search(r'name="token" value="(\w+)"', shop.text).group(1)
-        order_page = http.post(
-            f"{self.web}/shop/order/",
-            data={
-                "product": product,
-                "token": token,
-                "csrfmiddlewaretoken": http.cookies["csrftoken"],
-            },
-            headers={"Referer": f"{self.web}/"},
-            timeout=10,
-        )
-        order_id = re.search(r"/checkout/(ord_\w+)/", order_page.url).group(1)
-        return order_id, self.pay_with(order_id, channel, http)
+        customer = self.customer()
+        order_id = customer.shop_order(product)
+        assert order_id, "the demo shop took no order"
+        return order_id, self.pay_with(order_id, channel, customer)
 
-    def pay_with(self, order_id: str, channel: str, http: requests.Session | None = None) -> str:
+    def pay_with(self, order_id: str, channel: str, customer: Paycenter | None = None) -> str:
         """The customer picks (another) channel on the order's page: its out_trade_no."""
-        http = http or requests.Session()
-        page = f"{self.web}/checkout/{order_id}/"
-        if "csrftoken" not in http.cookies:
-            http.get(f"{self.web}/", timeout=10)  # a page with a form sets the CSRF cookie
-        http.post(
-            f"{page}pay/",
-            data={"channel": channel, "csrfmiddlewaretoken": http.cookies["csrftoken"]},
-            headers={"Referer": page},
-            timeout=10,
-        )
+        (customer or self.customer()).checkout_pay(order_id, channel)
         (out_trade_no,) = self.one(
             "SELECT out_trade_no FROM payments_payment WHERE order_id = %s AND channel = %s "
             "ORDER BY created_at DESC LIMIT 1",
@@ -268,6 +248,10 @@ class System:
             *(sys.executable, "-m", "gunicorn", "config.wsgi"),
             *("--bind", f"127.0.0.1:{self.port}", "--workers", workers, "--threads", "4"),
         ]
+
+    def customer(self) -> Paycenter:
+        """A customer's browser session, the same one `manage.py chaos` drives."""
+        return Paycenter(self.web, api_key=None, answers=Answers())
 
     @property
     def channel_servers(self) -> tuple:

@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from backoffice.risk import money_at_risk
 from orders.audit import Actor
 from orders.enums import ActorKind, OrderStatus
 from orders.models import Order
@@ -15,6 +14,7 @@ from payments.services.attempts import payment_start
 from payments.services.notifications import notification_receive, notifications_reprocess_stale
 from payments.services.order_closing import orders_close_expired
 from payments.services.scheduler import next_check_at, payment_claim_due, payments_check_due
+from reconciliation.risk import money_at_risk
 from tests.conftest import TEST_SECRET
 from tests.factories import make_order
 from tests.helpers import race, signed_notification

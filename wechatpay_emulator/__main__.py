@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             close_not_before_seconds=settings.close_not_before_seconds,
         ),
         refunds=refunds,
-        bills=Bills(store, public_url, settings.fee_rate),
+        bills=Bills(store, public_url, settle_due=refunds.settle_due, fee_rate=settings.fee_rate),
         public_url=public_url,
     )
 

@@ -12,8 +12,10 @@ decimals (``0.74000``); a refund gives back the fee of its own amount (negative)
 import gzip
 import hashlib
 import secrets
+import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -70,8 +72,20 @@ def _free_text(value: str) -> str:
 
 
 class Bills:
-    def __init__(self, store: Store, public_url: str, fee_rate: Decimal = DEFAULT_FEE_RATE):
+    def __init__(
+        self,
+        store: Store,
+        public_url: str,
+        *,
+        settle_due: Callable[[sqlite3.Connection, float], object],
+        fee_rate: Decimal = DEFAULT_FEE_RATE,
+    ):
         self._store = store
+        # Refunds.settle_due: a refund due to settle is settled before the bill is built, as
+        # every read of it does, whether or not the notifier's loop has run since.
+        self._settle_due = settle_due
+        # Test door: fen added to the summary's 手续费总金额, so it disagrees with the lines.
+        self._fee_total_offset = 0
         self._fee_rate = fee_rate
         self._public_url = public_url.rstrip("/")
         self._downloads: dict[str, Download] = {}
@@ -103,6 +117,15 @@ class Bills:
             "download_url": f"{self._public_url}/v3/billdownload/file?token={token}",
         }
 
+    def misstate_fee_total(self, body: dict) -> dict[str, int]:
+        """Test door: every bill from now on states its fee total off by ``fee_total_offset``
+        fen (0: the lines' sum again), as a channel whose summary disagrees with its lines."""
+        offset = body.get("fee_total_offset")
+        if not isinstance(offset, int) or isinstance(offset, bool) or abs(offset) > 10**12:
+            raise param_error("fee_total_offset must be an integer number of fen")
+        self._fee_total_offset = offset
+        return {"fee_total_offset": offset}
+
     def download(self, token: str | None) -> Download:
         with self._guard:
             item = self._downloads.get(token or "")
@@ -113,6 +136,7 @@ class Bills:
     def bill_text(self, day: date, bill_type: str) -> str | None:
         start, end = clock.beijing_day_bounds(day)
         with self._store.transaction() as conn:
+            self._settle_due(conn, clock.now())
             payments = conn.execute(
                 "SELECT * FROM trades WHERE paid_at >= ? AND paid_at < ? ORDER BY paid_at, id",
                 (start, end),
@@ -150,7 +174,7 @@ class Bills:
             yuan(totals["settled"]),
             yuan(totals["refunded"]),
             "0.00",
-            fee_text(totals["fee"]),
+            fee_text(totals["fee"] + self._fee_total_offset),
             yuan(totals["ordered"]),
             yuan(totals["refunded"]),
         ]

@@ -17,9 +17,10 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 
+from channel_sim import wallet as wallet_return
 from channel_sim import web
 from channel_sim.calls import CallLog
-from channel_sim.web import Response, html_response, redirect
+from channel_sim.web import Response, html_response
 from sandbox_channel.errors import ApiError
 from sandbox_channel.faults import ApiFault, Faults
 
@@ -138,6 +139,7 @@ class App:
                 None,
             ),
             ("POST", "/_emulator/certificates/rotate", self.rotate_certificate, door, None),
+            ("POST", "/_emulator/bill_summary", self.misstate_bill_summary, door, None),
             ("GET", "/_emulator/faults", self.get_faults, door, None),
             ("POST", "/_emulator/faults", self.set_faults, door, None),
             ("GET", "/_emulator/calls", self.calls, door, None),
@@ -336,9 +338,13 @@ class App:
         trade = self._trades.for_wallet(prepay_id)
         if trade is None:
             return html_response(wallet.not_found_page(), 404)
-        return html_response(
-            wallet.trade_page(trade, self._wallet_url(prepay_id), _redirect_url(request.query))
+        page = wallet.trade_page(
+            trade,
+            self._wallet_url(prepay_id),
+            _redirect_url(request.query),
+            just_paid=wallet_return.just_paid(request.query),
         )
+        return wallet_return.page_response(page)
 
     def wallet_pay(self, request: Request, prepay_id: str) -> Response:
         form = dict(parse_qsl(request.body.decode("utf-8", "replace")))
@@ -352,12 +358,12 @@ class App:
             page = wallet.trade_page(
                 trade, self._wallet_url(prepay_id), redirect_url, problem=error.message
             )
-            return html_response(page, error.status)
+            return wallet_return.page_response(page, error.status)
         # Post/redirect/get: reloading the result page must not pay again.
         location = f"/_emulator/wallet/{quote(prepay_id)}"
         if redirect_url:
             location += f"?redirect_url={quote(redirect_url, safe='')}"
-        return redirect(location)
+        return wallet_return.after_pay(location)
 
     def settle_refund(self, request: Request, out_refund_no: str) -> Response:
         status = request.json_object().get("status")
@@ -365,6 +371,9 @@ class App:
 
     def console_refund(self, request: Request, out_trade_no: str) -> Response:
         return json_response(self._refunds.create_at_console(out_trade_no, request.json_object()))
+
+    def misstate_bill_summary(self, request: Request) -> Response:
+        return json_response(self._bills.misstate_fee_total(request.json_object()))
 
     def rotate_certificate(self, request: Request) -> Response:
         body = request.json_object() if request.body.strip() else {}

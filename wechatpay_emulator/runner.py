@@ -72,6 +72,11 @@ class EmulatorProcess(ChannelProcess):
         path = f"/_emulator/refunds/{out_refund_no}/settle"
         return self._ok(self.request("POST", path, json={"status": status})).json()
 
+    def misstate_bill_fee_total(self, offset: int) -> dict[str, Any]:
+        """Bills state their fee total off by ``offset`` fen from their lines' (0: honest)."""
+        body = {"fee_total_offset": offset}
+        return self._ok(self.request("POST", "/_emulator/bill_summary", json=body)).json()
+
     def notifications(self, subject: str | None = None) -> list[dict[str, Any]]:
         params = {"subject": subject} if subject is not None else None
         return self._ok(self.request("GET", "/_emulator/notifications", params=params)).json()

@@ -5,6 +5,7 @@ from html import escape
 from urllib.parse import quote
 
 from channel_sim.pages import document, format_amount, qr_block
+from channel_sim.wallet import return_soon
 
 from . import trades
 
@@ -14,6 +15,7 @@ def trade_page(
     page_url: str,
     redirect_url: str | None,
     problem: str | None = None,
+    just_paid: bool = False,
 ) -> str:
     state = trade["trade_state"]
     parts = [
@@ -31,7 +33,7 @@ def trade_page(
             parts.append(
                 f'<p><a id="return-link" href="{escape(redirect_url)}">Back to shop</a></p>'
             )
-            head_extra = f'<meta http-equiv="refresh" content="3;url={escape(redirect_url)}">'
+            head_extra = return_soon(redirect_url, paid_just_now=just_paid)
     elif state in ("NOTPAY", "PAYERROR"):
         action = f"/_emulator/wallet/{quote(trade['prepay_id'])}/pay"
         hidden = (

@@ -8,6 +8,7 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from payments.channels.base import Channel
+from payments.metrics import TimedChannel
 
 
 class UnknownChannel(LookupError):
@@ -16,8 +17,9 @@ class UnknownChannel(LookupError):
 
 @cache
 def get_channel(code: str, *, timeout: float | None = None) -> Channel:
-    """The channel's adapter. ``timeout`` caps its HTTP timeout below the configured one (a
-    reader who must not wait long, e.g. read repair)."""
+    """The channel's adapter, its network calls counted and timed for /metrics. ``timeout``
+    caps its HTTP timeout below the configured one (a reader who must not wait long, e.g. read
+    repair)."""
     try:
         options = dict(settings.PAYMENT_CHANNELS[code])
     except KeyError:
@@ -27,7 +29,7 @@ def get_channel(code: str, *, timeout: float | None = None) -> Channel:
     if timeout is not None:
         configured = options.get("timeout") or settings.CHANNEL_HTTP_TIMEOUT_SECONDS
         options["timeout"] = min(configured, timeout)
-    return adapter_class(code=code, **options)
+    return TimedChannel(adapter_class(code=code, **options))
 
 
 def channel_choices() -> list[tuple[str, str]]:

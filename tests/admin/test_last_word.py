@@ -4,10 +4,10 @@ sandbox process: a failed query or an unknown close is at risk, an abandoned cod
 import pytest
 from django.utils import timezone
 
-from backoffice.risk import money_at_risk
 from orders.audit import JOB
 from payments.services.attempts import CloseOutcome, payment_close_attempt
 from payments.services.checks import payment_check_now
+from reconciliation.risk import money_at_risk
 from tests.admin.conftest import paying
 from tests.admin.scenario import aged
 

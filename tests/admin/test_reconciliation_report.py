@@ -12,10 +12,13 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from payments.models import Discrepancy, Payment
+from payments.templatetags.money import money
+from reconciliation.days import channel_today
 from reconciliation.models import ReconciliationOutcome, StatementDay, StatementLine
 from reconciliation.statements import statement_reconcile
 from tests.admin import known_day
 from tests.admin.conftest import admin_url, client_for, messages_of, paid, run_action, staff_user
+from tests.factories import paid_payment
 
 pytestmark = pytest.mark.django_db
 
@@ -186,6 +189,33 @@ def test_reconcile_this_day_fetches_the_real_sandboxs_statement(finance, merchan
     assert StatementDay.objects.get(channel="sandbox", day=today).status == "PROVISIONAL"
     matched = ReconciliationOutcome.objects.get(fact=f"payment:{payment.out_trade_no}")
     assert (matched.outcome, matched.line.amount) == ("MATCHED", 1800)
+
+
+def test_the_report_shows_the_fee_total_the_bill_states_beside_its_lines_and_flags_a_gap(
+    finance, merchant, wechatpay
+):
+    # given a WeChat Pay bill whose summary states 2 fen more fees than its lines add up to
+    paid_payment(merchant, wechatpay, amount=12345, channel="wechatpay")
+    wechatpay.misstate_bill_fee_total(2)
+    try:
+        today = channel_today("wechatpay", timezone.now())
+        finance.post(report(day=today, channel="wechatpay", suffix="reconcile/"))
+    finally:
+        wechatpay.misstate_bill_fee_total(0)
+
+    page = finance.get(report(day=today, channel="wechatpay"))
+
+    cells = {cell.label: cell for cell in page.context["totals"] if cell.currency == "CNY"}
+    lines_fees = cells["fees"].channel
+    stated = cells["stated fees"]
+    assert (stated.channel, stated.against, stated.difference) == (lines_fees + 2, lines_fees, -2)
+    assert 'data-total="stated fees-CNY"' in page.text
+    assert "CNY -0.02" in page.text
+    stated_text = money(lines_fees + 2, "CNY")
+    assert f"the file states fees of {stated_text}; its lines add up to" in page.text
+    # (the emulator's bill also holds other tests' payments: those are missing here)
+    (row,) = [row for row in page.context["discrepancies"] if row.fact == "fees"]
+    assert (row.outcome, row.discrepancy.kind) == ("FEE_TOTAL_MISMATCH", "FEE_TOTAL_MISMATCH")
 
 
 def test_days_on_the_list_are_reconciled_by_the_action_too(finance, known):

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 
 from alipay_emulator.runner import EmulatorProcess
+from tests.channel_servers import wallet_return_link
 
 from .conftest import CHINA, new_out_trade_no, sdk_client
 
@@ -45,7 +46,10 @@ def test_the_wap_cashier_pays_and_returns_with_signed_parameters(alipay, emulato
         emulator.url + cashier.headers["Location"] + "/pay", allow_redirects=False, timeout=10
     )
     assert paying.status_code == 303
-    back = paying.headers["Location"]
+    # the page, paid, which goes on to the merchant by itself (Back from there stays on it)
+    paid_page = requests.get(emulator.url + paying.headers["Location"], timeout=10)
+    assert "location.replace(" in paid_page.text
+    back = wallet_return_link(paid_page.text)
     assert back.startswith(RETURN_URL + "&")
     returned = dict(parse_qsl(urlsplit(back).query))
     assert returned.pop("order") == "7"  # the merchant's own query survives

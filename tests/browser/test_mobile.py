@@ -51,3 +51,31 @@ def test_back_from_the_return_page_does_not_bounce_the_phone_forward_again(shop,
     expect(page.locator("#return-link")).to_be_visible()
     page.wait_for_timeout(4_000)  # longer than the wallet's return pause after a Pay click
     assert page.url.startswith(f"{shop.sandbox.url}/wallet/")
+
+
+@pytest.mark.parametrize(
+    ("code", "label"), [("wechatpay", "WeChat Pay"), ("alipay", "Alipay")], ids=str
+)
+def test_back_from_the_return_page_stays_on_an_emulators_wallet(
+    shop, new_context, request, code, label
+):
+    # given the channel's emulator beside the shop's sandbox, and a phone paying in its H5 / WAP
+    # page (WeChat's h5_url with our redirect_url, Alipay's WAP cashier with our return_url)
+    emulator = request.getfixturevalue(code)  # registered after the shop's channels
+    page = new_context(viewport=PHONE, user_agent=IPHONE, is_mobile=True, has_touch=True).new_page()
+    buy(page, shop.url)
+    page.get_by_label(label).check()
+    page.locator("#pay-button").click()
+    page.wait_for_url(re.compile(f"^{emulator.url}/_emulator/wallet/"))
+    page.locator("#pay-button").click()  # paid: the wallet sends the phone back by itself
+    page.wait_for_url(re.compile(r"/return/"))
+    expect(heading(page, "Payment received")).to_be_visible()
+
+    page.go_back()
+
+    # then the wallet's own page, paid, with a way back, and the phone stays on it
+    page.wait_for_url(re.compile(f"^{emulator.url}/_emulator/wallet/"))
+    expect(page.locator("#result")).to_have_text("Payment successful")
+    expect(page.locator("#return-link")).to_be_visible()
+    page.wait_for_timeout(4_000)  # longer than the wallet's return pause after a Pay click
+    assert page.url.startswith(f"{emulator.url}/_emulator/wallet/")

@@ -22,6 +22,7 @@ from django_q.tasks import async_task
 
 from config import embedded
 from config.liveness import jobs_liveness
+from config.metrics import process_counts_clear
 from config.processes import stop_processes
 from config.supervisor import ClusterSupervisor
 
@@ -41,6 +42,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, port: int, sandbox_port: int, web_workers: int, **options):
+        process_counts_clear()  # the count files of processes gone since the last run
         call_command("migrate", interactive=False, verbosity=0)
         call_command("seed_demo")
         call_command("collectstatic", interactive=False, verbosity=0)

@@ -195,16 +195,38 @@ def notify_id(params: Mapping[str, str]) -> str:
 
 
 def statement(day: date, raw: bytes) -> Statement:
-    """Alipay's trade bill: a zip of GBK CSV files; the detail file (业务明细, not its 汇总)
-    has one line per payment and per refund between ``#`` comment lines."""
+    """Alipay's trade bill: a zip of GBK CSV files; the detail file (业务明细) has one line per
+    payment and per refund between ``#`` comment lines, and its summary (业务明细(汇总)) states
+    the day's totals on its 合计 row, of which the service fee is the statement's fee total."""
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-        names = [name for name in archive.namelist() if name.endswith("_业务明细.csv")]
-        if len(names) != 1:
-            raise ValueError(f"expected one detail file, found {names!r}")
-        text = archive.read(names[0]).decode("gbk")
+        records = _bill_records(archive, "_业务明细.csv", "detail")
+        summaries = _bill_records(archive, "_业务明细(汇总).csv", "summary", required=False)
+    lines = tuple(_statement_line(row) for row in records)
+    return Statement(day=day, raw=raw, lines=lines, fee_total=_stated_fee_total(summaries))
+
+
+def _bill_records(
+    archive: zipfile.ZipFile, suffix: str, what: str, required: bool = True
+) -> list[dict[str, str]] | None:
+    """The rows of the bill's one file ending in ``suffix`` (None: there is none, if allowed)."""
+    names = [name for name in archive.namelist() if name.endswith(suffix)]
+    if not names and not required:
+        return None
+    if len(names) != 1:
+        raise ValueError(f"expected one {what} file, found {names!r}")
+    text = archive.read(names[0]).decode("gbk")
     rows = [line for line in text.splitlines() if line and not line.startswith("#")]
-    records = list(csv.DictReader(io.StringIO("\n".join(rows))))
-    return Statement(day=day, raw=raw, lines=tuple(_statement_line(row) for row in records))
+    return list(csv.DictReader(io.StringIO("\n".join(rows))))
+
+
+def _stated_fee_total(summaries: list[dict[str, str]] | None) -> int | None:
+    """The 合计 (total) row's 服务费, as a fee (what Alipay charges); None without a summary."""
+    if summaries is None:
+        return None
+    totals = [row for row in summaries if row["门店编号"].strip() == "合计"]
+    if len(totals) != 1:
+        raise ValueError(f"expected one 合计 row in the bill's summary, found {len(totals)}")
+    return _fee(totals[0]["服务费（元）"].strip())
 
 
 def _statement_line(row: Mapping[str, str]) -> StatementLine:

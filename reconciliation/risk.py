@@ -24,7 +24,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from backoffice.last_word import nothing_paid, outcome_unknown, paid_not_applied, with_last_word
 from payments.enums import (
     OPEN_PAYMENT_STATUSES,
     DeliveryStatus,
@@ -39,6 +38,7 @@ from payments.models import (
     Refund,
     WebhookDelivery,
 )
+from reconciliation.last_word import nothing_paid, outcome_unknown, paid_not_applied, with_last_word
 from reconciliation.models import StuckPayment
 
 

@@ -1,0 +1,156 @@
+"""`manage.py chaos` against the whole system as real processes (tests/system.py): a small run
+under every fault, with q2 workers SIGKILLed and the embedded Redis stopped, HOLDS; a faked
+channel record of an extra success nobody refunded makes it BROKEN."""
+
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+
+from config import embedded
+from tests.system import BASE_DIR, System
+from tests.test_jobs_kill_system import LIVENESS
+
+pytestmark = pytest.mark.system
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("chaos")
+    var = directory / "var"  # the system's PAYCENTER_VAR_DIR: its Redis is the embedded one
+    running = System(
+        directory,
+        database_url=settings.DATABASE_URL,
+        redis_url=embedded.redis_url(var),
+        settings=LIVENESS,
+        database="paycenter_chaos",
+    ).start(clusters=0)
+    try:
+        with running.supervised_cluster("chaos"):
+            yield running
+    finally:
+        running.stop()
+        embedded.stop_redis(var)
+
+
+def chaos(system, *args, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "chaos", *args],
+        cwd=BASE_DIR,
+        env=env or system.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def small_run(system):
+    done = chaos(
+        system,
+        "--customers",
+        "6",
+        "--duration",
+        "8",
+        "--kill-workers",
+        "--stop-redis",
+        "--settle-seconds",
+        "60",
+        "--seed",
+        "7",
+    )
+    report = Path(re.search(r"report: (\S+)", done.stdout).group(1))
+    return done, report.parent
+
+
+def test_a_small_run_under_every_fault_holds(small_run):
+    done, directory = small_run
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().endswith("HOLDS")
+    figures = dict(re.findall(r"^  (\w[\w ()]*?)\s{2,}(\d+)$", done.stdout, re.M))
+    assert int(figures["orders"]) == 6
+    assert int(figures["extra successes"]) >= 1  # the stale QR code and the crossed close
+    assert figures["extra successes"] == figures["extra successes refunded once"]
+    # the report's timeline: workers killed, Redis down and back, while customers were about
+    report = (directory / "report.html").read_text()
+    moments = re.findall(r"<td>(\w+)</td><td>([^<]+)</td></tr>", report)
+    texts = [text for _, text in moments]
+    assert sum(text.startswith("SIGKILL q2 worker") for text in texts) == 3
+    assert texts.index("Redis stopped") < texts.index("6 customers done")
+    assert texts.index("Redis stopped") < texts.index("Redis started again")
+    assert texts[-1] == "HOLDS"
+
+
+def test_an_extra_success_the_channel_recorded_and_nobody_refunded_is_broken(system, small_run):
+    _, directory = small_run
+    run = json.loads((directory / "run.json").read_text())
+    closed = system.rows(
+        "SELECT out_trade_no, amount FROM payments_payment WHERE order_id = ANY(%s)"
+        " AND status = 'CLOSED' LIMIT 1",
+        (run["orders"],),
+    )
+    assert closed, "the run has a closed attempt (a switched channel)"
+    ((out_trade_no, amount),) = closed
+    with FakeStatement(system.sandbox.url, out_trade_no, amount) as fake:
+        done = chaos(system, "--check-only", str(directory / "run.json"), "--sandbox-url", fake)
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.strip().endswith("BROKEN")
+    assert f"{out_trade_no} an extra success never refunded" in done.stdout
+    assert "money not conserved" in done.stdout
+
+
+def test_it_refuses_to_stop_a_redis_that_is_not_the_embedded_one(system):
+    env = {**system.env(), "REDIS_URL": "redis://redis.example.invalid:6379/0"}
+
+    done = chaos(system, "--stop-redis", "--customers", "1", env=env)
+
+    assert done.returncode == 1
+    assert "--stop-redis stops only the embedded Redis" in done.stderr
+    assert "HOLDS" not in done.stdout and "BROKEN" not in done.stdout
+
+
+class FakeStatement:
+    """The sandbox as it is, except that its statement also shows ``out_trade_no`` paid: a
+    channel record of a success Paycenter never heard of."""
+
+    def __init__(self, sandbox: str, out_trade_no: str, amount: int):
+        fake_line = {"type": "payment", "out_trade_no": out_trade_no, "amount": amount}
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                real = requests.get(f"{sandbox}{self.path}", timeout=10)
+                body = real.text
+                if self.path.startswith("/v1/statements/"):
+                    rows = list(csv.DictReader(io.StringIO(body)))
+                    out = io.StringIO()
+                    writer = csv.DictWriter(
+                        out, fieldnames=list(rows[0]) if rows else list(fake_line)
+                    )
+                    writer.writeheader()
+                    writer.writerows([*rows, fake_line])
+                    body = out.getvalue()
+                self.send_response(real.status_code)
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+    def __enter__(self) -> str:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()

@@ -1,0 +1,107 @@
+"""The chaos check's verdict on hand-made records: each broken promise is named."""
+
+from config.chaos.verdict import Ledger, judge
+
+OK_ANSWERS = {"ok": 10}
+
+
+def order(status="PAID", winner="pay_1", payments=(("pay_1", "t1", "SUCCEEDED"),), refunds=()):
+    return {
+        "id": "ord_1",
+        "status": status,
+        "amount": 100,
+        "paid_payment": winner if status == "PAID" else None,
+        "payments": [
+            {"id": pid, "out_trade_no": trade, "status": state} for pid, trade, state in payments
+        ],
+        "refunds": [{"out_refund_no": no, "status": state} for no, state in refunds],
+    }
+
+
+TWO_PAID = (("pay_1", "t1", "SUCCEEDED"), ("pay_2", "t2", "SUCCEEDED"))
+
+
+def test_a_paid_order_and_a_refunded_double_hold():
+    verdict = judge(
+        [order(payments=TWO_PAID, refunds=(("re_1", "SUCCEEDED"),))],
+        Ledger({"t1": 100, "t2": 100}, {"t2": [100]}),
+        OK_ANSWERS,
+    )
+
+    assert verdict.holds, verdict.violations
+    assert verdict.figures["extra successes"] == verdict.figures["extra successes refunded once"]
+
+
+def test_an_extra_success_never_refunded_is_broken():
+    verdict = judge([order(payments=TWO_PAID)], Ledger({"t1": 100, "t2": 100}, {}), OK_ANSWERS)
+
+    assert "t2 an extra success never refunded" in verdict.violations
+    assert any(v.startswith("money not conserved") for v in verdict.violations)
+
+
+def test_an_extra_success_refunded_twice_is_broken():
+    verdict = judge(
+        [order(payments=TWO_PAID)], Ledger({"t1": 100, "t2": 100}, {"t2": [50, 50]}), OK_ANSWERS
+    )
+
+    assert "t2 refunded 2 times" in verdict.violations
+
+
+def test_a_refund_above_what_was_paid_is_broken():
+    verdict = judge([order()], Ledger({"t1": 100}, {"t1": [150]}), OK_ANSWERS)
+
+    assert "t1 refunded 150, above what was paid" in verdict.violations
+
+
+def test_a_refund_of_a_trade_that_took_nothing_is_broken():
+    payments = (("pay_1", "t1", "SUCCEEDED"), ("pay_2", "t2", "CLOSED"))
+    verdict = judge([order(payments=payments)], Ledger({"t1": 100}, {"t2": [100]}), OK_ANSWERS)
+
+    assert "t2 refunded, above what was paid (nothing)" in verdict.violations
+
+
+def test_a_capture_on_an_order_that_is_not_paid_is_a_lost_order():
+    lost = order(status="CLOSED", payments=(("pay_1", "t1", "CLOSED"),))
+    verdict = judge([lost], Ledger({"t1": 100}, {}), OK_ANSWERS)
+
+    assert "ord_1 paid at the channel but lost (CLOSED)" in verdict.violations
+
+
+def test_a_closed_order_whose_capture_was_refunded_holds():
+    closed = order(status="CLOSED", payments=(("pay_1", "t1", "SUCCEEDED"),))
+    verdict = judge([closed], Ledger({"t1": 100}, {"t1": [100]}), OK_ANSWERS)
+
+    assert verdict.holds, verdict.violations
+
+
+def test_anything_left_open_is_broken():
+    waiting = order(
+        status="PAYING",
+        payments=(("pay_1", "t1", "PAYING"),),
+        refunds=(("re_1", "PROCESSING"),),
+    )
+    verdict = judge([waiting], Ledger({}, {}), OK_ANSWERS)
+
+    assert "ord_1 left open (PAYING)" in verdict.violations
+    assert "t1 left open (PAYING)" in verdict.violations
+    assert "re_1 unfinished (PROCESSING)" in verdict.violations
+
+
+def test_a_5xx_other_than_a_designed_503_is_broken_and_a_designed_one_is_not():
+    ledger = Ledger({"t1": 100}, {})
+
+    assert judge([order()], ledger, {"ok": 5, "outage": 3}).holds
+    broken = judge([order()], ledger, {"ok": 5, "error": 1, "unanswered": 1})
+    assert "2 answers were a 5xx other than a designed 503" in broken.violations
+
+
+def test_the_statement_counts_only_the_runs_trades():
+    lines = [
+        {"type": "payment", "out_trade_no": "t1", "amount": "100"},
+        {"type": "refund", "out_trade_no": "t1", "amount": "40"},
+        {"type": "payment", "out_trade_no": "someone-else", "amount": "999"},
+    ]
+
+    ledger = Ledger.from_statement(lines, {"t1"})
+
+    assert ledger == Ledger({"t1": 100}, {"t1": [40]})
