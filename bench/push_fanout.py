@@ -156,11 +156,15 @@ def main() -> None:
         f"{elapsed:.0f} s: {watched.streams} streams opened, {watched.events} status events, "
         f"{watched.polls} polls answered, {watched.errors} errors {watched.first_error}"
     )
-    print(f"  channel queries per minute: {queries * per_minute:.1f}")
     print(
-        f"  ceiling (one per {interval:g} s read-repair interval): {math.ceil(60 / interval) + 1}"
+        f"  channel queries: {queries} in {elapsed:.0f} s (at most "
+        f"{math.ceil(elapsed / interval) + 1}), {queries * per_minute:.1f} per minute"
     )
-    print(f"  one query per page per read would be: {args.pages * (60 / tick + 60 / poll):,.0f}")
+    print(
+        f"  ceiling per minute (one per {interval:g} s read-repair interval): "
+        f"{math.ceil(60 / interval) + 1}"
+    )
+    print(f"  one query per page per read: {args.pages * (60 / tick + 60 / poll):,.0f} per minute")
 
 
 if __name__ == "__main__":
