@@ -353,6 +353,13 @@ PAYMENT_CHECK_GRACE_SECONDS = env_float("PAYMENT_CHECK_GRACE_SECONDS", 600)
 # A claimed check holds its payment this long; a worker killed mid-check only delays it. Checks
 # are claimed one at a time, and the lease is never shorter than two channel calls' timeout.
 PAYMENT_CHECK_LEASE_SECONDS = env_float("PAYMENT_CHECK_LEASE_SECONDS", 30)
+# A backlog of due checks (a full batch in a pump tick) is spread over the job workers of every
+# cluster: this many drain tasks, each checking until nothing is due or its life ends, started
+# at most once per life system-wide. Keep it below the workers of all clusters together, so
+# other tasks (refunds, webhooks) still find a worker; 0 leaves every check to the pump. A
+# drainer's life (plus one channel call) must stay below Q_TIMEOUT.
+PAYMENT_CHECK_DRAINERS = env_int("PAYMENT_CHECK_DRAINERS", 2)
+PAYMENT_CHECK_DRAIN_SECONDS = env_float("PAYMENT_CHECK_DRAIN_SECONDS", 60)
 # Read repair: a status read of an open payment queries the channel at most this often.
 READ_REPAIR_INTERVAL_SECONDS = env_float("READ_REPAIR_INTERVAL_SECONDS", 3)
 # … and waits at most this long for the channel's answer (then answers with what is known).

@@ -2,6 +2,7 @@
 for one order from piling up on it (and from calling the channel side by side)."""
 
 import logging
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -44,9 +45,10 @@ def order_lock(order_id: str):
                 logger.warning("order lock release failed (it will expire): %s", error)
 
 
-def first_in_window(key: str, seconds: float) -> bool:
-    """True for the first caller per key within ``seconds`` (a rate limit). When Redis is down
-    every caller is first: the limit only spares the channel, it guards no invariant."""
+def first_in_window(key: str, seconds: float, *, when_redis_down: Callable[[], bool]) -> bool:
+    """True for the first caller per key within ``seconds``, across every process (Redis
+    SET NX PX). When Redis is down, ``when_redis_down`` decides (a conditional UPDATE in the
+    database), so an outage does not turn every caller into the first."""
     try:
         return bool(
             get_redis_connection("default").set(
@@ -54,7 +56,7 @@ def first_in_window(key: str, seconds: float) -> bool:
             )
         )
     except RedisError:
-        return True
+        return when_redis_down()
 
 
 def _final_status_key(order_id: str) -> str:

@@ -48,6 +48,8 @@ class Payment(models.Model):
     # if it ever succeeds. Superseded attempts do not count as "the open attempt".
     superseded = models.BooleanField(default=False)
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # When a reader last claimed the read-repair window while Redis was down (its fallback).
+    read_repair_at = models.DateTimeField(null=True, blank=True)
     check_attempts = models.PositiveIntegerField(default=0)
     needs_attention = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -18,8 +18,16 @@ from payments.webhooks import delivery
 
 
 def payments_check_due(batch: int = 20, channel: str | None = None) -> int:
-    """Pump job, one lane per channel (settings.PUMP_CHANNEL_JOBS)."""
-    return scheduler.payments_check_due(now=timezone.now(), batch=batch, channel=channel)
+    """Pump job, one lane per channel (settings.PUMP_CHANNEL_JOBS); all channels at once when
+    called without one."""
+    if channel is None:
+        return scheduler.payments_check_due(now=timezone.now(), batch=batch)
+    return scheduler.payments_check_backlog(now=timezone.now(), batch=batch, channel=channel)
+
+
+def payments_drain_due(channel: str) -> int:
+    """Started by the pump when a channel's checks are backlogged (any cluster runs it)."""
+    return scheduler.payments_drain_due(channel=channel)
 
 
 def notifications_reprocess_stale(batch: int = 20) -> int:

@@ -59,6 +59,7 @@ class System:
         settings: dict[str, str] | None = None,
         database: str = "paycenter_system",
         web_workers: int = 2,
+        asgi: bool = False,
     ):
         self.directory = Path(directory)
         self.admin_url = database_url
@@ -67,6 +68,7 @@ class System:
         self.port = free_port()
         self.web = f"http://127.0.0.1:{self.port}"
         self.web_workers = web_workers
+        self.asgi = asgi  # uvicorn (server push streams) instead of gunicorn
         self.sandbox = SandboxProcess(
             self.directory / "sandbox", secret=SECRET, notify_schedule=(0, 0.5, 1, 2)
         )
@@ -93,21 +95,7 @@ class System:
             server.start()
         self._manage("migrate", "--verbosity", "0")
         self._manage("seed_demo")
-        self._web = self._spawn(
-            "web",
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(self.web_workers),
-                "--threads",
-                "4",
-            ],
-        )
+        self._web = self._spawn("web", self._web_argv())
         for _ in range(clusters):
             self.start_cluster()
         wait_for(lambda: self._web_answers(), 60, what="web server up")
@@ -247,6 +235,19 @@ class System:
             (order_id, channel),
         )
         return out_trade_no
+
+    def _web_argv(self) -> list[str]:
+        workers = str(self.web_workers)
+        if self.asgi:
+            return [
+                *(sys.executable, "-m", "uvicorn", "config.asgi:application"),
+                *("--host", "127.0.0.1", "--port", str(self.port), "--workers", workers),
+                *("--timeout-graceful-shutdown", "5", "--no-access-log"),
+            ]
+        return [
+            *(sys.executable, "-m", "gunicorn", "config.wsgi"),
+            *("--bind", f"127.0.0.1:{self.port}", "--workers", workers, "--threads", "4"),
+        ]
 
     def customer(self) -> Paycenter:
         """A customer's browser session, the same one `manage.py chaos` drives."""

@@ -7,6 +7,8 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import DateTimeField, ExpressionWrapper, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from orders.audit import Actor
@@ -76,19 +78,38 @@ def unknown_answer(out_trade_no: str, error: str) -> TradeResult:
 @logs_with(payment="payment_id", actor="actor")
 def payment_read_repair(*, payment_id: str, actor: Actor) -> bool:
     """A reader (a status read, the return page, "I have paid") asks the channel on the spot
-    while the payment is open, at most once per READ_REPAIR_INTERVAL_SECONDS per payment (a
-    Redis window, so shared by every web worker). The reader is waiting: the channel gets at
-    most READ_REPAIR_TIMEOUT_SECONDS, then the reader is answered with what is known. True when
-    the channel was asked."""
+    while the payment is open, at most once per READ_REPAIR_INTERVAL_SECONDS per payment: one
+    window shared by every page and web worker, so a hundred pages watching one order cost the
+    channel what one does. The reader is waiting: the channel gets at most
+    READ_REPAIR_TIMEOUT_SECONDS, then the reader is answered with what is known. True when the
+    channel was asked."""
+    seconds = settings.READ_REPAIR_INTERVAL_SECONDS
     is_open = Payment.objects.filter(pk=payment_id, status__in=OPEN_PAYMENT_STATUSES).exists()
     if not is_open or not first_in_window(
-        f"read-repair:{payment_id}", settings.READ_REPAIR_INTERVAL_SECONDS
+        f"read-repair:{payment_id}",
+        seconds,
+        when_redis_down=lambda: _read_repair_claimed_in_database(payment_id, seconds),
     ):
         return False
     payment_check_now(
         payment_id=payment_id, actor=actor, timeout=settings.READ_REPAIR_TIMEOUT_SECONDS
     )
     return True
+
+
+def _read_repair_claimed_in_database(payment_id: str, seconds: float) -> bool:
+    """The window without Redis: one conditional UPDATE of the payment's row, on the database's
+    clock. Concurrent readers queue on the row and re-check the condition after the winner
+    commits, so exactly one wins; an UPDATE whose condition is false locks and writes nothing."""
+    window_start = ExpressionWrapper(
+        Now() - timedelta(seconds=seconds), output_field=DateTimeField()
+    )
+    claimed = (
+        Payment.objects.filter(pk=payment_id, status__in=OPEN_PAYMENT_STATUSES)
+        .filter(Q(read_repair_at__isnull=True) | Q(read_repair_at__lte=window_start))
+        .update(read_repair_at=Now())
+    )
+    return claimed == 1
 
 
 def order_read_repair(*, order: Order, actor: Actor) -> bool:

@@ -13,6 +13,7 @@ to the table.
 """
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -24,7 +25,9 @@ from orders.enums import OPEN_ORDER_STATUSES
 from orders.log_context import logs_with
 from payments.channels import get_channel
 from payments.enums import OPEN_PAYMENT_STATUSES, PaymentStatus
+from payments.locks import first_in_window
 from payments.models import Payment
+from payments.queue import enqueue
 from payments.services.attempts import CloseOutcome, payment_close_attempt
 from payments.services.checks import payment_check_now
 
@@ -40,6 +43,40 @@ def payments_check_due(*, now: datetime, batch: int, channel: str | None = None)
     checked = 0
     while checked < batch and (payment_id := payment_claim_due(now=now, channel=channel)):
         payment_check(payment_id=payment_id, now=timezone.now())
+        checked += 1
+    return checked
+
+
+def payments_check_backlog(*, now: datetime, batch: int, channel: str) -> int:
+    """The pump's check of one channel: ``batch`` due payments. A full batch means a backlog,
+    which one lane would work off one check at a time: it is spread over the job workers of
+    every cluster by PAYMENT_CHECK_DRAINERS drain tasks, started at most once per drain life
+    across all pumps (a Redis window; without Redis the pump goes on alone). Claims stay
+    SKIP LOCKED leases, so the pump and the drainers never check one payment twice at once."""
+    checked = payments_check_due(now=now, batch=batch, channel=channel)
+    drainers = settings.PAYMENT_CHECK_DRAINERS
+    if checked == batch and drainers and _first_drain(channel):
+        for _ in range(drainers):
+            enqueue("payments.tasks.payments_drain_due", channel)
+    return checked
+
+
+def _first_drain(channel: str) -> bool:
+    return first_in_window(
+        f"check-drainers:{channel}",
+        settings.PAYMENT_CHECK_DRAIN_SECONDS,
+        when_redis_down=lambda: False,
+    )
+
+
+def payments_drain_due(*, channel: str) -> int:
+    """A drain task: check due payments of one channel one at a time until none is due or
+    PAYMENT_CHECK_DRAIN_SECONDS have passed. Returns how many were checked."""
+    deadline = time.monotonic() + settings.PAYMENT_CHECK_DRAIN_SECONDS
+    checked = 0
+    while time.monotonic() < deadline and payments_check_due(
+        now=timezone.now(), batch=1, channel=channel
+    ):
         checked += 1
     return checked
 

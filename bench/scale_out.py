@@ -1,0 +1,167 @@
+"""Scale-out benchmark: one and two django-q2 clusters on one PostgreSQL (a benchmark, not a
+test: it prints figures).
+
+1. Loads N due payment checks (default 5,000: open payments on the sandbox, one per order) and
+   gives the sandbox 50 ms of latency on every API call; then one cluster, and afterwards two
+   clusters, drain them (the pump and the drain tasks it starts, PAYMENT_CHECK_DRAINERS, on any
+   cluster's workers). Prints both drain times and their ratio.
+2. The ORM broker's raw throughput: M trivial tasks (default 2,000) queued while no cluster
+   runs, then drained by one cluster, schedules off: tasks per second.
+
+    .venv/bin/python bench/scale_out.py [--checks 5000] [--tasks 2000]
+
+The sandbox knows none of the loaded trades, so every check is a full round trip answered
+"not found" (not final before the order's deadline: nothing changes, the check is recorded and
+the next one scheduled an hour later, so each payment is checked once per run). That two
+clusters never check one payment twice at once is proven by tests, not here:
+tests/test_order_loss_system.py::test_two_clusters_* and tests/test_check_drainers.py.
+
+Uses the same PostgreSQL and Redis as the project (embedded under var/ unless DATABASE_URL /
+REDIS_URL are set); its database is `paycenter_bench_scale`, dropped and made anew on every run.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+import psycopg  # noqa: E402
+import redis  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+from tests.helpers import wait_for  # noqa: E402
+from tests.system import System  # noqa: E402
+
+WORKERS = 4
+CLUSTER_SETTINGS = {
+    "Q_WORKERS": str(WORKERS),
+    "PAYMENT_CHECK_SCHEDULE": "3600",  # one check per payment per run
+    "PAYMENT_CHECK_DRAINERS": str(2 * WORKERS),  # two clusters' workers, the same in both runs
+    "PUMP_TICK_SECONDS": "1",
+    "PUMP_LIFETIME_SECONDS": "70",
+}
+LATENCY_MS = 50
+FILL_SQL = (
+    """
+INSERT INTO orders_order (id, merchant_id, merchant_order_no, amount, currency, subject,
+    return_url, status, refunded_amount, expires_at, created_at, updated_at)
+SELECT 'ord_scale' || n, %(merchant)s, 'scale-' || n, 100, 'CNY', 'bench', '', 'PAYING', 0,
+    now() + interval '1 day', now(), now()
+FROM generate_series(1, %(checks)s) AS n
+""",
+    """
+INSERT INTO payments_payment (id, order_id, channel, client, out_trade_no, amount, currency,
+    status, channel_refs, superseded, check_attempts, needs_attention, created_at, updated_at)
+SELECT 'pay_scale' || n, 'ord_scale' || n, 'sandbox', 'pc', 'PSCALE' || n, 100, 'CNY',
+    'PAYING', '{}', false, 0, false, now(), now()
+FROM generate_series(1, %(checks)s) AS n
+""",
+)
+QUEUE_TASKS = """
+from django_q.tasks import async_task
+for _ in range({tasks}):
+    async_task("math.floor", 1.5)
+"""
+
+
+def load(system: System, checks: int) -> None:
+    (merchant,) = system.one("SELECT id FROM orders_merchant LIMIT 1")
+    with psycopg.connect(system.database_url, autocommit=True) as connection:
+        for statement in FILL_SQL:
+            connection.execute(statement, {"merchant": merchant, "checks": checks})
+
+
+def drain(system: System, clusters: int, checks: int) -> float:
+    """Seconds for ``clusters`` clusters to check every loaded payment once."""
+    system.rows(
+        "UPDATE payments_payment SET next_check_at = now() - interval '1 second' RETURNING id"
+    )
+    redis.Redis.from_url(system.redis_url).delete("paycenter:window:check-drainers:sandbox")
+    (run_started,) = system.one("SELECT now()")
+    for _ in range(clusters):
+        system.start_cluster()
+    system.kick_pump()
+
+    def checked() -> int:
+        (count,) = system.one(
+            "SELECT count(*) FROM payments_paymentcheck WHERE asked_at >= %s", (run_started,)
+        )
+        return count
+
+    wait_for(lambda: checked() >= checks, timeout=1800, interval=0.5, what="every check done")
+    system.stop_clusters()
+    # from the first check asked to the last: the clusters' start-up is not the drain
+    (seconds,) = system.one(
+        "SELECT extract(epoch FROM max(asked_at) - min(asked_at)) FROM payments_paymentcheck "
+        "WHERE asked_at >= %s",
+        (run_started,),
+    )
+    return float(seconds) + LATENCY_MS / 1000
+
+
+def broker_throughput(system: System, tasks: int) -> float:
+    """Trivial tasks per second through the ORM broker with one cluster, schedules off."""
+    system.rows("DELETE FROM django_q_schedule RETURNING id")
+    system.rows("DELETE FROM django_q_ormq RETURNING id")
+    system._manage("shell", "-c", QUEUE_TASKS.format(tasks=tasks))
+    system.start_cluster()
+
+    def queued() -> int:
+        (count,) = system.one("SELECT count(*) FROM django_q_ormq")
+        return count
+
+    wait_for(lambda: queued() < tasks, timeout=120, interval=0.05, what="the first task taken")
+    started = time.monotonic()
+    wait_for(lambda: queued() == 0, timeout=1800, interval=0.2, what="the queue drained")
+    seconds = time.monotonic() - started
+    system.stop_clusters()
+    return tasks / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checks", type=int, default=5000)
+    parser.add_argument("--tasks", type=int, default=2000)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="paycenter-bench-") as directory:
+        system = System(
+            Path(directory),
+            database_url=settings.DATABASE_URL,
+            redis_url=settings.REDIS_URL,
+            settings=CLUSTER_SETTINGS,
+            database="paycenter_bench_scale",
+            web_workers=1,
+        )
+        system.start(clusters=0)
+        try:
+            load(system, args.checks)
+            system.sandbox.set_faults({"api_latency_ms": [LATENCY_MS, LATENCY_MS]})
+            print(
+                f"1. {args.checks:,} due payment checks, sandbox latency {LATENCY_MS} ms, "
+                f"{WORKERS} workers per cluster, {CLUSTER_SETTINGS['PAYMENT_CHECK_DRAINERS']} "
+                "drainers"
+            )
+            one = drain(system, 1, args.checks)
+            print(f"  one cluster:  {one:.1f} s ({args.checks / one:.0f} checks/s)")
+            two = drain(system, 2, args.checks)
+            print(f"  two clusters: {two:.1f} s ({args.checks / two:.0f} checks/s)")
+            print(f"  speed-up: {one / two:.2f}x")
+            rate = broker_throughput(system, args.tasks)
+            print(f"2. ORM broker, one cluster of {WORKERS} workers: {rate:.0f} tasks/s")
+        finally:
+            system.stop()
+
+
+if __name__ == "__main__":
+    main()
