@@ -106,10 +106,14 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or embedded.postgres_url(VAR_DIR)
+# Connections are kept (a new PostgreSQL connection per request was most of a request's cost)
+# and checked before reuse after an idle spell, so a restarted server costs one reconnect, not
+# an error. ASGI processes do not keep theirs (config/asgi.py says why).
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+        conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
