@@ -218,8 +218,10 @@ JOBS_BACKLOG_LIMIT = env_int("JOBS_BACKLOG_LIMIT", 10000)
 AUTH_FAILURE_LIMIT = env_int("AUTH_FAILURE_LIMIT", 10)
 AUTH_FAILURE_WINDOW_SECONDS = env_int("AUTH_FAILURE_WINDOW_SECONDS", 60)
 
-# Partner API (partner_api/). Rates are per merchant, counted in Redis ("<n>/<s|m|h|d>").
-API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200/min")
+# Partner API (partner_api/). Rates are per merchant, counted in Redis ("<n>/<s|m|h|d>"). The
+# default is Stripe's, 100 a second: a partner's flash sale must not be refused by the limit
+# long before the server is busy.
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "100/s")
 # Idempotency-Key rows are kept this long, then purged by a schedule.
 IDEMPOTENCY_KEY_RETENTION_SECONDS = env_int("IDEMPOTENCY_KEY_RETENTION_SECONDS", 24 * 3600)
 # A key still locked after this long belongs to a process that died: it may be taken over.

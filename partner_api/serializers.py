@@ -208,12 +208,24 @@ class OrderPageSerializer(serializers.Serializer):
 
 
 class OrderDetailSerializer(OrderSerializer):
+    """An order with its payment attempts and refunds; context ``new_order``: one just created."""
+
     payments = PaymentSerializer(many=True, read_only=True)
     refunds = serializers.SerializerMethodField()
 
     class Meta(OrderSerializer.Meta):
         fields = [*OrderSerializer.Meta.fields, "payments", "refunds"]
         read_only_fields = fields
+
+    def to_representation(self, order: Order) -> dict:
+        if self.context.get("new_order"):
+            # An order just created has no payment attempt and no refund: nothing to read.
+            return {
+                **OrderSerializer(order, context=self.context).data,
+                "payments": [],
+                "refunds": [],
+            }
+        return super().to_representation(order)
 
     @extend_schema_field(RefundSerializer(many=True))
     def get_refunds(self, order: Order) -> list:
