@@ -222,6 +222,10 @@ AUTH_FAILURE_WINDOW_SECONDS = env_int("AUTH_FAILURE_WINDOW_SECONDS", 60)
 # default is Stripe's, 100 a second: a partner's flash sale must not be refused by the limit
 # long before the server is busy.
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "100/s")
+# API key → merchant (orders/api_keys.py): kept per process for this long, this many at most;
+# a change to a merchant ends every copy at once (an epoch in Redis), its age if Redis lost that.
+API_KEY_CACHE_SECONDS = env_float("API_KEY_CACHE_SECONDS", 10)
+API_KEY_CACHE_SIZE = env_int("API_KEY_CACHE_SIZE", 1000)
 # Idempotency-Key rows are kept this long, then purged by a schedule.
 IDEMPOTENCY_KEY_RETENTION_SECONDS = env_int("IDEMPOTENCY_KEY_RETENTION_SECONDS", 24 * 3600)
 # A key still locked after this long belongs to a process that died: it may be taken over.
