@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.validators import RegexValidator
+from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -225,9 +226,12 @@ class OrderDetailSerializer(OrderSerializer):
                 "payments": [],
                 "refunds": [],
             }
+        prefetch_related_objects([order], "payments")  # once for both lists (a no-op if done)
         return super().to_representation(order)
 
     @extend_schema_field(RefundSerializer(many=True))
     def get_refunds(self, order: Order) -> list:
+        if not order.payments.all():
+            return []  # refunds belong to payments: an order without one has none to read
         refunds = Refund.objects.filter(payment__order=order).select_related("payment")
         return RefundSerializer(refunds.order_by("created_at"), many=True).data

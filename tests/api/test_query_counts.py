@@ -43,12 +43,25 @@ def test_creating_an_order_reads_no_payments_or_refunds_and_no_known_key(warm):
     assert len(queries) == 7, queries
 
 
-def test_reading_an_order_takes_a_fixed_number_of_queries(warm):
+def test_reading_an_order_without_payments_reads_no_refunds(warm):
     order = warm.create_order()
 
     queries, _ = queries_of(lambda: warm.get(f"/orders/{order['id']}"))
 
-    assert len(queries) == 4, queries
+    assert not [q for q in queries if "payments_refund" in q]
+    assert len(queries) == 3, queries
+
+
+def test_reading_a_paying_order_takes_a_fixed_number_of_queries(warm, sandbox, settings):
+    settings.READ_REPAIR_INTERVAL_SECONDS = 3600
+    order = warm.create_order()
+    warm.post(f"/orders/{order['id']}/payments", {"channel": "sandbox"})
+    warm.get(f"/orders/{order['id']}")  # read repair asks the channel, then not for an hour
+
+    queries, response = queries_of(lambda: warm.get(f"/orders/{order['id']}"))
+
+    assert [p["status"] for p in response.json()["payments"]] == ["PAYING"]
+    assert len(queries) == 5, queries
 
 
 def test_an_idempotency_key_replay_reads_only_its_stored_answer(warm):
