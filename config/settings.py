@@ -211,6 +211,8 @@ SPECTACULAR_SETTINGS = {
 # forms) is refused while this many tasks wait in the django-q2 queue.
 OUTAGE_RETRY_AFTER_SECONDS = env_int("OUTAGE_RETRY_AFTER_SECONDS", 5)
 JOBS_BACKLOG_LIMIT = env_int("JOBS_BACKLOG_LIMIT", 10000)
+# A count below the limit holds this long per process (payments/queue.py).
+JOBS_BACKLOG_CHECK_SECONDS = env_float("JOBS_BACKLOG_CHECK_SECONDS", 1)
 
 # Failed authentication (payments/auth_failures.py): after this many wrong API keys, or badly
 # signed callbacks, from one client address within a window, that address is refused (429)
