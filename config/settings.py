@@ -110,10 +110,14 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or embedded.postgres_url(VAR_DIR)
+# Connections are kept (a new PostgreSQL connection per request was most of a request's cost)
+# and checked before reuse after an idle spell, so a restarted server costs one reconnect, not
+# an error. ASGI processes do not keep theirs (config/asgi.py says why).
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+        conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -211,6 +215,8 @@ SPECTACULAR_SETTINGS = {
 # forms) is refused while this many tasks wait in the django-q2 queue.
 OUTAGE_RETRY_AFTER_SECONDS = env_int("OUTAGE_RETRY_AFTER_SECONDS", 5)
 JOBS_BACKLOG_LIMIT = env_int("JOBS_BACKLOG_LIMIT", 10000)
+# A count below the limit holds this long per process (payments/queue.py).
+JOBS_BACKLOG_CHECK_SECONDS = env_float("JOBS_BACKLOG_CHECK_SECONDS", 1)
 
 # Failed authentication (payments/auth_failures.py): after this many wrong API keys, or badly
 # signed callbacks, from one client address within a window, that address is refused (429)
@@ -218,8 +224,14 @@ JOBS_BACKLOG_LIMIT = env_int("JOBS_BACKLOG_LIMIT", 10000)
 AUTH_FAILURE_LIMIT = env_int("AUTH_FAILURE_LIMIT", 10)
 AUTH_FAILURE_WINDOW_SECONDS = env_int("AUTH_FAILURE_WINDOW_SECONDS", 60)
 
-# Partner API (partner_api/). Rates are per merchant, counted in Redis ("<n>/<s|m|h|d>").
-API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200/min")
+# Partner API (partner_api/). Rates are per merchant, counted in Redis ("<n>/<s|m|h|d>"). The
+# default is Stripe's, 100 a second: a partner's flash sale must not be refused by the limit
+# long before the server is busy.
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "100/s")
+# API key → merchant (orders/api_keys.py): kept per process for this long, this many at most;
+# a change to a merchant ends every copy at once (an epoch in Redis), its age if Redis lost that.
+API_KEY_CACHE_SECONDS = env_float("API_KEY_CACHE_SECONDS", 10)
+API_KEY_CACHE_SIZE = env_int("API_KEY_CACHE_SIZE", 1000)
 # Retention (payments/services/retention.py, an hourly schedule): how long each kind of record
 # that is not money is kept. Money rows, their audit and discrepancies have no lifetime.
 IDEMPOTENCY_KEY_RETENTION_SECONDS = env_int("IDEMPOTENCY_KEY_RETENTION_SECONDS", 24 * 3600)

@@ -6,6 +6,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import BasePermission
 
+from orders.api_keys import merchant_for_api_key
 from orders.models import Merchant
 from orders.services import hash_api_key
 from payments.auth_failures import API_KEYS, client_address
@@ -27,7 +28,7 @@ class MerchantKeyAuthentication(BaseAuthentication):
         if scheme.lower() != "bearer" or not key:
             raise AuthenticationFailed("use the header `Authorization: Bearer <api key>`")
         digest = hash_api_key(key)
-        merchant = Merchant.objects.filter(api_key_hash=digest).first()
+        merchant = merchant_for_api_key(key)
         # The lookup is by hash; the constant-time compare keeps the check itself timing-safe.
         if merchant is None or not hmac.compare_digest(merchant.api_key_hash, digest):
             API_KEYS.record(address)

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.validators import RegexValidator
+from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -208,6 +209,8 @@ class OrderPageSerializer(serializers.Serializer):
 
 
 class OrderDetailSerializer(OrderSerializer):
+    """An order with its payment attempts and refunds; context ``new_order``: one just created."""
+
     payments = PaymentSerializer(many=True, read_only=True)
     refunds = serializers.SerializerMethodField()
 
@@ -215,7 +218,20 @@ class OrderDetailSerializer(OrderSerializer):
         fields = [*OrderSerializer.Meta.fields, "payments", "refunds"]
         read_only_fields = fields
 
+    def to_representation(self, order: Order) -> dict:
+        if self.context.get("new_order"):
+            # An order just created has no payment attempt and no refund: nothing to read.
+            return {
+                **OrderSerializer(order, context=self.context).data,
+                "payments": [],
+                "refunds": [],
+            }
+        prefetch_related_objects([order], "payments")  # once for both lists (a no-op if done)
+        return super().to_representation(order)
+
     @extend_schema_field(RefundSerializer(many=True))
     def get_refunds(self, order: Order) -> list:
+        if not order.payments.all():
+            return []  # refunds belong to payments: an order without one has none to read
         refunds = Refund.objects.filter(payment__order=order).select_related("payment")
         return RefundSerializer(refunds.order_by("created_at"), many=True).data

@@ -125,7 +125,7 @@ class OrdersView(PartnerView):
             **validated(OrderCreateSerializer, request.data),
         )
         return Response(
-            OrderDetailSerializer(order).data,
+            OrderDetailSerializer(order, context={"new_order": created}).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

@@ -12,10 +12,12 @@ from redis.exceptions import RedisError
 
 from alipay_emulator.runner import EmulatorProcess as AlipayEmulatorProcess
 from config import embedded
+from orders.api_keys import api_keys_forget
 from orders.audit import Actor
 from orders.enums import ActorKind
 from orders.services import merchant_create
 from payments.auth_failures import local_counts
+from payments.queue import jobs_backlog_forget
 from sandbox_channel.runner import SandboxProcess
 from tests.factories import make_order
 from tests.paying_channels import CHANNELS, paying_channel_named
@@ -172,6 +174,19 @@ def webhooks_to_local_receivers(settings):
     production rule (https, public addresses only) has its own tests."""
     settings.WEBHOOK_ALLOW_HTTP = True
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+
+
+@pytest.fixture(autouse=True)
+def api_keys_forgotten():
+    """Merchants are made anew per test, some with the same (demo) key: no test may authenticate
+    as the previous test's merchant."""
+    api_keys_forget()
+
+
+@pytest.fixture(autouse=True)
+def jobs_backlog_counted_afresh():
+    """A queue counted short by the previous test's request must not hide this test's backlog."""
+    jobs_backlog_forget()
 
 
 @pytest.fixture(autouse=True)

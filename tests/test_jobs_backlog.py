@@ -2,11 +2,15 @@
 JSON error, the checkout's "try again" page) and nothing is created; reads still answer."""
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django_q.tasks import async_task
 
 from orders.models import Order
 from payments.models import Payment
+from payments.outages import JobsBacklogged
+from payments.queue import jobs_backlog_check
 from tests.api.conftest import Partner
 from tests.factories import make_order
 
@@ -43,6 +47,24 @@ def test_below_the_limit_work_is_taken(partner, settings):
     queue_tasks(2)
 
     assert partner.post("/orders", ORDER, **{"Idempotency-Key": "bl"}).status_code == 201
+
+
+def test_a_short_queue_is_counted_once_a_second_and_a_backlog_every_time(partner, settings):
+    settings.JOBS_BACKLOG_LIMIT = 3
+    assert queries_of_backlog_check() == 1
+    assert queries_of_backlog_check() == 0  # below the limit a moment ago: not counted again
+
+    settings.JOBS_BACKLOG_CHECK_SECONDS = 0
+    queue_tasks(3)
+    for _ in range(2):
+        with pytest.raises(JobsBacklogged):
+            jobs_backlog_check()
+
+
+def queries_of_backlog_check() -> int:
+    with CaptureQueriesContext(connection) as captured:
+        jobs_backlog_check()
+    return len(captured)
 
 
 def test_a_backlogged_queue_shows_customers_a_try_again_page(partner, sandbox, settings):

@@ -10,10 +10,12 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 INSTALLED_APPS = ["django.contrib.contenttypes", "rest_framework", "bench.baseline"]
 MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
 ROOT_URLCONF = "bench.baseline.urls"
-# The same connection settings as the project's (DB_CONN_MAX_AGE, default 0).
+# The same connection settings as the project's (DB_CONN_MAX_AGE, default 60; health checks).
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ["DATABASE_URL"], conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", 0))
+        os.environ["DATABASE_URL"],
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", 60)),
+        conn_health_checks=True,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

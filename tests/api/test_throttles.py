@@ -1,8 +1,11 @@
 """Per-merchant rate limits in Redis: 429 with Retry-After; with Redis down, no limit and no 500."""
 
 import pytest
+import requests
 
-pytestmark = pytest.mark.django_db
+from tests.helpers import race
+
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_over_the_limit_is_429_with_retry_after_and_per_merchant(partner, other_partner, settings):
@@ -15,6 +18,17 @@ def test_over_the_limit_is_429_with_retry_after_and_per_merchant(partner, other_
     assert limited.json()["error"]["code"] == "rate_limited"
     assert 0 < int(limited["Retry-After"]) <= 60
     assert other_partner.get("/orders").status_code == 200
+
+
+def test_concurrent_requests_never_slip_past_the_limit(partner, api_server, settings):
+    settings.API_RATE_LIMIT = "5/h"
+
+    answers = race(
+        lambda _: requests.get(f"{api_server}/api/v1/orders", headers=partner.auth, timeout=10),
+        20,
+    )
+
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [429] * 15
 
 
 def test_with_redis_down_the_api_still_answers(partner, settings, redis_server):

@@ -8,6 +8,7 @@ import threading
 import pytest
 import uvicorn
 from django.core.management import call_command
+from django.db import DEFAULT_DB_ALIAS, connections
 from playwright.sync_api import expect, sync_playwright
 
 from config.asgi import application
@@ -64,8 +65,14 @@ class AsgiServer:
 
 @pytest.fixture(scope="package")
 def asgi_server(django_db_setup):
+    # As config/asgi.py does for a uvicorn process (which loads its settings itself): requests
+    # keep no connection, else each would leave one open. Settings were loaded before
+    # config.asgi was imported here; new connections read this very dict.
+    database = connections.settings[DEFAULT_DB_ALIAS]
+    kept, database["CONN_MAX_AGE"] = database["CONN_MAX_AGE"], 0
     with AsgiServer() as server:
         yield server
+    database["CONN_MAX_AGE"] = kept
 
 
 @pytest.fixture

@@ -1,0 +1,104 @@
+"""API key → merchant, cached: the partner API authenticates every request, and the merchant
+behind a key changes rarely (deactivated, key replaced, webhook secret rotated).
+
+Each process keeps at most API_KEY_CACHE_SIZE merchants (least recently used go first), each
+for at most API_KEY_CACHE_SECONDS and tagged with the key epoch in Redis it was read under.
+Every change to a merchant bumps the epoch, so every process drops what it holds at its next
+request: a deactivated key stops working at once. If a bump is lost (Redis restarted in
+between), an entry still ends with its seconds. Without Redis nothing is cached: every request
+reads the database, which is always right.
+"""
+
+import copy
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
+
+from orders.models import Merchant
+from orders.services import hash_api_key
+
+logger = logging.getLogger(__name__)
+
+EPOCH_KEY = "api-keys:epoch"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    merchant: Merchant
+    epoch: int
+    expires_at: float
+
+
+_entries: OrderedDict[str, _Entry] = OrderedDict()
+_lock = threading.Lock()
+
+
+def merchant_for_api_key(api_key: str) -> Merchant | None:
+    """The merchant whose key this is (active or not), or None. A copy: callers may change it."""
+    digest = hash_api_key(api_key)
+    epoch = _epoch()
+    if epoch is None:
+        return _read(digest)
+    now = time.monotonic()
+    with _lock:
+        entry = _entries.get(digest)
+        if entry is not None and entry.epoch == epoch and entry.expires_at > now:
+            _entries.move_to_end(digest)
+            return copy.copy(entry.merchant)
+    # The epoch was read before the row: a change committed in between bumps it past ours.
+    merchant = _read(digest)
+    if merchant is not None:
+        _remember(digest, _Entry(merchant, epoch, now + settings.API_KEY_CACHE_SECONDS))
+    return copy.copy(merchant)
+
+
+def api_keys_forget() -> None:
+    """Drop this process's entries (tests; the epoch does it for every process)."""
+    with _lock:
+        _entries.clear()
+
+
+@receiver(post_save, sender=Merchant)
+@receiver(post_delete, sender=Merchant)
+def _merchant_changed(**kwargs) -> None:
+    # Now, for this transaction's own later reads; and after commit, because a request in
+    # between may have cached the row as it was before the commit under the new epoch.
+    _bump()
+    transaction.on_commit(_bump)
+
+
+def _read(digest: str) -> Merchant | None:
+    return Merchant.objects.filter(api_key_hash=digest).first()
+
+
+def _remember(digest: str, entry: _Entry) -> None:
+    with _lock:
+        _entries[digest] = entry
+        _entries.move_to_end(digest)
+        while len(_entries) > settings.API_KEY_CACHE_SIZE:
+            _entries.popitem(last=False)
+
+
+def _epoch() -> int | None:
+    """The current key epoch; None when Redis cannot say (then nothing may be cached)."""
+    try:
+        return int(get_redis_connection("default").get(cache.make_key(EPOCH_KEY)) or 0)
+    except RedisError:
+        return None
+
+
+def _bump() -> None:
+    try:
+        get_redis_connection("default").incr(cache.make_key(EPOCH_KEY))
+    except RedisError:
+        logger.warning("API key epoch not bumped (Redis unavailable): cached keys end by age")
