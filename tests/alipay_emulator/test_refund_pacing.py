@@ -3,6 +3,7 @@ shorter interval) answers a call that comes sooner ACQ.SYSTEM_ERROR, having done
 
 import time
 
+from alipay_emulator.refunds import Refunds
 from alipay_emulator.runner import EmulatorProcess
 from tests import channel_servers
 
@@ -46,3 +47,11 @@ def test_a_refund_call_too_soon_after_another_on_its_trade_is_refused_undone(pai
     time.sleep(INTERVAL)
     later = _refund(alipay, out_trade_no, "2.00", "second")
     assert (later["fund_change"], later["refund_fee"]) == ("Y", "3.00")
+
+
+def test_without_an_interval_calls_read_out_of_order_are_never_refused():
+    """Concurrent calls read the clock before they queue for the trade: the later-served one
+    may carry the earlier time. With no interval set nothing is paced (CI saw 0 - 0.001 < 0)."""
+    unpaced = Refunds(store=None, keys=None, notifier=None, interval=0)
+    unpaced._pace(trade_id=1, now=100.002)
+    unpaced._pace(trade_id=1, now=100.001)
