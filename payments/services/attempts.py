@@ -38,7 +38,7 @@ from payments.enums import (
 from payments.locks import lock_order, order_known_paid, order_lock
 from payments.models import Payment, PaymentCheck
 from payments.services.check_log import payment_check_record
-from payments.services.checks import answer_about, unknown_answer
+from payments.services.checks import answer_about, not_found_is_final, unknown_answer
 from payments.services.results import payment_apply_channel_result
 
 logger = logging.getLogger(__name__)
@@ -250,12 +250,12 @@ def payment_close_attempt(*, payment_id: str, actor: Actor) -> CloseOutcome:
 
 def _close_outcome(payment: Payment, result: TradeResult, actor: Actor) -> CloseOutcome:
     if result.status == TradeStatus.NOT_FOUND:
-        if not _past_time_expire(payment):
+        if not not_found_is_final(payment):
             # Some channels create a trade only when the buyer scans its QR (Alipay's
             # precreate): "not found" then means "not yet", and the QR stays payable until
             # time_expire. The attempt is replaced but still checked, refunded if it succeeds.
             return _supersede(payment.pk, actor, "the channel has no such trade yet")
-        # time_expire has passed: nothing can be paid there any more.
+        # the order's deadline has passed: nothing can be paid there any more.
         result = TradeResult(out_trade_no=payment.out_trade_no, status=TradeStatus.CLOSED)
     payment_apply_channel_result(result=result, source=TransactionSource.QUERY, actor=actor)
     payment.refresh_from_db(fields=["status"])
@@ -267,11 +267,6 @@ def _close_outcome(payment: Payment, result: TradeResult, actor: Actor) -> Close
         return CloseOutcome.CLOSED
     _clear_closing(payment.pk)
     return CloseOutcome.UNKNOWN
-
-
-def _past_time_expire(payment: Payment) -> bool:
-    skew = timedelta(seconds=settings.CHANNEL_CLOCK_SKEW_SECONDS)
-    return timezone.now() > order_payable_until(payment.order) + skew
 
 
 def _supersede(payment_id: str, actor: Actor, why: str) -> CloseOutcome:

@@ -40,7 +40,7 @@ def payment_check_now(
     except (ChannelUnavailable, ChannelError) as error:
         result = unknown_answer(payment.out_trade_no, str(error))
     result = answer_about(result, out_trade_no=payment.out_trade_no)
-    if result.status == TradeStatus.NOT_FOUND and _past_not_found_deadline(payment):
+    if result.status == TradeStatus.NOT_FOUND and not_found_is_final(payment):
         # The channel never had it and the order can no longer be paid: nothing to wait for.
         result = TradeResult(out_trade_no=payment.out_trade_no, status=TradeStatus.CLOSED)
     outcome = payment_apply_channel_result(
@@ -119,8 +119,10 @@ def order_read_repair(*, order: Order, actor: Actor) -> bool:
     return attempt is not None and payment_read_repair(payment_id=attempt.pk, actor=actor)
 
 
-def _past_not_found_deadline(payment: Payment) -> bool:
+def not_found_is_final(payment: Payment) -> bool:
     """ "Trade not found" is not final before the order's deadline plus clock skew: a create
-    call that timed out may still land at the channel."""
+    call that timed out may still land at the channel, and a channel that creates the trade
+    only when the buyer scans (Alipay's precreate) keeps its QR payable until then. Queries and
+    closes both decide by this one rule."""
     skew = timedelta(seconds=settings.CHANNEL_CLOCK_SKEW_SECONDS)
     return timezone.now() > payment.order.expires_at + skew
