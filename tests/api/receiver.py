@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -35,17 +36,23 @@ def verify_signature(header: str, body: bytes, secret: str, tolerance: int = 300
 
 class Receiver:
     """Records every request; answers ``status`` (a test can change it). ``stop()`` closes the
-    port (connection refused, as a receiver that is down); ``start()`` opens the same port."""
+    port (connection refused, as a receiver that is down); ``start()`` opens the same port.
+    With ``tls`` (a server SSLContext) it answers HTTPS at https://localhost:<port>/hooks and
+    keeps the names the clients asked for in their TLS hello (``server_names``)."""
 
-    def __init__(self):
+    def __init__(self, tls: ssl.SSLContext | None = None):
         self.received: list[Received] = []
+        self.server_names: list[str | None] = []
         self.status = 200
         self.port = 0
+        self._tls = tls
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
 
     @property
     def url(self) -> str:
+        if self._tls is not None:
+            return f"https://localhost:{self.port}/hooks"
         return f"http://127.0.0.1:{self.port}/hooks"
 
     def start(self) -> "Receiver":
@@ -65,6 +72,9 @@ class Receiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.port = self._server.server_address[1]
+        if self._tls is not None:
+            self._tls.sni_callback = lambda _socket, name, _context: self.server_names.append(name)
+            self._server.socket = self._tls.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()

@@ -2,7 +2,10 @@
 private address — checked when the URL is saved and again when each webhook is sent (the name
 resolved then, the request sent to the address that was checked)."""
 
+import ssl
+
 import pytest
+import trustme
 from django.db import transaction
 
 from orders.services import merchant_create
@@ -11,6 +14,7 @@ from payments.enums import DeliveryStatus, EventType
 from payments.events import event_emit
 from payments.models import WebhookDelivery
 from payments.tasks import webhook_deliver_due
+from tests.api.receiver import Receiver
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -104,3 +108,63 @@ def test_the_local_rule_delivers_to_the_pinned_address_with_the_urls_host(hooked
     [request] = receiver.received
     assert request.headers["Host"] == receiver.url.split("/")[2]
     assert WebhookDelivery.objects.get().status == DeliveryStatus.DELIVERED
+
+
+@pytest.fixture
+def certificate_authority(monkeypatch, tmp_path):
+    """A CA the sender trusts (requests reads REQUESTS_CA_BUNDLE), as a partner's public CA."""
+    authority = trustme.CA()
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    return authority
+
+
+def tls_receiver(authority, *identities: str) -> Receiver:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert(*identities).configure_cert(context)
+    return Receiver(tls=context).start()
+
+
+def send_one_webhook_to(receiver: Receiver) -> WebhookDelivery:
+    merchant = merchant_create(name="TLS partner", webhook_url=receiver.url).merchant
+    emit(merchant)
+    # an attempt is over once it has a status code or an error (the claim counts it earlier)
+    return wait_for(
+        lambda: (
+            WebhookDelivery.objects.filter(attempts=1)
+            .exclude(last_status_code__isnull=True, last_error="")
+            .first()
+        )
+    )
+
+
+def test_over_tls_the_pinned_address_is_verified_against_the_urls_name(certificate_authority):
+    receiver = tls_receiver(certificate_authority, "localhost")
+    try:
+        delivery = send_one_webhook_to(receiver)
+    finally:
+        receiver.stop()
+
+    assert delivery.status == DeliveryStatus.DELIVERED, delivery.last_error
+    [request] = receiver.received
+    # connected to 127.0.0.1, yet the name was sent (SNI) and is the Host
+    assert receiver.server_names == ["localhost"]
+    assert request.headers["Host"] == f"localhost:{receiver.port}"
+
+
+@pytest.mark.parametrize(
+    "identity", ["127.0.0.1", "elsewhere.example"], ids=["only-the-address", "another-name"]
+)
+def test_over_tls_a_certificate_not_for_the_urls_name_is_refused(certificate_authority, identity):
+    # a certificate for the pinned address itself proves nothing about the name in the URL
+    receiver = tls_receiver(certificate_authority, identity)
+    try:
+        delivery = send_one_webhook_to(receiver)
+    finally:
+        receiver.stop()
+
+    assert delivery.status == DeliveryStatus.PENDING
+    assert "SSLError" in delivery.last_error
+    assert "localhost" in delivery.last_error
+    assert receiver.received == []
