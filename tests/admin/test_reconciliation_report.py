@@ -9,7 +9,9 @@ from datetime import UTC, timedelta
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import escape
+from django.utils.timezone import localtime
 
 from payments.models import Discrepancy, Payment
 from payments.templatetags.money import money
@@ -406,3 +408,17 @@ def test_the_dashboard_block_needs_the_reports_view_permission(reconciled):
     nobody = client_for(staff_user("no.groups"))
 
     assert nobody.get("/admin/").context["reconciliation"] is None
+
+
+def test_the_reports_times_carry_their_offset_as_the_rest_of_the_back_office(finance, reconciled):
+    """Times on the report are written as everywhere in the back office (DATETIME_FORMAT, with a
+    numeric offset): "CST" would read as US Central as well as China Standard Time."""
+    discrepancy = discrepancy_of("payment:KD-NEVER-ISSUED")
+    run = StatementDay.objects.get(channel="sandbox", day=known_day.known_day())
+
+    page = finance.get(report())
+
+    for moment in (run.reconciled_at, discrepancy.found_at):
+        assert date_format(localtime(moment), "DATETIME_FORMAT") in page.text
+        assert localtime(moment).strftime("%z") in page.text
+    assert " CST" not in page.text
