@@ -1,7 +1,8 @@
 """The verdict: the promise judged against the channel's own records.
 
 Inputs are what the doors show: Paycenter's orders (with payments and refunds) from the partner
-API, the channel's statement lines for the run's trades, and Paycenter's answers during the run.
+API, the channels' own lines of the run's trades (the sandbox's statements, the emulators'
+ledgers), and Paycenter's answers during the run.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Ledger:
-    """The channel's record of the run's trades: captured amount and refund amounts by trade."""
+    """The channels' record of the run's trades: captured amount and refund amounts by trade."""
 
     captured: dict[str, int]
     refunds: dict[str, list[int]]
 
     @classmethod
-    def from_statement(cls, lines: list[dict[str, str]], out_trade_nos: set[str]) -> Ledger:
+    def from_lines(cls, lines: list[dict[str, str]], out_trade_nos: set[str]) -> Ledger:
         captured: dict[str, int] = {}
         refunds: dict[str, list[int]] = defaultdict(list)
         for line in lines:
@@ -61,7 +62,9 @@ def judge(orders: list[dict], ledger: Ledger, answers: dict[str, int]) -> Verdic
         )
     errors = answers.get("error", 0) + answers.get("unanswered", 0)
     if errors:
-        verdict.violations.append(f"{errors} answers were a 5xx other than a designed 503")
+        verdict.violations.append(
+            f"{errors} answers were a 5xx, or none, other than the API's 503 channel_unavailable"
+        )
     verdict.figures.update(
         {
             "orders": len(orders),
@@ -74,7 +77,7 @@ def judge(orders: list[dict], ledger: Ledger, answers: dict[str, int]) -> Verdic
             "refunded (minor units)": refunded,
             "paid orders (minor units)": paid_total,
             "answers ok": answers.get("ok", 0),
-            "answers 503 with Retry-After": answers.get("outage", 0),
+            "answers 503 channel_unavailable": answers.get("channel down", 0),
             "answers 5xx otherwise or none": errors,
         }
     )
