@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from config.chaos.doors import Answers, ChannelDoors, Paycenter
 from config.chaos.timeline import Timeline
@@ -49,6 +49,7 @@ class Shop:
     # per channel code: the shortest expires_in an order paid there may have (the server's
     # minimum, or longer where the channel asks for a later time_expire)
     expires_in: dict[str, int] = field(default_factory=dict)
+    clock_skew: timedelta = timedelta(0)  # CHANNEL_CLOCK_SKEW_SECONDS (verdict.Clock)
 
     def session(self) -> Paycenter:
         return Paycenter(self.web, self.api_key, self.answers)
@@ -134,10 +135,20 @@ def double_click(shop: Shop, visit: Visit) -> None:
     channel = visit.channels[0]
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda _: client.checkout_pay(visit.order_id, channel), range(2)))
-    payment = retried(lambda: open_payment(client, visit.order_id))
+    payment = retried(lambda: payable_or_click_again(client, visit.order_id, channel))
     if payment:
         shop.doors(channel).scan(payment["qr_content"])
         pay(shop, visit, channel, payment["out_trade_no"])
+
+
+def payable_or_click_again(client: Paycenter, order_id: str, channel: str) -> dict | None:
+    """The open attempt once it has a QR code; until then the customer clicks Pay again, as
+    the page asks when the channel did not answer (the same attempt, its create sent again)."""
+    payment = open_payment(client, order_id)
+    if payment and payment["qr_content"]:
+        return payment
+    client.checkout_pay(order_id, channel)
+    return None
 
 
 def open_payment(client: Paycenter, order_id: str) -> dict | None:

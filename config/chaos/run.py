@@ -15,7 +15,7 @@ from config.chaos import disruptions
 from config.chaos.customers import Shop, Visit, closed, visit
 from config.chaos.doors import Answers, ChannelDoors
 from config.chaos.timeline import Timeline
-from config.chaos.verdict import Ledger, Verdict, judge
+from config.chaos.verdict import Clock, Ledger, Verdict, judge
 
 SETTLE_POLL_SECONDS = 2
 MAX_CONCURRENT_CUSTOMERS = 32
@@ -193,7 +193,8 @@ def check(shop: Shop, run: Run) -> Verdict:
     trades = {payment["out_trade_no"] for order in orders for payment in order["payments"]}
     since = run.started - RECORDS_MARGIN
     lines = [line for server in channel_servers(shop) for line in server.lines(since)]
-    verdict = judge(orders, Ledger.from_lines(lines, trades), dict(run.answers.counts))
+    clock = Clock(datetime.now(UTC), shop.clock_skew)
+    verdict = judge(orders, Ledger.from_lines(lines, trades), dict(run.answers.counts), clock)
     verdict.violations += [f"{order_id} could not be read" for order_id in unreadable]
     verdict.violations += [f"answered {error}" for error in run.answers.errors[:SHOWN_ERRORS]]
     verdict.violations += [

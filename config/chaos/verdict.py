@@ -9,16 +9,29 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 FINAL_ORDER = {"PAID", "CLOSED", "REFUNDED"}
 FINAL_PAYMENT = {"SUCCEEDED", "FAILED", "CLOSED"}
 FINAL_REFUND = {"SUCCEEDED", "FAILED"}
 
 
+@dataclass(frozen=True)
+class Clock:
+    """When the verdict is taken, and how long past an order's expiry Paycenter may still wait
+    to learn an attempt's fate (CHANNEL_CLOCK_SKEW_SECONDS: a channel's "no such trade" is
+    final only then, since a create that did not answer may still arrive there)."""
+
+    now: datetime
+    skew: timedelta
+
+
 @dataclass
 class Verdict:
     figures: dict[str, int] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
+    # open attempts the channel has no record of, whose fate cannot be known before this time
+    undecidable_until: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def holds(self) -> bool:
@@ -47,10 +60,10 @@ class Ledger:
         return cls(captured, dict(refunds))
 
 
-def judge(orders: list[dict], ledger: Ledger, answers: dict[str, int]) -> Verdict:
+def judge(orders: list[dict], ledger: Ledger, answers: dict[str, int], clock: Clock) -> Verdict:
     verdict = Verdict()
     for order in orders:
-        _judge_order(order, ledger, verdict)
+        _judge_order(order, ledger, verdict, clock)
     captured = sum(ledger.captured.values())
     refunded = sum(sum(amounts) for amounts in ledger.refunds.values())
     paid = [order for order in orders if order["status"] == "PAID"]
@@ -79,6 +92,7 @@ def judge(orders: list[dict], ledger: Ledger, answers: dict[str, int]) -> Verdic
             "answers ok": answers.get("ok", 0),
             "answers 503 channel_unavailable": answers.get("channel down", 0),
             "answers 5xx otherwise or none": errors,
+            "open attempts not yet decidable": len(verdict.undecidable_until),
         }
     )
     extras = [
@@ -94,14 +108,20 @@ def judge(orders: list[dict], ledger: Ledger, answers: dict[str, int]) -> Verdic
     return verdict
 
 
-def _judge_order(order: dict, ledger: Ledger, verdict: Verdict) -> None:
+def _judge_order(order: dict, ledger: Ledger, verdict: Verdict, clock: Clock) -> None:
     name = order["id"]
     trades = _captured_trades(order, ledger)
     if order["status"] not in FINAL_ORDER:
         verdict.violations.append(f"{name} left open ({order['status']})")
+    decidable_at = datetime.fromisoformat(order["expires_at"]) + clock.skew
     for payment in order["payments"]:
-        if payment["status"] not in FINAL_PAYMENT:
-            verdict.violations.append(f"{payment['out_trade_no']} left open ({payment['status']})")
+        if payment["status"] in FINAL_PAYMENT:
+            continue
+        out_trade_no = payment["out_trade_no"]
+        if _undecidable(order, out_trade_no, ledger) and clock.now < decidable_at:
+            verdict.undecidable_until[out_trade_no] = decidable_at
+        else:
+            verdict.violations.append(f"{out_trade_no} left open ({payment['status']})")
     for refund in order["refunds"]:
         if refund["status"] not in FINAL_REFUND:
             verdict.violations.append(f"{refund['out_refund_no']} unfinished ({refund['status']})")
@@ -124,6 +144,13 @@ def _judge_order(order: dict, ledger: Ledger, verdict: Verdict) -> None:
             verdict.violations.append(
                 f"{payment['out_trade_no']} refunded, above what was paid (nothing)"
             )
+
+
+def _undecidable(order: dict, out_trade_no: str, ledger: Ledger) -> bool:
+    """An open attempt of a settled order that took no money: the channel has no trade (its
+    create never answered) or one still payable, and Paycenter keeps asking until the order's
+    expiry plus the clock skew — only then is the attempt's fate known."""
+    return order["status"] in FINAL_ORDER and out_trade_no not in ledger.captured
 
 
 def _captured_trades(order: dict, ledger: Ledger) -> list[str]:

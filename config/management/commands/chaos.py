@@ -3,7 +3,7 @@ is charged twice without a refund (docs/operations.md, "Chaos check"). Exit 0 wh
 HOLDS, 1 when it is BROKEN."""
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -89,6 +89,7 @@ class Command(BaseCommand):
             run=name,
             timeline=Timeline(),
             expires_in={code: shortest_expires_in(code) for code in codes},
+            clock_skew=timedelta(seconds=settings.CHANNEL_CLOCK_SKEW_SECONDS),
         )
         if options["check_only"]:
             verdict = check(shop, Run.load(options["check_only"]))
@@ -124,6 +125,11 @@ class Command(BaseCommand):
             self.stdout.write(f"  {moment.at:7.1f} s  {moment.kind:<10} {moment.text}")
         for name, value in verdict.figures.items():
             self.stdout.write(f"  {name:<32} {value}")
+        for out_trade_no, decidable_at in sorted(verdict.undecidable_until.items()):
+            self.stdout.write(
+                f"  ~ {out_trade_no} open, took no money: decidable after"
+                f" {decidable_at:%Y-%m-%d %H:%M:%S} UTC (judge it again then: --check-only)"
+            )
         for violation in verdict.violations:
             self.stdout.write(f"  ! {violation}")
         self.stdout.write(f"report: {report}")
