@@ -172,6 +172,24 @@ def test_it_refuses_to_stop_a_redis_that_is_not_the_embedded_one(system):
     assert "HOLDS" not in done.stdout and "BROKEN" not in done.stdout
 
 
+@pytest.mark.parametrize(
+    "channels, env, refusal",
+    [
+        ("sandbox", {}, "two channel codes at least"),
+        ("sandbox,sandbox", {}, "two channel codes at least, each once"),
+        ("sandbox,unionpay", {}, "unionpay is not a channel of this deployment"),
+        # WeChat Pay with a merchant id of its own is the real one, never driven
+        ("sandbox,wechatpay", {"WECHATPAY_MCHID": "1900000001"}, "wechatpay is a real channel"),
+    ],
+)
+def test_it_refuses_channels_it_cannot_or_must_not_drive(system, channels, env, refusal):
+    done = chaos(system, "--channels", channels, "--customers", "1", env={**system.env(), **env})
+
+    assert done.returncode == 1
+    assert refusal in done.stderr
+    assert "HOLDS" not in done.stdout and "BROKEN" not in done.stdout
+
+
 class FakeStatement:
     """The sandbox as it is, except that its statement also shows ``out_trade_no`` paid: a
     channel record of a success Paycenter never heard of."""
