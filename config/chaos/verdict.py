@@ -37,6 +37,15 @@ class Verdict:
     def holds(self) -> bool:
         return not self.violations
 
+    @property
+    def undecidable(self) -> list[str]:
+        """Each attempt not yet decidable, and when to judge it again."""
+        return [
+            f"{out_trade_no} open, took no money: decidable after"
+            f" {decidable_at:%Y-%m-%d %H:%M:%S} UTC (judge it again then: --check-only)"
+            for out_trade_no, decidable_at in sorted(self.undecidable_until.items())
+        ]
+
 
 @dataclass(frozen=True)
 class Ledger:

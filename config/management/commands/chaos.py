@@ -125,11 +125,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {moment.at:7.1f} s  {moment.kind:<10} {moment.text}")
         for name, value in verdict.figures.items():
             self.stdout.write(f"  {name:<32} {value}")
-        for out_trade_no, decidable_at in sorted(verdict.undecidable_until.items()):
-            self.stdout.write(
-                f"  ~ {out_trade_no} open, took no money: decidable after"
-                f" {decidable_at:%Y-%m-%d %H:%M:%S} UTC (judge it again then: --check-only)"
-            )
+        for note in verdict.undecidable:
+            self.stdout.write(f"  ~ {note}")
         for violation in verdict.violations:
             self.stdout.write(f"  ! {violation}")
         self.stdout.write(f"report: {report}")
