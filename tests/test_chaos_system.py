@@ -89,6 +89,10 @@ def test_a_small_run_under_every_fault_holds(small_run):
     assert int(figures["orders"]) == 6
     assert int(figures["extra successes"]) >= 1  # the stale QR code and the crossed close
     assert figures["extra successes"] == figures["extra successes refunded once"]
+    # every answer was below 500 but the channel's own outage relayed, callbacks' too
+    assert figures["answers 5xx otherwise or none"] == "0"
+    assert int(figures["callbacks answered below 500"]) >= 6
+    assert figures["callbacks answered 5xx or not"] == "0"
     # the report's timeline: workers killed, Redis down and back, while customers were about
     report = (directory / "report.html").read_text()
     moments = re.findall(r"<td>(\w+)</td><td>([^<]+)</td></tr>", report)

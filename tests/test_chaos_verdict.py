@@ -122,6 +122,14 @@ def test_every_5xx_is_broken_but_the_apis_channel_unavailable():
     )
 
 
+def test_a_callback_answered_5xx_or_not_at_all_is_broken():
+    ledger = Ledger({"t1": 100}, {})
+
+    assert judge([order()], ledger, {"ok": 5, "callback ok": 4}, CLOCK).holds
+    broken = judge([order()], ledger, {"ok": 5, "callback ok": 3, "callback error": 1}, CLOCK)
+    assert "1 callbacks were answered 5xx, or not at all" in broken.violations
+
+
 @pytest.mark.parametrize(
     "status, headers, body, kind",
     [

@@ -154,10 +154,13 @@ class Paycenter:
 
 class ChannelDoors:
     """A channel server's test doors: the buyer scans and pays, the operator sets faults and
-    reads the channel's own record of every capture and refund (``lines``)."""
+    reads the channel's own record of every capture and refund (``lines``) and of how
+    Paycenter answered each callback it sent (``callback_answers``)."""
 
     pay_path: str
     faults_path: str
+    notifications_path: str
+    subject_param: str  # the notification log's filter: a trade's or refund's number
 
     def __init__(self, url: str):
         self.url = url.rstrip("/")
@@ -189,12 +192,28 @@ class ChannelDoors:
         (payment|refund), ``out_trade_no`` and ``amount``."""
         raise NotImplementedError
 
+    def callback_answers(self, subject: str) -> list[int | None]:
+        """Paycenter's HTTP status for each callback attempt about ``subject`` (None: the
+        channel dropped it, or Paycenter did not answer)."""
+        answer = requests.get(
+            self.url + self.notifications_path,
+            params={self.subject_param: subject},
+            timeout=HTTP_TIMEOUT,
+        )
+        return [
+            attempt["http_status"]
+            for attempt in _ok(answer).json()
+            if attempt["status"] != "dropped"
+        ]
+
 
 class Sandbox(ChannelDoors):
     """The sandbox channel (both its codes): its buyer endpoint, faults and daily statements."""
 
     pay_path = "/v1/trades/{}/pay"
     faults_path = "/v1/faults"
+    notifications_path = "/v1/notifications"
+    subject_param = "out_trade_no"
 
     def lines(self, since: datetime) -> list[dict]:
         today = datetime.now(UTC).date()
@@ -213,6 +232,8 @@ class Emulator(ChannelDoors):
 
     pay_path = "/_emulator/pay/{}"
     faults_path = "/_emulator/faults"
+    notifications_path = "/_emulator/notifications"
+    subject_param = "subject"  # an out_trade_no, or (WeChat Pay) an out_refund_no
 
     def lines(self, since: datetime) -> list[dict]:
         params = {"since": since.timestamp()}

@@ -6,6 +6,7 @@ import json
 import random
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -184,8 +185,33 @@ def settle(shop: Shop, run: Run, options: Options) -> Verdict:
     return verdict
 
 
+def callback_answers(shop: Shop, orders: list[dict]) -> tuple[Counter[str], list[str]]:
+    """How Paycenter answered every callback the channels sent about the run's payments and
+    refunds, by the channels' own logs: ``callback ok`` (< 500) or ``callback error`` (a 5xx,
+    or no answer), and each error named."""
+    counts: Counter[str] = Counter()
+    errors: list[str] = []
+    for order in orders:
+        for payment in order["payments"]:
+            doors = shop.channels.get(payment["channel"])
+            if doors is None:  # judged again with other --channels
+                continue
+            refunds = [
+                r["out_refund_no"] for r in order["refunds"] if r["payment"] == payment["id"]
+            ]
+            for subject in (payment["out_trade_no"], *refunds):
+                for status in doors.callback_answers(subject):
+                    kind = (
+                        "callback ok" if status is not None and status < 500 else "callback error"
+                    )
+                    counts[kind] += 1
+                    if kind == "callback error":
+                        errors.append(f"a callback about {subject}: {status or 'no answer'}")
+    return counts, errors
+
+
 def check(shop: Shop, run: Run) -> Verdict:
-    """The verdict now: Paycenter's orders against the channel's statements since the run."""
+    """The verdict now: Paycenter's orders against the channels' records since the run."""
     client = shop.session()
     orders = [client.order(order_id) for order_id in run.orders]
     unreadable = [oid for oid, order in zip(run.orders, orders, strict=True) if order is None]
@@ -194,9 +220,12 @@ def check(shop: Shop, run: Run) -> Verdict:
     since = run.started - RECORDS_MARGIN
     lines = [line for server in channel_servers(shop) for line in server.lines(since)]
     clock = Clock(datetime.now(UTC), shop.clock_skew)
-    verdict = judge(orders, Ledger.from_lines(lines, trades), dict(run.answers.counts), clock)
+    callbacks, callback_errors = callback_answers(shop, orders)
+    answers = dict(run.answers.counts) | callbacks
+    verdict = judge(orders, Ledger.from_lines(lines, trades), answers, clock)
     verdict.violations += [f"{order_id} could not be read" for order_id in unreadable]
-    verdict.violations += [f"answered {error}" for error in run.answers.errors[:SHOWN_ERRORS]]
+    errors = run.answers.errors + callback_errors
+    verdict.violations += [f"answered {error}" for error in errors[:SHOWN_ERRORS]]
     verdict.violations += [
         f"one submission made several orders: {', '.join(seen)}"
         for seen in run.double_submits

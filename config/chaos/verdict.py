@@ -87,6 +87,8 @@ def judge(orders: list[dict], ledger: Ledger, answers: dict[str, int], clock: Cl
         verdict.violations.append(
             f"{errors} answers were a 5xx, or none, other than the API's 503 channel_unavailable"
         )
+    if callback_errors := answers.get("callback error", 0):
+        verdict.violations.append(f"{callback_errors} callbacks were answered 5xx, or not at all")
     verdict.figures.update(
         {
             "orders": len(orders),
@@ -101,6 +103,8 @@ def judge(orders: list[dict], ledger: Ledger, answers: dict[str, int], clock: Cl
             "answers ok": answers.get("ok", 0),
             "answers 503 channel_unavailable": answers.get("channel down", 0),
             "answers 5xx otherwise or none": errors,
+            "callbacks answered below 500": answers.get("callback ok", 0),
+            "callbacks answered 5xx or not": answers.get("callback error", 0),
             "open attempts not yet decidable": len(verdict.undecidable_until),
         }
     )
