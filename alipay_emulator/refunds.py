@@ -9,11 +9,23 @@ import sqlite3
 import threading
 from typing import Any
 
+from channel_sim.ledger import ledger_lines
+
 from . import clock, trades, validation
 from .errors import business, invalid_parameter
 from .keys import Keys
 from .notifier import Notifier
 from .store import Store
+
+# Captures (a trade refunded in full is TRADE_CLOSED but stays captured) and refunds (all of
+# them succeeded: Alipay refunds at once).
+LEDGER = (
+    "SELECT 'payment' AS type, out_trade_no, '' AS out_refund_no, total AS amount,"
+    " paid_at AS time FROM trades WHERE paid_at IS NOT NULL AND created_at >= :since"
+    " UNION ALL SELECT 'refund', trades.out_trade_no, out_request_no, amount, refunded_at"
+    " FROM refunds JOIN trades ON trades.id = refunds.trade_id"
+    " WHERE trades.created_at >= :since"
+)
 
 
 class Refunds:
@@ -115,6 +127,11 @@ class Refunds:
             "amount": amount,
             "refund_status": "REFUND_SUCCESS",
         }
+
+    def ledger(self, since: float) -> list[dict[str, Any]]:
+        """The test door's lines (channel_sim.ledger)."""
+        with self._store.transaction() as conn:
+            return ledger_lines(conn, LEDGER, since)
 
     def query(self, biz: dict[str, Any]) -> dict[str, Any]:
         """``alipay.trade.fastpay.refund.query``: an answer without refund_amount = not refunded."""

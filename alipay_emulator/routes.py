@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 
 from channel_sim import wallet as wallet_return
 from channel_sim.calls import CallLog
+from channel_sim.ledger import since_of
 from channel_sim.web import Response, Route, find_route, html_response, json_response, redirect
 from sandbox_channel.errors import ApiError
 from sandbox_channel.faults import ApiFault, Faults
@@ -108,6 +109,7 @@ class App:
             ("POST", "/_emulator/faults", self.set_faults),
             ("GET", "/_emulator/calls", self.calls),
             ("GET", "/_emulator/notifications", self.notifications),
+            ("GET", "/_emulator/ledger", self.ledger),
         ]
         self._routes = [Route(method, re.compile(path), handler) for method, path, handler in table]
 
@@ -288,6 +290,13 @@ class App:
 
     def notifications(self, request: Request) -> Response:
         return json_response(notifier.list_attempts(self._store, request.query.get("subject")))
+
+    def ledger(self, request: Request) -> Response:
+        try:
+            since = since_of(request.query)
+        except ValueError as error:
+            raise invalid_parameter(str(error)) from None
+        return json_response(self._refunds.ledger(since))
 
     def _return_url(self, trade) -> str | None:
         """The merchant's return_url with Alipay's signed return parameters, once paid."""

@@ -36,8 +36,11 @@ def _mask_if_random(text: str) -> str:
     return REDACTED if HEX.fullmatch(text) or mixed else text
 
 
-# 13 to 19 digits, optionally grouped by spaces or dashes, that pass the Luhn check: a card.
-CARD_LIKE = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
+# 13 to 19 digits, optionally grouped by spaces or dashes — or by a form's "+" or a URL's
+# "%20", as a subject travels to a channel — that pass the Luhn check: a card. A number right
+# after "%" is the tail of an escape ("%20" before a card is not part of it).
+CARD_LIKE = re.compile(r"(?:(?<=%20)|(?<![\d%]))\d(?:(?:[ +-]|%20)?\d){12,18}(?!\d)")
+CARD_SEPARATORS = re.compile(r"%20|\D")
 
 
 def _luhn_valid(digits: str) -> bool:
@@ -50,7 +53,7 @@ def _luhn_valid(digits: str) -> bool:
 
 
 def _mask_card(match: re.Match) -> str:
-    digits = re.sub(r"\D", "", match.group())
+    digits = CARD_SEPARATORS.sub("", match.group())
     return "[card]" if _luhn_valid(digits) else match.group()
 
 

@@ -356,6 +356,9 @@ ORDER_DEFAULT_EXPIRES_IN = env_int("ORDER_DEFAULT_EXPIRES_IN", 1800)
 SUBMISSION_FINGERPRINT_WINDOW_SECONDS = env_int("SUBMISSION_FINGERPRINT_WINDOW_SECONDS", 10)
 # The channel stops accepting payment this long before the order itself expires (time_expire).
 TIME_EXPIRE_MARGIN_SECONDS = env_int("TIME_EXPIRE_MARGIN_SECONDS", 60)
+# The partner API's shortest expires_in leaves a customer this long to pay after that margin
+# (a system test shrinks both, to see orders expire by the clock: manage.py chaos).
+ORDER_MIN_PAYABLE_SECONDS = env_int("ORDER_MIN_PAYABLE_SECONDS", 60)
 PAYMENT_TIMEOUT_SECONDS = env_int("PAYMENT_TIMEOUT_SECONDS", 30)
 # After the first check, an open payment is checked again after each of these intervals, then
 # with doubling back-off up to the cap, until its order's expiry plus the grace.

@@ -19,8 +19,8 @@ MAX_AMOUNT = 10**12
 REFERENCE = RegexValidator(r"^[\x21-\x7e]+$", "use visible ASCII characters only")
 PUBLIC_ID = r"^[A-Za-z0-9_]{1,32}$"
 # Paying stops TIME_EXPIRE_MARGIN_SECONDS before an order expires (the channels' time_expire);
-# an order must leave a customer at least this long to pay after that.
-MIN_PAYABLE_SECONDS = 60
+# an order must leave a customer at least ORDER_MIN_PAYABLE_SECONDS to pay after that.
+MIN_PAYABLE_SECONDS = settings.ORDER_MIN_PAYABLE_SECONDS
 MIN_EXPIRES_IN = settings.TIME_EXPIRE_MARGIN_SECONDS + MIN_PAYABLE_SECONDS
 
 

@@ -10,6 +10,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
+from channel_sim.ledger import ledger_lines
 from sandbox_channel.faults import Faults
 
 from . import clock, trades, validation
@@ -18,6 +19,14 @@ from .notifier import Notifier
 from .store import Store
 
 FINAL = ("SUCCESS", "CLOSED", "ABNORMAL")
+# Captures (a refunded trade stays captured: trade_state REFUND) and succeeded refunds.
+LEDGER = (
+    "SELECT 'payment' AS type, out_trade_no, '' AS out_refund_no, total AS amount,"
+    " paid_at AS time FROM trades WHERE paid_at IS NOT NULL AND created_at >= :since"
+    " UNION ALL SELECT 'refund', trades.out_trade_no, out_refund_no, refund, success_time"
+    " FROM refunds JOIN trades ON trades.id = refunds.trade_id"
+    " WHERE refunds.status = 'SUCCESS' AND trades.created_at >= :since"
+)
 
 
 def resource_not_exists(what: str) -> WechatError:
@@ -153,6 +162,14 @@ class Refunds:
             answer = _view(_load(conn, out_refund_no))
         self._notifier.wake()
         return answer
+
+    def ledger(self, since: float) -> list[dict[str, Any]]:
+        """The test door's lines (channel_sim.ledger), refunds due to settle settled first."""
+        with self._store.transaction() as conn:
+            self.settle_due(conn, clock.now())
+            lines = ledger_lines(conn, LEDGER, since)
+        self._notifier.wake()
+        return lines
 
     def settle_due(self, conn: sqlite3.Connection, now: float) -> float | None:
         """Settle due PROCESSING refunds (with their callbacks); when the next one is due."""

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from channel_sim import wallet as wallet_return
 from channel_sim import web
 from channel_sim.calls import CallLog
+from channel_sim.ledger import since_of
 from channel_sim.web import Response, html_response
 from sandbox_channel.errors import ApiError
 from sandbox_channel.faults import ApiFault, Faults
@@ -144,6 +145,7 @@ class App:
             ("POST", "/_emulator/faults", self.set_faults, door, None),
             ("GET", "/_emulator/calls", self.calls, door, None),
             ("GET", "/_emulator/notifications", self.notifications, door, None),
+            ("GET", "/_emulator/ledger", self.ledger, door, None),
         ]
         self._routes = [
             Route(method, re.compile(pattern), handler, kind, operation)
@@ -418,6 +420,13 @@ class App:
 
     def notifications(self, request: Request) -> Response:
         return json_response(notifier.list_attempts(self._store, request.query.get("subject")))
+
+    def ledger(self, request: Request) -> Response:
+        try:
+            since = since_of(request.query)
+        except ValueError as error:
+            raise param_error(str(error)) from None
+        return json_response(self._refunds.ledger(since))
 
     def _wallet_url(self, prepay_id: str) -> str:
         return f"{self._public_url}/_emulator/wallet/{quote(prepay_id)}"

@@ -1,11 +1,12 @@
 """The deployment's public doors, over HTTP: the partner API (as the demo merchant), the demo
-shop and checkout pages (as a customer), and the sandbox channel's test endpoints (as the buyer
-and the operator). Every answer of Paycenter is counted, so the run can tell a designed outage
-answer (503 with Retry-After) from an error it must never give (any other 5xx, or none at all).
+shop and checkout pages (as a customer), and each channel server's test doors — the sandbox's or
+an emulator's — (as the buyer and the operator). Every answer of Paycenter is counted, so the
+run can tell the one 5xx the API documents for a channel that did not answer from every other.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -13,7 +14,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from datetime import date
+from datetime import UTC, datetime, timedelta
 
 import requests
 
@@ -22,11 +23,15 @@ RATE_LIMIT_TRIES = 5
 RATE_LIMIT_WAIT_MAX = 10.0
 SHOP_TOKEN = re.compile(r'name="token" value="(\w+)"')
 CHECKOUT_ORDER = re.compile(r"/checkout/(ord_\w+)/")
+# The API's answer when the channel did not answer Paycenter's create-trade call (docs/api.md):
+# the channel's outage relayed, retryable, nothing of ours failed.
+CHANNEL_DID_NOT_ANSWER = "channel_unavailable"
 
 
 class Answers:
-    """Paycenter's answers by kind: ``ok`` (< 500), ``outage`` (a designed 503 with
-    Retry-After), ``error`` (any other 5xx) and ``unanswered`` (no answer within the timeout)."""
+    """Paycenter's answers by kind: ``ok`` (< 500), ``channel down`` (the API's 503
+    ``channel_unavailable`` with Retry-After), ``error`` (any other 5xx, our own outage's 503
+    included) and ``unanswered`` (no answer within the timeout)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -34,19 +39,39 @@ class Answers:
         self.errors: list[str] = []
 
     def record(self, what: str, response: requests.Response | None) -> None:
-        if response is None:
-            kind = "unanswered"
-        elif response.status_code < 500:
-            kind = "ok"
-        elif response.status_code == 503 and "Retry-After" in response.headers:
-            kind = "outage"
-        else:
-            kind = "error"
+        kind = answer_kind(response)
         with self._lock:
             self.counts[kind] += 1
             if kind in ("error", "unanswered"):
-                status = response.status_code if response is not None else "no answer"
-                self.errors.append(f"{what}: {status}")
+                self.errors.append(f"{what}: {_described(response)}")
+
+
+def answer_kind(response: requests.Response | None) -> str:
+    if response is None:
+        return "unanswered"
+    if response.status_code < 500:
+        return "ok"
+    if (
+        response.status_code == 503
+        and "Retry-After" in response.headers
+        and _error_code(response) == CHANNEL_DID_NOT_ANSWER
+    ):
+        return "channel down"
+    return "error"
+
+
+def _error_code(response: requests.Response) -> str | None:
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _described(response: requests.Response | None) -> str:
+    if response is None:
+        return "no answer"
+    code = _error_code(response)
+    return f"{response.status_code} {code}" if code else str(response.status_code)
 
 
 class Paycenter:
@@ -127,9 +152,15 @@ class Paycenter:
         return {"csrfmiddlewaretoken": self.http.cookies["csrftoken"]}
 
 
-class Sandbox:
-    """The sandbox channel's own doors: the buyer pays, the operator sets faults and reads the
-    statement (the channel's own record of every capture and refund)."""
+class ChannelDoors:
+    """A channel server's test doors: the buyer scans and pays, the operator sets faults and
+    reads the channel's own record of every capture and refund (``lines``) and of how
+    Paycenter answered each callback it sent (``callback_answers``)."""
+
+    pay_path: str
+    faults_path: str
+    notifications_path: str
+    subject_param: str  # the notification log's filter: a trade's or refund's number
 
     def __init__(self, url: str):
         self.url = url.rstrip("/")
@@ -138,24 +169,78 @@ class Sandbox:
         """The buyer pays the trade (a QR code scanned, old or new): True when it took money."""
         try:
             answer = requests.post(
-                f"{self.url}/v1/trades/{out_trade_no}/pay", json={}, timeout=HTTP_TIMEOUT
+                self.url + self.pay_path.format(out_trade_no), json={}, timeout=HTTP_TIMEOUT
             )
         except requests.RequestException:
             return False
         return answer.status_code == 200
 
-    def faults(self) -> dict:
-        return self._ok(requests.get(f"{self.url}/v1/faults", timeout=HTTP_TIMEOUT)).json()
+    @staticmethod
+    def scan(qr_content: str | None) -> None:
+        """The buyer opens the QR code on a phone (at Alipay the trade exists only from then)."""
+        # a code that does not open is paid anyway: the pay door does not need the scan
+        if qr_content and qr_content.startswith(("http://", "https://")):
+            with contextlib.suppress(requests.RequestException):
+                requests.get(qr_content, timeout=HTTP_TIMEOUT)
 
     def set_faults(self, faults: dict) -> dict:
-        answer = requests.post(f"{self.url}/v1/faults", json=faults, timeout=HTTP_TIMEOUT)
-        return self._ok(answer).json()
+        answer = requests.post(self.url + self.faults_path, json=faults, timeout=HTTP_TIMEOUT)
+        return _ok(answer).json()
 
-    def statement(self, day: date) -> list[dict[str, str]]:
-        answer = requests.get(f"{self.url}/v1/statements/{day.isoformat()}", timeout=HTTP_TIMEOUT)
-        return list(csv.DictReader(io.StringIO(self._ok(answer).text)))
+    def lines(self, since: datetime) -> list[dict]:
+        """Every capture and refund of the trades created since then: dicts with ``type``
+        (payment|refund), ``out_trade_no`` and ``amount``."""
+        raise NotImplementedError
 
-    @staticmethod
-    def _ok(answer: requests.Response) -> requests.Response:
-        answer.raise_for_status()
-        return answer
+    def callback_answers(self, subject: str) -> list[int | None]:
+        """Paycenter's HTTP status for each callback attempt about ``subject`` (None: the
+        channel dropped it, or Paycenter did not answer)."""
+        answer = requests.get(
+            self.url + self.notifications_path,
+            params={self.subject_param: subject},
+            timeout=HTTP_TIMEOUT,
+        )
+        return [
+            attempt["http_status"]
+            for attempt in _ok(answer).json()
+            if attempt["status"] != "dropped"
+        ]
+
+
+class Sandbox(ChannelDoors):
+    """The sandbox channel (both its codes): its buyer endpoint, faults and daily statements."""
+
+    pay_path = "/v1/trades/{}/pay"
+    faults_path = "/v1/faults"
+    notifications_path = "/v1/notifications"
+    subject_param = "out_trade_no"
+
+    def lines(self, since: datetime) -> list[dict]:
+        today = datetime.now(UTC).date()
+        first = since.astimezone(UTC).date()
+        days = [first + timedelta(days=n) for n in range((today - first).days + 1)]
+        return [line for day in days for line in self._statement(day.isoformat())]
+
+    def _statement(self, day: str) -> list[dict]:
+        answer = requests.get(f"{self.url}/v1/statements/{day}", timeout=HTTP_TIMEOUT)
+        return list(csv.DictReader(io.StringIO(_ok(answer).text)))
+
+
+class Emulator(ChannelDoors):
+    """The WeChat Pay or Alipay emulator: its ``/_emulator/`` doors (docs/wechatpay.md,
+    docs/alipay.md), the ledger among them."""
+
+    pay_path = "/_emulator/pay/{}"
+    faults_path = "/_emulator/faults"
+    notifications_path = "/_emulator/notifications"
+    subject_param = "subject"  # an out_trade_no, or (WeChat Pay) an out_refund_no
+
+    def lines(self, since: datetime) -> list[dict]:
+        params = {"since": since.timestamp()}
+        answer = requests.get(f"{self.url}/_emulator/ledger", params=params, timeout=HTTP_TIMEOUT)
+        return _ok(answer).json()
+
+
+def _ok(answer: requests.Response) -> requests.Response:
+    answer.raise_for_status()
+    return answer

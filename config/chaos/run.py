@@ -6,20 +6,23 @@ import json
 import random
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from config.chaos import disruptions
 from config.chaos.customers import Shop, Visit, closed, visit
-from config.chaos.doors import Answers
+from config.chaos.doors import Answers, ChannelDoors
 from config.chaos.timeline import Timeline
-from config.chaos.verdict import Ledger, Verdict, judge
+from config.chaos.verdict import Clock, Ledger, Verdict, judge
 
 SETTLE_POLL_SECONDS = 2
 MAX_CONCURRENT_CUSTOMERS = 32
 SHOWN_ERRORS = 10  # the first unexpected answers, each named
+# The channels' records are read from a little before the run (its trades are all younger).
+RECORDS_MARGIN = timedelta(minutes=1)
 
 
 def channel_faults(*, seed: int, channel_timeout: float) -> dict:
@@ -58,7 +61,7 @@ class Run:
     """What a run did, all that is needed to judge it (again later, from its ``run.json``)."""
 
     name: str
-    started: date
+    started: datetime
     answers: Answers
     orders: list[str] = field(default_factory=list)
     double_submits: list[list[str]] = field(default_factory=list)  # the orders each one saw
@@ -89,7 +92,7 @@ class Run:
         answers.errors = data["errors"]
         return cls(
             data["run"],
-            date.fromisoformat(data["started"]),
+            datetime.fromisoformat(data["started"]),
             answers,
             data["orders"],
             data["double_submits"],
@@ -103,7 +106,7 @@ def run_chaos(shop: Shop, options: Options) -> Run:
     again at the end, also when the run is interrupted."""
     timeline = shop.timeline
     faults = channel_faults(seed=options.seed, channel_timeout=options.channel_timeout)
-    run = Run(shop.run, datetime.now(UTC).date(), shop.answers)
+    run = Run(shop.run, datetime.now(UTC), shop.answers)
     spacing = options.window_seconds / options.customers
 
     def arrive(customer: int) -> Visit:
@@ -111,8 +114,9 @@ def run_chaos(shop: Shop, options: Options) -> Run:
         return visit(shop, customer)
 
     try:
-        shop.sandbox.set_faults(faults)
-        timeline.note("fault", f"channel misbehaves: {json.dumps(faults, sort_keys=True)}")
+        for server in channel_servers(shop):
+            server.set_faults(faults)
+        timeline.note("fault", f"channels misbehave: {json.dumps(faults, sort_keys=True)}")
         disrupting = threading.Thread(target=_disrupt, args=(options, timeline), daemon=True)
         disrupting.start()
         with ThreadPoolExecutor(min(options.customers, MAX_CONCURRENT_CUSTOMERS)) as pool:
@@ -120,13 +124,19 @@ def run_chaos(shop: Shop, options: Options) -> Run:
         timeline.note("customer", f"{options.customers} customers done")
         disrupting.join()
     finally:
-        shop.sandbox.set_faults({})
+        for server in channel_servers(shop):
+            server.set_faults({})
         if options.stop_redis:
             disruptions.start_redis()  # already running again unless the run was cut short
     timeline.note("recovery", "channel faults cleared")
     if options.kill_workers:
         timeline.note("recovery", f"{len(disruptions.q2_workers())} q2 workers running")
     return run
+
+
+def channel_servers(shop: Shop) -> list[ChannelDoors]:
+    """Each channel server once (the sandbox serves two codes)."""
+    return list({doors.url: doors for doors in shop.channels.values()}.values())
 
 
 def _disrupt(options: Options, timeline: Timeline) -> None:
@@ -175,25 +185,50 @@ def settle(shop: Shop, run: Run, options: Options) -> Verdict:
     return verdict
 
 
+def callback_answers(shop: Shop, orders: list[dict]) -> tuple[Counter[str], list[str]]:
+    """How Paycenter answered every callback the channels sent about the run's payments and
+    refunds, by the channels' own logs: ``callback ok`` (< 500) or ``callback error`` (a 5xx,
+    or no answer), and each error named."""
+    counts: Counter[str] = Counter()
+    errors: list[str] = []
+    for order in orders:
+        for payment in order["payments"]:
+            doors = shop.channels.get(payment["channel"])
+            if doors is None:  # judged again with other --channels
+                continue
+            refunds = [
+                r["out_refund_no"] for r in order["refunds"] if r["payment"] == payment["id"]
+            ]
+            for subject in (payment["out_trade_no"], *refunds):
+                for status in doors.callback_answers(subject):
+                    kind = (
+                        "callback ok" if status is not None and status < 500 else "callback error"
+                    )
+                    counts[kind] += 1
+                    if kind == "callback error":
+                        errors.append(f"a callback about {subject}: {status or 'no answer'}")
+    return counts, errors
+
+
 def check(shop: Shop, run: Run) -> Verdict:
-    """The verdict now: Paycenter's orders against the channel's statements since the run."""
+    """The verdict now: Paycenter's orders against the channels' records since the run."""
     client = shop.session()
     orders = [client.order(order_id) for order_id in run.orders]
     unreadable = [oid for oid, order in zip(run.orders, orders, strict=True) if order is None]
     orders = [order for order in orders if order is not None]
     trades = {payment["out_trade_no"] for order in orders for payment in order["payments"]}
-    lines = [line for day in _days_since(run.started) for line in shop.sandbox.statement(day)]
-    verdict = judge(orders, Ledger.from_statement(lines, trades), dict(run.answers.counts))
+    since = run.started - RECORDS_MARGIN
+    lines = [line for server in channel_servers(shop) for line in server.lines(since)]
+    clock = Clock(datetime.now(UTC), shop.clock_skew)
+    callbacks, callback_errors = callback_answers(shop, orders)
+    answers = dict(run.answers.counts) | callbacks
+    verdict = judge(orders, Ledger.from_lines(lines, trades), answers, clock)
     verdict.violations += [f"{order_id} could not be read" for order_id in unreadable]
-    verdict.violations += [f"answered {error}" for error in run.answers.errors[:SHOWN_ERRORS]]
+    errors = run.answers.errors + callback_errors
+    verdict.violations += [f"answered {error}" for error in errors[:SHOWN_ERRORS]]
     verdict.violations += [
         f"one submission made several orders: {', '.join(seen)}"
         for seen in run.double_submits
         if len(seen) > 1
     ]
     return verdict
-
-
-def _days_since(started: date) -> list[date]:
-    today = datetime.now(UTC).date()
-    return [started + timedelta(days=n) for n in range((today - started).days + 1)]

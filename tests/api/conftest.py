@@ -1,11 +1,15 @@
 """Partner API fixtures: merchants with API keys, authenticated clients, a webhook receiver."""
 
+import io
+import json
+import logging
 import threading
 
 import pytest
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
 from rest_framework.test import APIClient
+from structlog.stdlib import ProcessorFormatter
 
 from orders.services import merchant_create
 from tests.api.receiver import Receiver
@@ -93,3 +97,24 @@ def api_server(transactional_db):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def log_output():
+    """Every log line written during the test, rendered by the handler settings.LOGGING
+    configured (the one production writes to), at every level."""
+    root = logging.getLogger()
+    [configured] = [h for h in root.handlers if isinstance(h.formatter, ProcessorFormatter)]
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(configured.formatter)
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def lines(output: io.StringIO) -> list[dict]:
+    return [json.loads(line) for line in output.getvalue().splitlines()]

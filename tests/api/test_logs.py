@@ -1,7 +1,6 @@
 """Structured logs: one JSON line per event with its context, a request id that API callers see
 and the jobs they cause carry, and never a key, secret, signature or card number."""
 
-import io
 import json
 import logging
 
@@ -11,38 +10,17 @@ from django_q.conf import Conf
 from django_q.models import OrmQ
 from rest_framework.test import APIClient
 from structlog.contextvars import bound_contextvars, get_contextvars
-from structlog.stdlib import ProcessorFormatter
 
 from orders.models import Merchant
 from payments.models import Payment
 from payments.queue import bind_task_context, enqueue
+from tests.api.conftest import lines
 from tests.conftest import TEST_SECRET
 from tests.helpers import signed_notification, wait_for
 
 CARD = "4111 1111 1111 1111"  # a test Visa number: passes the Luhn check
 CARD_DIGITS = CARD.replace(" ", "")
 WRONG_KEY = "pk_someone_elses_key_guessed"
-
-
-@pytest.fixture
-def log_output():
-    """Every log line written during the test, rendered by the handler settings.LOGGING
-    configured (the one production writes to), at every level."""
-    root = logging.getLogger()
-    [configured] = [h for h in root.handlers if isinstance(h.formatter, ProcessorFormatter)]
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(configured.formatter)
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(level)
-
-
-def lines(output: io.StringIO) -> list[dict]:
-    return [json.loads(line) for line in output.getvalue().splitlines()]
 
 
 def pay_by_callback(partner, order_id: str) -> tuple[Payment, dict]:
@@ -111,6 +89,9 @@ def test_a_paid_flow_logs_no_key_secret_signature_or_card(
         ("wechatpay %s", ("Wechatpay-Signature: " + "QUJD" * 90,), {}),
         ("the customer typed %s", (CARD,), {}),
         ("the customer typed %s", ("4111-1111-1111-1111",), {}),
+        # as a form or a URL carries it (Alipay's biz_content, a query string)
+        ("biz_content=%s", ("Tea%2C+card+4111+1111+1111+1111",), {}),
+        ("GET /gateway.do?subject=%s", ("Tea%2C%20card%204111%201111%201111%201111",), {}),
         ("call", (), {"api_key": "anything", "sign": "c2ln" * 20}),
         ("call", (), {"request_headers": {"X-Sandbox-Signature": "abc", "Cookie": "s=1"}}),
     ],

@@ -3,15 +3,16 @@ is charged twice without a refund (docs/operations.md, "Chaos check"). Exit 0 wh
 HOLDS, 1 when it is BROKEN."""
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from config.chaos import disruptions
+from config.chaos.channels import NotSimulated, channel_doors, default_urls, shortest_expires_in
 from config.chaos.customers import Shop
-from config.chaos.doors import Answers, Sandbox
+from config.chaos.doors import Answers
 from config.chaos.report import write_report
 from config.chaos.run import Options, Run, check, run_chaos, settle
 from config.chaos.timeline import Timeline
@@ -40,8 +41,17 @@ class Command(BaseCommand):
             help="how long the system may take to settle before the verdict is BROKEN",
         )
         parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument(
+            "--channels",
+            default="sandbox,sandbox_card",
+            help="the channel codes customers pay on, in turn, switching to the next: the "
+            "sandbox's and the emulators' (e.g. sandbox,wechatpay,alipay)",
+        )
         parser.add_argument("--web", default=settings.PUBLIC_BASE_URL)
-        parser.add_argument("--sandbox-url", default=settings.SANDBOX_URL)
+        urls = default_urls()
+        parser.add_argument("--sandbox-url", default=urls["sandbox"])
+        parser.add_argument("--wechatpay-url", default=urls["wechatpay"])
+        parser.add_argument("--alipay-url", default=urls["alipay"])
         parser.add_argument("--api-key", default=settings.DEMO_API_KEY)
         parser.add_argument(
             "--check-only",
@@ -53,6 +63,16 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["customers"] < 1 or options["duration"] < 0:
             raise CommandError("--customers must be at least 1 and --duration not negative")
+        codes = [code.strip() for code in options["channels"].split(",") if code.strip()]
+        if len(set(codes)) < 2 or len(set(codes)) != len(codes):
+            raise CommandError(
+                "--channels: two channel codes at least, each once (customers switch)"
+            )
+        urls = {kind: options[f"{kind}_url"] for kind in ("sandbox", "wechatpay", "alipay")}
+        try:
+            channels = channel_doors(codes, urls)
+        except NotSimulated as refusal:
+            raise CommandError(str(refusal)) from refusal
         if options["stop_redis"]:
             try:
                 disruptions.check_redis_can_stop()
@@ -64,10 +84,12 @@ class Command(BaseCommand):
         shop = Shop(
             web=options["web"],
             api_key=options["api_key"],
-            sandbox=Sandbox(options["sandbox_url"]),
+            channels=channels,
             answers=Answers(),
             run=name,
             timeline=Timeline(),
+            expires_in={code: shortest_expires_in(code) for code in codes},
+            clock_skew=timedelta(seconds=settings.CHANNEL_CLOCK_SKEW_SECONDS),
         )
         if options["check_only"]:
             verdict = check(shop, Run.load(options["check_only"]))
@@ -89,7 +111,10 @@ class Command(BaseCommand):
             seed=seed,
             channel_timeout=settings.CHANNEL_HTTP_TIMEOUT_SECONDS,
         )
-        self.stdout.write(f"{shop.run}: {run_options.customers} customers, seed {seed}")
+        self.stdout.write(
+            f"{shop.run}: {run_options.customers} customers on {', '.join(shop.channels)},"
+            f" seed {seed}; orders that expire live {shop.expires_in} s"
+        )
         run = run_chaos(shop, run_options)
         verdict = settle(shop, run, run_options)
         run.save(directory / "run.json")
@@ -100,6 +125,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {moment.at:7.1f} s  {moment.kind:<10} {moment.text}")
         for name, value in verdict.figures.items():
             self.stdout.write(f"  {name:<32} {value}")
+        for note in verdict.undecidable:
+            self.stdout.write(f"  ~ {note}")
         for violation in verdict.violations:
             self.stdout.write(f"  ! {violation}")
         self.stdout.write(f"report: {report}")
