@@ -63,7 +63,10 @@ class UnknownTrade(LookupError):
 
 @logs_with(out_trade_no="result.out_trade_no", actor="actor")
 def payment_apply_channel_result(*, result: TradeResult, source: str, actor: Actor) -> ApplyOutcome:
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction (a callback's, a statement line's):
+    # what fails here fails the caller's block, which rolls back to its own savepoint (every
+    # caller catches what this raises outside its atomic block, never inside it).
+    with transaction.atomic(savepoint=False):
         order = lock_order_of_trade(result.out_trade_no)
         if order is None:
             raise UnknownTrade(result.out_trade_no)
