@@ -28,7 +28,10 @@ def lock_order_of_trade(out_trade_no: str) -> Order | None:
     """lock_order for the order of the payment with this out_trade_no, found in the same query;
     None when no payment has it."""
     payment_order = Payment.objects.filter(out_trade_no=out_trade_no).values("order_id")
-    return Order.objects.select_for_update().filter(pk=Subquery(payment_order)).first()
+    try:
+        return Order.objects.select_for_update().get(pk=Subquery(payment_order))
+    except Order.DoesNotExist:
+        return None
 
 
 @contextmanager

@@ -3,6 +3,7 @@ a 404), and the attempt a customer is paying with."""
 
 from operator import attrgetter
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
@@ -92,10 +93,10 @@ def merchant_events_after(
 def _own(queryset: QuerySet, pk: str, **scope):
     if not is_id_shaped(pk):
         raise Http404
-    found = queryset.filter(pk=pk, **scope).first()
-    if found is None:
-        raise Http404
-    return found
+    try:
+        return queryset.get(pk=pk, **scope)  # by primary key: no ordering to compile
+    except ObjectDoesNotExist:
+        raise Http404 from None
 
 
 def order_open_attempt(order: Order) -> Payment | None:
