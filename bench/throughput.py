@@ -11,7 +11,11 @@ when its last one is answered) and prints:
 - ``replay_ratio``: p50 of an Idempotency-Key replay ÷ p50 of GET /orders/{id};
 - p50/p99 of each, and the database queries one request of each endpoint makes.
 
-    .venv/bin/python bench/throughput.py [--seconds 20] [--clients 8] [--web-workers 2]
+    .venv/bin/python bench/throughput.py [--seconds 20] [--rounds 4] [--clients 8] [--web-workers 2]
+
+Each measurement is taken in ``--rounds`` slices, the endpoints in turn, so a machine whose load
+changes during the run (other work on the same cores) moves every figure alike instead of the
+ratio; a rate is what was done over the time it took, the last answers of each slice included.
 
 Uses the project's PostgreSQL and Redis (embedded under var/ unless DATABASE_URL / REDIS_URL are
 set); its databases (paycenter_bench, paycenter_bench_baseline) are made anew on every run. The
@@ -52,8 +56,12 @@ THREADS_PER_WORKER = 4  # as tests.system.System runs gunicorn
 
 @dataclass
 class Run:
-    seconds: float
+    seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
+
+    def add(self, other: "Run") -> None:
+        self.seconds += other.seconds
+        self.latencies += other.latencies
 
     @property
     def per_second(self) -> float:
@@ -81,7 +89,8 @@ def closed_loop(step, *, clients: int, seconds: float) -> Run:
     """``clients`` threads, each doing ``step(session)`` again as soon as it returns."""
     latencies: list[float] = []
     lock = threading.Lock()
-    deadline = time.monotonic() + seconds
+    started_at = time.monotonic()
+    deadline = started_at + seconds
 
     def client() -> None:
         session = TimedSession()
@@ -97,7 +106,7 @@ def closed_loop(step, *, clients: int, seconds: float) -> Run:
         thread.start()
     for thread in threads:
         thread.join()
-    return Run(seconds=seconds, latencies=latencies)
+    return Run(seconds=time.monotonic() - started_at, latencies=latencies)
 
 
 def order_body() -> dict:
@@ -183,10 +192,11 @@ def query_counts(system: System) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=20, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=4, help="slices of each measurement")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--web-workers", type=int, default=2)
     args = parser.parse_args()
-    loop = {"clients": args.clients, "seconds": args.seconds}
+    loop = {"clients": args.clients, "seconds": args.seconds / args.rounds}
 
     with tempfile.TemporaryDirectory(prefix="paycenter-bench-") as directory:
         system = System(
@@ -201,30 +211,13 @@ def main() -> None:
             api = f"{system.web}/api/v1"
             auth = {"Authorization": f"Bearer {settings.DEMO_API_KEY}"}
             print(
-                f"{args.clients} closed-loop clients, {args.seconds:g} s each; gunicorn "
-                f"{args.web_workers} workers x {THREADS_PER_WORKER} threads for both"
+                f"{args.clients} closed-loop clients, {args.seconds:g} s each in {args.rounds} "
+                f"rounds; gunicorn {args.web_workers} workers x {THREADS_PER_WORKER} threads "
+                "for both"
             )
-
-            baseline = closed_loop(
-                lambda s: expect(s.post(f"{base.url}/api/v1/orders", json=order_body()), 201),
-                **loop,
-            )
-            print(f"  baseline POST /orders   {baseline.summary()}")
-
-            orders = closed_loop(
-                lambda s: expect(s.post(f"{api}/orders", json=order_body(), headers=auth), 201),
-                **loop,
-            )
-            print(f"  POST /orders            {orders.summary()}")
-
             order = expect(
                 requests.post(f"{api}/orders", json=order_body(), headers=auth, timeout=10), 201
             )
-            read = closed_loop(
-                lambda s: expect(s.get(f"{api}/orders/{order['id']}", headers=auth), 200), **loop
-            )
-            print(f"  GET /orders/{{id}}        {read.summary()}")
-
             replayed_body = order_body()
             replay_headers = {**auth, "Idempotency-Key": "bench-replay"}
             expect(
@@ -233,13 +226,6 @@ def main() -> None:
                 ),
                 201,
             )
-            replay = closed_loop(
-                lambda s: expect(
-                    s.post(f"{api}/orders", json=replayed_body, headers=replay_headers), 201
-                ),
-                **loop,
-            )
-            print(f"  replay POST /orders     {replay.summary()}")
 
             def paid_flow(session: TimedSession) -> None:
                 created = expect(
@@ -267,9 +253,28 @@ def main() -> None:
                 ):
                     time.sleep(0.02)
 
-            flows = closed_loop(paid_flow, **loop)
-            print(f"  complete paid flow      {flows.summary()}")
-
+            steps = {
+                "baseline POST /orders": lambda s: expect(
+                    s.post(f"{base.url}/api/v1/orders", json=order_body()), 201
+                ),
+                "POST /orders": lambda s: expect(
+                    s.post(f"{api}/orders", json=order_body(), headers=auth), 201
+                ),
+                "GET /orders/{id}": lambda s: expect(
+                    s.get(f"{api}/orders/{order['id']}", headers=auth), 200
+                ),
+                "replay POST /orders": lambda s: expect(
+                    s.post(f"{api}/orders", json=replayed_body, headers=replay_headers), 201
+                ),
+                "complete paid flow": paid_flow,
+            }
+            runs = {name: Run() for name in steps}
+            for _ in range(args.rounds):
+                for name, step in steps.items():
+                    runs[name].add(closed_loop(step, **loop))
+            for name, run in runs.items():
+                print(f"  {name:<24}{run.summary()}")
+            baseline, orders, read, replay, flows = runs.values()
             counts = query_counts(system)
 
     print("figures")

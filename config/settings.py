@@ -348,7 +348,7 @@ CONTENT_SECURITY_POLICY = {
 if not DEBUG:
     MIDDLEWARE.insert(
         MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-        "csp.middleware.CSPMiddleware",
+        "config.content_security.CSPMiddleware",
     )
 
 ORDER_DEFAULT_EXPIRES_IN = env_int("ORDER_DEFAULT_EXPIRES_IN", 1800)

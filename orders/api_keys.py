@@ -15,6 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from types import EllipsisType
 
 from django.conf import settings
 from django.core.cache import cache
@@ -43,10 +44,15 @@ _entries: OrderedDict[str, _Entry] = OrderedDict()
 _lock = threading.Lock()
 
 
-def merchant_for_api_key(api_key: str) -> Merchant | None:
-    """The merchant whose key this is (active or not), or None. A copy: callers may change it."""
+def merchant_for_api_key(
+    api_key: str, *, epoch: int | EllipsisType | None = ...
+) -> Merchant | None:
+    """The merchant whose key this is (active or not), or None. A copy: callers may change it.
+    ``epoch``: the key epoch as the caller has just read it (``api_key_epoch_of``), read here if
+    not given; None when Redis could not say."""
     digest = hash_api_key(api_key)
-    epoch = _epoch()
+    if epoch is ...:
+        epoch = _epoch()
     if epoch is None:
         return _read(digest)
     now = time.monotonic()
@@ -89,16 +95,26 @@ def _remember(digest: str, entry: _Entry) -> None:
             _entries.popitem(last=False)
 
 
+def api_key_epoch_key() -> str:
+    """The Redis key of the key epoch, for a caller that reads it along with its own keys."""
+    return cache.make_key(EPOCH_KEY)
+
+
+def api_key_epoch_of(value: bytes | None) -> int:
+    """The key epoch from the value stored under api_key_epoch_key()."""
+    return int(value or 0)
+
+
 def _epoch() -> int | None:
     """The current key epoch; None when Redis cannot say (then nothing may be cached)."""
     try:
-        return int(get_redis_connection("default").get(cache.make_key(EPOCH_KEY)) or 0)
+        return api_key_epoch_of(get_redis_connection("default").get(api_key_epoch_key()))
     except RedisError:
         return None
 
 
 def _bump() -> None:
     try:
-        get_redis_connection("default").incr(cache.make_key(EPOCH_KEY))
+        get_redis_connection("default").incr(api_key_epoch_key())
     except RedisError:
         logger.warning("API key epoch not bumped (Redis unavailable): cached keys end by age")

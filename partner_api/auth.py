@@ -2,11 +2,13 @@
 
 import hmac
 
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import BasePermission
 
-from orders.api_keys import merchant_for_api_key
+from orders.api_keys import api_key_epoch_key, api_key_epoch_of, merchant_for_api_key
 from orders.models import Merchant
 from orders.services import hash_api_key
 from payments.auth_failures import API_KEYS, client_address
@@ -21,14 +23,15 @@ class MerchantKeyAuthentication(BaseAuthentication):
         if header is None:
             return None
         address = client_address(request.META)
-        if wait := API_KEYS.wait_seconds(address):
+        failures, epoch = _failures_and_key_epoch(address)
+        if wait := API_KEYS.wait_seconds(address, stored=failures):
             raise Throttled(wait=wait, detail="too many failed authentications from your address")
         scheme, _, key = header.partition(" ")
         key = key.strip()
         if scheme.lower() != "bearer" or not key:
             raise AuthenticationFailed("use the header `Authorization: Bearer <api key>`")
         digest = hash_api_key(key)
-        merchant = merchant_for_api_key(key)
+        merchant = merchant_for_api_key(key, epoch=epoch)
         # The lookup is by hash; the constant-time compare keeps the check itself timing-safe.
         if merchant is None or not hmac.compare_digest(merchant.api_key_hash, digest):
             API_KEYS.record(address)
@@ -40,6 +43,19 @@ class MerchantKeyAuthentication(BaseAuthentication):
     def authenticate_header(self, request) -> str:
         # Present, so DRF answers 401 (not 403) to a missing or bad key.
         return 'Bearer realm="paycenter"'
+
+
+def _failures_and_key_epoch(address: str) -> tuple:
+    """The address's failed-key count and the API key epoch, in one round trip to Redis. When
+    Redis cannot answer, each is left to its own module's degradation (a count per process; no
+    cached keys)."""
+    try:
+        stored, epoch = get_redis_connection("default").mget(
+            [API_KEYS.counter_key(address), api_key_epoch_key()]
+        )
+    except RedisError:
+        return ..., None
+    return stored, api_key_epoch_of(epoch)
 
 
 class IsMerchant(BasePermission):

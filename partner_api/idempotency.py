@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework import status
@@ -64,17 +64,28 @@ def idempotency_claim(*, merchant: Merchant, key: str, fingerprint: str) -> Clai
     # Twice at most: the holder may release the key between our insert and our read.
     for _ in range(2):
         now = timezone.now()
-        try:
-            with transaction.atomic():
-                row = IdempotencyKey.objects.create(
-                    merchant=merchant, key=key, request_fingerprint=fingerprint, locked_at=now
-                )
-            return Claim(row.pk, now)
-        except IntegrityError:
-            row = IdempotencyKey.objects.filter(merchant=merchant, key=key).first()
+        claimed = _insert_unless_taken(merchant, key, fingerprint, now)
+        if claimed is not None:
+            return Claim(claimed, now)
+        row = IdempotencyKey.objects.filter(merchant=merchant, key=key).first()
         if row is not None:
             return _existing(row, fingerprint, now)
     raise _in_use()
+
+
+def _insert_unless_taken(merchant: Merchant, key: str, fingerprint: str, now: datetime):
+    """Insert the key's row, held by this request: its id, or None when the merchant's key is
+    taken. INSERT … ON CONFLICT DO NOTHING, so a replay (the conflict) costs no savepoint around
+    a failing insert, inside the view's transaction or not."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {IdempotencyKey._meta.db_table} "  # noqa: S608 (the model's own table)
+            "(merchant_id, key, request_fingerprint, locked_at, created_at) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (merchant_id, key) DO NOTHING RETURNING id",
+            [merchant.pk, key, fingerprint, now, now],
+        )
+        inserted = cursor.fetchone()
+    return inserted[0] if inserted else None
 
 
 def idempotency_complete(claim: Claim, response: HttpResponse) -> None:

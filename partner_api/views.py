@@ -36,6 +36,7 @@ from payments.selectors import (
     UnknownEvent,
     merchant_events_after,
     merchant_order,
+    merchant_order_id,
     merchant_orders,
     merchant_payment,
     merchant_refund,
@@ -155,9 +156,11 @@ class OrderPaymentsView(PartnerView):
         **POST,
     )
     def post(self, request, order_id: str):
-        order = merchant_order(merchant=self.merchant, order_id=order_id)
+        own_order_id = merchant_order_id(merchant=self.merchant, order_id=order_id)
         payment = payment_start(
-            order_id=order.pk, actor=self.actor, **validated(PaymentStartSerializer, request.data)
+            order_id=own_order_id,
+            actor=self.actor,
+            **validated(PaymentStartSerializer, request.data),
         )
         return Response(PaymentSerializer(payment).data)
 
@@ -174,8 +177,11 @@ class OrderCloseView(PartnerView):
         **POST,
     )
     def post(self, request, order_id: str):
-        order = merchant_order(merchant=self.merchant, order_id=order_id)
-        order = order_close(order_id=order.pk, actor=self.actor, note="closed by the partner")
+        order = order_close(
+            order_id=merchant_order_id(merchant=self.merchant, order_id=order_id),
+            actor=self.actor,
+            note="closed by the partner",
+        )
         return Response(OrderDetailSerializer(order).data)
 
 
@@ -192,10 +198,13 @@ class OrderRefundsView(PartnerView):
         **MONEY_POST,
     )
     def post(self, request, order_id: str):
-        order = merchant_order(merchant=self.merchant, order_id=order_id)
+        own_order_id = merchant_order_id(merchant=self.merchant, order_id=order_id)
         data = validated(RefundCreateSerializer, request.data)
         refund = order_refund_request(
-            order_id=order.pk, amount=data["amount"], note=data["reason"], actor=self.actor
+            order_id=own_order_id,
+            amount=data["amount"],
+            note=data["reason"],
+            actor=self.actor,
         )
         return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
 
@@ -209,7 +218,7 @@ class PaymentView(PartnerView):
     )
     def get(self, request, payment_id: str):
         payment = merchant_payment(merchant=self.merchant, payment_id=payment_id)
-        if payment.is_open and payment_read_repair(payment_id=payment.pk, actor=self.actor):
+        if payment_read_repair(payment=payment, actor=self.actor):
             payment.refresh_from_db()
         return Response(PaymentSerializer(payment).data)
 

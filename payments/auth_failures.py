@@ -12,6 +12,7 @@ import logging
 import math
 import threading
 import time
+from types import EllipsisType
 
 from django.conf import settings
 from django.core.cache import cache
@@ -55,12 +56,19 @@ class AuthFailures:
     def __init__(self, scope: str):
         self.scope = scope
 
-    def wait_seconds(self, address: str) -> int:
-        """0 when ``address`` may try its secret now, else the seconds until it may."""
+    def wait_seconds(self, address: str, *, stored: bytes | EllipsisType | None = ...) -> int:
+        """0 when ``address`` may try its secret now, else the seconds until it may.
+        ``stored``: what the caller has just read under ``counter_key(address)``; read here if
+        not given."""
         key, ends_at = self._window(address)
-        if self._count(key) < settings.AUTH_FAILURE_LIMIT:
+        count = self._count(key) if stored is ... else int(stored or 0)
+        if count < settings.AUTH_FAILURE_LIMIT:
             return 0
         return max(1, math.ceil(ends_at - time.time()))
+
+    def counter_key(self, address: str) -> str:
+        """The Redis key of ``address``'s count in the current window."""
+        return self._window(address)[0]
 
     def record(self, address: str) -> None:
         key, ends_at = self._window(address)

@@ -7,11 +7,13 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Subquery
 from django_redis import get_redis_connection
 from redis.exceptions import LockError, RedisError
 
 from orders.enums import OrderStatus
 from orders.models import Order
+from payments.models import Payment
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +22,16 @@ def lock_order(order_id: str) -> Order:
     """SELECT … FOR UPDATE on the order row. Callers lock the order before its payments/refunds,
     always in that order, so two services never deadlock."""
     return Order.objects.select_for_update().get(pk=order_id)
+
+
+def lock_order_of_trade(out_trade_no: str) -> Order | None:
+    """lock_order for the order of the payment with this out_trade_no, found in the same query;
+    None when no payment has it."""
+    payment_order = Payment.objects.filter(out_trade_no=out_trade_no).values("order_id")
+    try:
+        return Order.objects.select_for_update().get(pk=Subquery(payment_order))
+    except Order.DoesNotExist:
+        return None
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from payments.metrics import VERDICT_THROTTLED, callback_counted, callback_verdi
 from payments.services.notifications import (
     Acknowledgement,
     notification_acknowledgement,
-    notification_process,
+    notification_process_received,
     notification_receive,
     notification_throttled_answer,
 )
@@ -33,7 +33,7 @@ def callback(request: HttpRequest, channel: str) -> HttpResponse:
     if wait:
         callback_counted(channel=channel, verdict=VERDICT_THROTTLED)
         return _http(notification_throttled_answer(channel), headers={"Retry-After": str(wait)})
-    notification = notification_process(notification_id=notification.pk)
+    notification = notification_process_received(notification=notification)
     if notification.error_code == RejectReason.BAD_SIGNATURE:
         CALLBACK_SIGNATURES.record(peer)
     verdict = callback_verdict(notification.outcome, notification.error_code)

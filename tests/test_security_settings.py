@@ -10,9 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from csp.utils import build_policy
 from django.conf import settings
 from django.core.management import call_command
+from django.http import HttpResponse
 
+from config.content_security import CSPMiddleware
 from orders.models import Merchant
 from tests.factories import make_order
 
@@ -121,3 +124,18 @@ def test_plain_http_for_local_use_keeps_cookies_usable_without_tls():
     assert answers["hsts"] is None
     assert "Secure" not in answers["csrf_cookie"] and "HttpOnly" in answers["csrf_cookie"]
     assert answers["plain_http"][0] == 200
+
+
+def test_the_policy_built_once_is_django_csps_and_a_views_own_policy_still_applies(rf):
+    # given the settings' policy, built once, and a view that widens it for its own answer
+    widened = HttpResponse()
+    widened._csp_update = {"img-src": ["https://images.example"]}
+
+    # when a plain answer and the widened one pass the middleware
+    plain = CSPMiddleware(lambda request: HttpResponse())(rf.get("/api/v1/orders"))
+    own = CSPMiddleware(lambda request: widened)(rf.get("/checkout/"))
+
+    # then the plain one carries exactly what django-csp builds, the other its own policy
+    assert plain["Content-Security-Policy"] == build_policy()
+    assert "https://images.example" in directives(own)["img-src"]
+    assert "https://images.example" not in directives(plain)["img-src"]

@@ -75,24 +75,24 @@ def unknown_answer(out_trade_no: str, error: str) -> TradeResult:
     )
 
 
-@logs_with(payment="payment_id", actor="actor")
-def payment_read_repair(*, payment_id: str, actor: Actor) -> bool:
+@logs_with(payment="payment.pk", actor="actor")
+def payment_read_repair(*, payment: Payment, actor: Actor) -> bool:
     """A reader (a status read, the return page, "I have paid") asks the channel on the spot
     while the payment is open, at most once per READ_REPAIR_INTERVAL_SECONDS per payment: one
     window shared by every page and web worker, so a hundred pages watching one order cost the
     channel what one does. The reader is waiting: the channel gets at most
     READ_REPAIR_TIMEOUT_SECONDS, then the reader is answered with what is known. True when the
-    channel was asked."""
+    channel was asked. ``payment`` is as the reader has just read it: one that ended since then
+    is asked about once more at most, and the answer applied is still forward-only."""
     seconds = settings.READ_REPAIR_INTERVAL_SECONDS
-    is_open = Payment.objects.filter(pk=payment_id, status__in=OPEN_PAYMENT_STATUSES).exists()
-    if not is_open or not first_in_window(
-        f"read-repair:{payment_id}",
+    if not payment.is_open or not first_in_window(
+        f"read-repair:{payment.pk}",
         seconds,
-        when_redis_down=lambda: _read_repair_claimed_in_database(payment_id, seconds),
+        when_redis_down=lambda: _read_repair_claimed_in_database(payment.pk, seconds),
     ):
         return False
     payment_check_now(
-        payment_id=payment_id, actor=actor, timeout=settings.READ_REPAIR_TIMEOUT_SECONDS
+        payment_id=payment.pk, actor=actor, timeout=settings.READ_REPAIR_TIMEOUT_SECONDS
     )
     return True
 
@@ -116,7 +116,7 @@ def order_read_repair(*, order: Order, actor: Actor) -> bool:
     """Read repair of an order: its open attempt is asked about (as payment_read_repair).
     True when the channel was asked, so the order may have moved."""
     attempt = order_open_attempt(order)
-    return attempt is not None and payment_read_repair(payment_id=attempt.pk, actor=actor)
+    return attempt is not None and payment_read_repair(payment=attempt, actor=actor)
 
 
 def not_found_is_final(payment: Payment) -> bool:

@@ -76,9 +76,20 @@ def notification_receive(
 def notification_process(*, notification_id: int) -> ChannelNotification:
     """Verify and apply a stored callback. Idempotent: a processed row is left as it is.
     Never raises for what processing does: a failure is recorded on the row for a later try."""
-    notification = ChannelNotification.objects.get(pk=notification_id)
+    return _process(ChannelNotification.objects.get(pk=notification_id))
+
+
+@logs_with(notification="notification.pk")
+def notification_process_received(*, notification: ChannelNotification) -> ChannelNotification:
+    """notification_process for the row notification_receive has just returned: the request
+    that stored it processes it without reading it back."""
+    return _process(notification)
+
+
+def _process(notification: ChannelNotification) -> ChannelNotification:
     if notification.outcome != NotificationOutcome.RECEIVED:
         return notification
+    notification_id = notification.pk
     try:
         with transaction.atomic():
             return _verify_and_apply(notification)

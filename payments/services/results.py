@@ -27,7 +27,7 @@ from payments.enums import (
     TransactionSource,
 )
 from payments.events import event_emit, order_payload, payment_payload
-from payments.locks import cache_paid_order, lock_order
+from payments.locks import cache_paid_order, lock_order_of_trade
 from payments.models import ChannelTransaction, Discrepancy, Payment
 from payments.queue import enqueue
 from payments.services.discrepancies import discrepancy_record
@@ -63,15 +63,13 @@ class UnknownTrade(LookupError):
 
 @logs_with(out_trade_no="result.out_trade_no", actor="actor")
 def payment_apply_channel_result(*, result: TradeResult, source: str, actor: Actor) -> ApplyOutcome:
-    order_id = (
-        Payment.objects.filter(out_trade_no=result.out_trade_no)
-        .values_list("order_id", flat=True)
-        .first()
-    )
-    if order_id is None:
-        raise UnknownTrade(result.out_trade_no)
-    with transaction.atomic():
-        order = lock_order(order_id)
+    # No savepoint of its own inside a caller's transaction (a callback's, a statement line's):
+    # what fails here fails the caller's block, which rolls back to its own savepoint (every
+    # caller catches what this raises outside its atomic block, never inside it).
+    with transaction.atomic(savepoint=False):
+        order = lock_order_of_trade(result.out_trade_no)
+        if order is None:
+            raise UnknownTrade(result.out_trade_no)
         payment = Payment.objects.select_for_update().get(out_trade_no=result.out_trade_no)
         if result.status == TradeStatus.SUCCEEDED:
             outcome = _apply_success(order, payment, result, source, actor)
@@ -82,7 +80,7 @@ def payment_apply_channel_result(*, result: TradeResult, source: str, actor: Act
     logger.info(
         "channel result applied: order=%s payment=%s out_trade_no=%s channel=%s "
         "status=%s source=%s outcome=%s",
-        order_id,
+        order.id,
         payment.id,
         payment.out_trade_no,
         payment.channel,
