@@ -379,6 +379,10 @@ PAYMENT_CHECK_DRAIN_SECONDS = env_float("PAYMENT_CHECK_DRAIN_SECONDS", 60)
 READ_REPAIR_INTERVAL_SECONDS = env_float("READ_REPAIR_INTERVAL_SECONDS", 3)
 # … and waits at most this long for the channel's answer (then answers with what is known).
 READ_REPAIR_TIMEOUT_SECONDS = env_float("READ_REPAIR_TIMEOUT_SECONDS", 2)
+# … but not about an attempt younger than this: the channel answered its create that recently,
+# and a buyer who has paid since is told of by the callback already on its way (a lost one is
+# repaired by the first read after this). 0: every read asks at once.
+READ_REPAIR_AFTER_SECONDS = env_float("READ_REPAIR_AFTER_SECONDS", 2)
 # Checkout pages (checkout/): the pay page polls its status this often (doubling up to the max
 # after a network error); a server-push (SSE) stream checks every tick and ends after its
 # lifetime (the browser reconnects), so it never holds a connection or a thread for long.

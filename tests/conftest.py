@@ -177,6 +177,13 @@ def webhooks_to_local_receivers(settings):
 
 
 @pytest.fixture(autouse=True)
+def reads_repair_at_once(settings):
+    """The suite's reads ask the channel about an attempt as soon as it is made (by default a
+    read waits READ_REPAIR_AFTER_SECONDS for the callback: tests/api/test_read_repair.py)."""
+    settings.READ_REPAIR_AFTER_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def api_keys_forgotten():
     """Merchants are made anew per test, some with the same (demo) key: no test may authenticate
     as the previous test's merchant."""

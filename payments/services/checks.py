@@ -83,9 +83,12 @@ def payment_read_repair(*, payment: Payment, actor: Actor) -> bool:
     channel what one does. The reader is waiting: the channel gets at most
     READ_REPAIR_TIMEOUT_SECONDS, then the reader is answered with what is known. True when the
     channel was asked. ``payment`` is as the reader has just read it: one that ended since then
-    is asked about once more at most, and the answer applied is still forward-only."""
+    is asked about once more at most, and the answer applied is still forward-only. An attempt
+    made less than READ_REPAIR_AFTER_SECONDS ago is not asked about (its callback is on its way)."""
     seconds = settings.READ_REPAIR_INTERVAL_SECONDS
-    if not payment.is_open or not first_in_window(
+    if not payment.is_open or _just_created(payment):
+        return False
+    if not first_in_window(
         f"read-repair:{payment.pk}",
         seconds,
         when_redis_down=lambda: _read_repair_claimed_in_database(payment.pk, seconds),
@@ -95,6 +98,11 @@ def payment_read_repair(*, payment: Payment, actor: Actor) -> bool:
         payment_id=payment.pk, actor=actor, timeout=settings.READ_REPAIR_TIMEOUT_SECONDS
     )
     return True
+
+
+def _just_created(payment: Payment) -> bool:
+    age = timezone.now() - payment.created_at
+    return age < timedelta(seconds=settings.READ_REPAIR_AFTER_SECONDS)
 
 
 def _read_repair_claimed_in_database(payment_id: str, seconds: float) -> bool:

@@ -92,3 +92,22 @@ def test_a_channel_that_hangs_does_not_hold_the_read_beyond_its_budget(
     assert read.json()["status"] == "PAYING"
     (check,) = PaymentCheck.objects.all()
     assert (check.answer, check.actor_kind) == ("UNKNOWN", "PARTNER_API")
+
+
+def test_an_attempt_just_made_is_not_asked_about_until_its_callback_could_have_come(
+    partner, sandbox, paying, settings
+):
+    # given the buyer paid at once with the callback lost, and reads wait a while after the
+    # channel answered the create (the suite elsewhere reads at once)
+    settings.READ_REPAIR_AFTER_SECONDS = 3600
+    order, payment = paying
+    sandbox.pay(payment["out_trade_no"])
+
+    # then reads of the young attempt do not ask the channel
+    assert partner.get(f"/orders/{order['id']}").json()["status"] == "PAYING"
+    assert queries_of(sandbox, payment) == 0
+
+    # and once the wait is over the first read repairs it
+    settings.READ_REPAIR_AFTER_SECONDS = 0
+    assert partner.get(f"/orders/{order['id']}").json()["status"] == "PAID"
+    assert queries_of(sandbox, payment) == 1
