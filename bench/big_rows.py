@@ -82,11 +82,11 @@ SELECT pg_temp.big_id('pay', n), pg_temp.big_id('ord', n), pg_temp.big_channel(n
 """,
     "payments_channeltransaction": """
 INSERT INTO payments_channeltransaction (channel, channel_trade_no, out_trade_no, payment_id,
-    amount, currency, status, paid_at, source, raw, created_at)
+    amount, currency, status, paid_at, source, raw, paid_order, created_at)
 SELECT pg_temp.big_channel(n), 'T' || n, 'P' || n, pg_temp.big_id('pay', n), pg_temp.big_amount(n),
     pg_temp.big_currency(n), 'SUCCEEDED', pg_temp.big_created(n) + interval '40 seconds',
     CASE WHEN mod(n, 50) = 0 THEN 'query' ELSE 'callback' END,
-    jsonb_build_object('trade_no', 'T' || n, 'status', 'SUCCESS'),
+    jsonb_build_object('trade_no', 'T' || n, 'status', 'SUCCESS'), true,
     pg_temp.big_created(n) + interval '41 seconds'
 """,
     "payments_refund": """
