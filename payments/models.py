@@ -160,8 +160,9 @@ class ChannelTransaction(models.Model):
     # This success paid its order (set in the transaction that made the payment the order's
     # paid_payment, and never changed: a winner stays one, an extra never becomes one). Every
     # other success is money to give back; the default says so, so a row written without
-    # thought is shown to finance rather than hidden.
-    paid_order = models.BooleanField(default=False)
+    # thought is shown to finance rather than hidden; the database default too (code of the
+    # release before, running while this column is added, does not name it).
+    paid_order = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

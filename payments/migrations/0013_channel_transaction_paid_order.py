@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="channeltransaction",
             name="paid_order",
-            field=models.BooleanField(default=False),
+            field=models.BooleanField(db_default=False, default=False),
         ),
         # The successes that already paid their order: those their order names as paid_payment.
         migrations.RunSQL(
