@@ -145,3 +145,5 @@ def load_rows(database_url: str, *, demo_merchant: str, start: int, stop: int) -
         for table in TABLES:
             # the visibility map too: index-only scans skip the heap only on all-visible pages
             connection.execute(f"VACUUM (ANALYZE) {table}")
+        # the load's own writes flushed now, not by a checkpoint in the middle of a measurement
+        connection.execute("CHECKPOINT")

@@ -1,6 +1,7 @@
 """GET /events: the merchant's events in order, after a cursor, never skipping one that
 commits late behind the cursor."""
 
+import re
 import threading
 from datetime import UTC
 
@@ -131,7 +132,9 @@ def test_a_page_is_read_from_the_feed_index_alone_from_the_cursor_on(partner, ot
 
     # then "after the cursor" is one range of the feed index, walked without the table, and
     # nothing is read only to be dropped
-    assert '("payments_event"."transaction_id", "payments_event"."sequence") > (' in page_query
+    assert re.search(
+        r'\((\w+|"payments_event")\."transaction_id", \1\."sequence"\) > \(', page_query
+    )
     [walk] = [node for node in nodes if node.get("Index Name") == "event_merchant_feed"]
     assert (walk["Node Type"], walk["Heap Fetches"], walk["Actual Rows"]) == (
         "Index Only Scan",
