@@ -24,6 +24,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     the actions as buttons (admin/backoffice/change_form.html)."""
 
     change_form_template = "admin/backoffice/change_form.html"
+    # A list counts the rows its filters select, not the whole table as well (a second count
+    # over millions of rows on every page, for "N of M").
+    show_full_result_count = False
 
     # Django 6 changes forms.URLField's default scheme; say ours (the view-only form still
     # builds its fields, and would warn on every page).

@@ -6,7 +6,7 @@ from backoffice import operations
 from backoffice.actions import admin_action, permission_check
 from backoffice.admin_base import ReadOnlyAdmin, amount, short_pk, short_ref
 from backoffice.exports import CsvExportMixin
-from backoffice.filters import RiskFilter
+from backoffice.filters import ChannelFilter, RiskFilter
 from backoffice.timeline import payment_timeline
 from payments.models import (
     ChannelNotification,
@@ -30,7 +30,7 @@ class PaymentAdmin(ReadOnlyAdmin):
         "needs_attention",
         "created_at",
     )
-    list_filter = ("status", "channel", "needs_attention", "superseded")
+    list_filter = ("status", ChannelFilter, "needs_attention", "superseded")
     list_select_related = ("order",)
     search_fields = ("id", "out_trade_no", "channel_trade_no", "order__id")
     actions = [
@@ -61,7 +61,7 @@ class ChannelTransactionAdmin(ReadOnlyAdmin):
         "source",
         "created_at",
     )
-    list_filter = (RiskFilter, "channel", "source")
+    list_filter = (RiskFilter, ChannelFilter, "source")
     search_fields = ("channel_trade_no", "out_trade_no")
 
 
@@ -77,7 +77,7 @@ class ChannelNotificationAdmin(ReadOnlyAdmin):
         "next_attempt_at",
         "received_at",
     )
-    list_filter = (RiskFilter, "channel", "outcome", "error_code")
+    list_filter = (RiskFilter, ChannelFilter, "outcome", "error_code")
     search_fields = ("out_trade_no",)
     readonly_fields = ("body_text",)
     actions = [admin_action(operations.REPROCESS)]

@@ -9,7 +9,7 @@ from backoffice import operations
 from backoffice.actions import admin_action, permission_check
 from backoffice.admin_base import ReadOnlyAdmin, amount, short_pk
 from backoffice.exports import CsvExportMixin
-from backoffice.filters import AgeFilter, RiskFilter
+from backoffice.filters import AgeFilter, ChannelFilter, RiskFilter
 from backoffice.last_word import last_word_sentence
 from backoffice.payments_admin import PaymentAdmin
 from payments.models import Discrepancy
@@ -37,7 +37,7 @@ class StuckPaymentAdmin(CsvExportMixin, PaymentAdmin):
     list_filter = (
         RiskFilter,
         AgeFilter,
-        "channel",
+        ChannelFilter,
         ("order__merchant", admin.RelatedOnlyFieldListFilter),
     )
     list_select_related = ("order__merchant",)

@@ -14,10 +14,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def script_figures(script: str, env: dict[str, str]) -> dict:
-    """Run bench/<script> with ``env`` and return the JSON object its last line prints."""
+def script_figures(script: str, env: dict[str, str], *args: str) -> dict:
+    """Run bench/<script> with ``env`` and ``args`` and return the JSON object its last line
+    prints."""
     output = subprocess.run(
-        [sys.executable, str(BENCH_DIR / script)],
+        [sys.executable, str(BENCH_DIR / script), *args],
         env=env,
         cwd=BENCH_DIR.parent,
         check=True,

@@ -76,6 +76,8 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["merchant", "-created_at"], name="order_merchant_created"),
+            # the back office's list, newest first, whatever the table's size
+            models.Index(fields=["created_at", "id"], name="order_created"),
             models.Index(
                 fields=["expires_at"],
                 condition=Q(status__in=["UNPAID", "PAYING"]),

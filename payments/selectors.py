@@ -4,8 +4,9 @@ a 404), and the attempt a customer is paying with."""
 from operator import attrgetter
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Q, QuerySet
+from django.db.models import BigIntegerField, Func, QuerySet, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.lookups import GreaterThan
 from django.http import Http404
 
 from orders.ids import is_id_shaped
@@ -70,24 +71,42 @@ def merchant_events_after(
     oldest one still running are served. Those transactions have all ended, so nothing can
     commit behind them later: a partner's cursor never skips an event. The price is that one
     long writing transaction holds the feed back (never loses anything) until it ends.
+
+    One query whatever the feed's length: the page's positions are read from the feed's index
+    alone (an index-only walk starting at the cursor), then only those events' rows.
     """
-    events = Event.objects.filter(
+    positions = Event.objects.filter(
         merchant=merchant, transaction_id__lt=OLDEST_RUNNING_TRANSACTION
     ).order_by("transaction_id", "sequence")
     if after:
         cursor = (
             Event.objects.filter(merchant=merchant, pk=after)
-            .values("transaction_id", "sequence")
+            .order_by()
+            .values_list("transaction_id", "sequence")
             .first()
         )
         if cursor is None:
             raise UnknownEvent(after)
-        events = events.filter(
-            Q(transaction_id__gt=cursor["transaction_id"])
-            | Q(transaction_id=cursor["transaction_id"], sequence__gt=cursor["sequence"])
+        positions = positions.filter(
+            GreaterThan(
+                FeedPosition("transaction_id", "sequence"), FeedPosition(*map(Value, cursor))
+            )
         )
-    page = list(events[: limit + 1])
+    page = list(
+        Event.objects.filter(sequence__in=positions.values("sequence")[: limit + 1]).order_by(
+            "transaction_id", "sequence"
+        )
+    )
     return page[:limit], len(page) > limit
+
+
+class FeedPosition(Func):
+    """(transaction_id, sequence) as one row value. Compared whole, "after the cursor" is one
+    range of the feed's index (merchant, transaction_id, sequence); spelled as an OR of the two
+    columns it would be read as two ranges, and every later event sorted to find a page."""
+
+    template = "(%(expressions)s)"
+    output_field = BigIntegerField()
 
 
 def _own(queryset: QuerySet, pk: str, **scope):

@@ -107,7 +107,7 @@ def _as_is(rows: QuerySet) -> QuerySet:
 def extra_successes_unrefunded(now: datetime) -> Q:
     # money the channel took for an attempt that did not pay its order (a duplicate, a success
     # after the close, another amount), not yet all back with the buyer
-    return ~Q(payment__order__paid_payment=F("payment_id")) & Q(refunded__lt=F("amount"))
+    return Q(paid_order=False) & Q(refunded__lt=F("amount"))
 
 
 def with_refunded(transactions: QuerySet) -> QuerySet:

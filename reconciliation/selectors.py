@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Min, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from payments.models import Discrepancy, Payment
@@ -36,15 +36,9 @@ def statement_channels() -> list[str]:
 def days_not_reconciled(*, now: datetime) -> dict[str, list[UnreconciledDay]]:
     """Per channel with a statement, every day whose statement should be final by now and was
     not reconciled against it, newest first. A channel's days start at its first payment:
-    nothing of ours can be in an earlier statement. (One scan of payments for all channels.)"""
+    nothing of ours can be in an earlier statement."""
     channels = statement_channels()
-    firsts = dict(
-        Payment.objects.filter(channel__in=channels)
-        .order_by()
-        .values("channel")
-        .annotate(first=Min("created_at"))
-        .values_list("channel", "first")
-    )
+    firsts = first_payments(channels)
     spans = {
         channel: (local_day(channel, first), last_final_day(channel, now))
         for channel, first in firsts.items()
@@ -54,6 +48,21 @@ def days_not_reconciled(*, now: datetime) -> dict[str, list[UnreconciledDay]]:
         channel: _unreconciled(channel, *spans.get(channel, (None, None)), runs)
         for channel in channels
     }
+
+
+def first_payments(channels: list[str]) -> dict[str, datetime]:
+    """When each channel's first payment started, for those that have one: one query, each
+    channel's first read from the head of its index (channel, created_at), whatever the table's
+    size (a GROUP BY would read every payment)."""
+    if not channels:
+        return {}
+    firsts = [
+        Payment.objects.filter(channel=channel)
+        .order_by("created_at")
+        .values_list("channel", "created_at")[:1]
+        for channel in channels
+    ]
+    return dict(firsts[0].union(*firsts[1:], all=True))
 
 
 def _unreconciled(channel: str, first_day, last_day, runs: dict) -> list[UnreconciledDay]:

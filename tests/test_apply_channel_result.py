@@ -36,7 +36,9 @@ def test_success_on_an_open_order_pays_it(order):
     reload(order, payment)
     assert payment.status == PaymentStatus.SUCCEEDED and payment.paid_at is not None
     assert order.status == OrderStatus.PAID and order.paid_payment_id == payment.pk
-    assert ChannelTransaction.objects.filter(payment=payment).count() == 1
+    assert list(ChannelTransaction.objects.values_list("payment", "paid_order")) == [
+        (payment.pk, True)
+    ]
     assert list(Event.objects.values_list("type", flat=True).order_by("type")) == [
         "order.paid",
         "payment.succeeded",
@@ -77,6 +79,12 @@ def test_a_second_success_on_a_paid_order_is_refunded_as_duplicate(order):
     reload(order, second)
     assert order.paid_payment_id == first.pk
     assert second.status == PaymentStatus.SUCCEEDED
+    # the duplicate's transaction is marked as not paying its order: the dashboard's extra
+    # successes read only those
+    assert dict(ChannelTransaction.objects.values_list("payment", "paid_order")) == {
+        first.pk: True,
+        second.pk: False,
+    }
     refund = Refund.objects.get()
     assert (refund.payment_id, refund.amount, refund.reason, refund.status) == (
         second.pk,
@@ -101,6 +109,7 @@ def test_success_on_a_closed_order_is_refunded(order):
     assert payment.status == PaymentStatus.SUCCEEDED
     assert Refund.objects.get().reason == RefundReason.ORDER_CLOSED
     assert not Event.objects.filter(type="order.paid").exists()
+    assert ChannelTransaction.objects.get().paid_order is False
 
 
 MISMATCHES = pytest.mark.parametrize(
@@ -141,6 +150,7 @@ def test_a_confirmed_mismatch_refunds_what_was_taken_and_ends_the_attempt(order,
     # the money is real: recorded once, all of it goes back, the order is not paid
     transaction = ChannelTransaction.objects.get()
     assert (transaction.amount, transaction.currency) == (taken.amount, taken.currency)
+    assert transaction.paid_order is False
     refund = Refund.objects.get()
     assert (refund.payment_id, refund.amount, refund.currency, refund.reason) == (
         payment.pk,
@@ -275,4 +285,7 @@ def test_two_channels_succeeding_at_once_make_one_winner_and_one_refund(merchant
     order.refresh_from_db()
     loser = second if order.paid_payment_id == first.pk else first
     assert Refund.objects.get().payment_id == loser.pk
-    assert ChannelTransaction.objects.count() == 2
+    assert dict(ChannelTransaction.objects.values_list("payment", "paid_order")) == {
+        order.paid_payment_id: True,
+        loser.pk: False,
+    }

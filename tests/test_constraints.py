@@ -1,7 +1,7 @@
 """Each invariant of the domain model is enforced by PostgreSQL: violated → IntegrityError."""
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from orders.models import Order
@@ -107,6 +107,20 @@ def test_channel_trade_no_is_unique_per_channel(order):
         currency="CNY",
         source="query",
     )
+
+
+def test_a_transaction_row_that_does_not_say_it_paid_its_order_counts_as_extra(order):
+    # as the previous release writes it while the column is being added: it names no paid_order
+    payment = new_payment(order, status=PaymentStatus.SUCCEEDED)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO payments_channeltransaction (channel, channel_trade_no, out_trade_no, "
+            "payment_id, amount, currency, status, source, raw, created_at) "
+            "VALUES ('sandbox', 'T1', %s, %s, %s, 'CNY', 'SUCCEEDED', 'callback', '{}', now())",
+            [payment.out_trade_no, payment.pk, payment.amount],
+        )
+
+    assert ChannelTransaction.objects.get().paid_order is False
 
 
 def test_payment_channel_trade_no_is_unique_per_channel(merchant):

@@ -98,7 +98,8 @@ def _apply_success(
         return _apply_mismatch(order, payment, result, source, actor)
     if payment.status == PaymentStatus.SUCCEEDED:
         return ApplyOutcome.ALREADY_APPLIED
-    if not _record_channel_transaction(payment, result, source):
+    pays_order = order.status in OPEN_ORDER_STATUSES
+    if not _record_channel_transaction(payment, result, source, paid_order=pays_order):
         return ApplyOutcome.ALREADY_APPLIED
 
     move(payment, PaymentStatus.SUCCEEDED, transitions=PAYMENT_TRANSITIONS, actor=actor)
@@ -114,7 +115,7 @@ def _apply_success(
         payload={"payment": payment_payload(payment)},
     )
 
-    if order.status in OPEN_ORDER_STATUSES:
+    if pays_order:
         move(order, OrderStatus.PAID, transitions=ORDER_TRANSITIONS, actor=actor)
         order.paid_payment = payment
         order.paid_at = payment.paid_at
@@ -171,7 +172,7 @@ def _apply_mismatch(
     )
     valid_amount = isinstance(result.amount, int) and result.amount > 0 and result.currency
     believed = source != TransactionSource.CALLBACK and valid_amount
-    if believed and not _record_channel_transaction(payment, result, source):
+    if believed and not _record_channel_transaction(payment, result, source, paid_order=False):
         return ApplyOutcome.ALREADY_APPLIED
     discrepancy_record(
         channel=payment.channel,
@@ -208,7 +209,9 @@ def _apply_mismatch(
     return ApplyOutcome.MISMATCH_REFUNDED
 
 
-def _record_channel_transaction(payment: Payment, result: TradeResult, source: str) -> bool:
+def _record_channel_transaction(
+    payment: Payment, result: TradeResult, source: str, *, paid_order: bool
+) -> bool:
     """Insert the confirmed success; False when it was already recorded (unique constraint)."""
     try:
         with transaction.atomic():
@@ -222,6 +225,7 @@ def _record_channel_transaction(payment: Payment, result: TradeResult, source: s
                 paid_at=result.paid_at,
                 source=source,
                 raw=dict(result.raw),
+                paid_order=paid_order,
             )
     except IntegrityError:
         return False

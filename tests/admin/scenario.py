@@ -146,6 +146,7 @@ def _transactions(payments) -> None:
             amount=paid.amount,
             currency=paid.currency,
             source="query",
+            paid_order=paid is winner,
         )
 
 

@@ -1,11 +1,13 @@
 """GET /events: the merchant's events in order, after a cursor, never skipping one that
 commits late behind the cursor."""
 
+import re
 import threading
 from datetime import UTC
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from payments.enums import EventType
 from payments.events import event_emit
@@ -105,3 +107,44 @@ def test_another_merchants_event_is_not_a_cursor(partner, other_partner):
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "unknown_event"
+
+
+def test_a_page_is_read_from_the_feed_index_alone_from_the_cursor_on(partner, other_partner):
+    # given long feeds, vacuumed and analysed as autovacuum keeps them
+    with connection.cursor() as cursor:
+        for merchant in (partner.merchant, other_partner.merchant):
+            cursor.execute(
+                "INSERT INTO payments_event (id, merchant_id, type, payload, created_at) "
+                "SELECT 'evt_feed' || %s || n, %s, 'order.closed', '{}', now() "
+                "FROM generate_series(1, 3000) AS n",
+                [merchant.pk[-6:], merchant.pk],
+            )
+        cursor.execute("VACUUM ANALYZE payments_event")
+    cursor_id = feed_ids(partner, limit=500)[-1]
+
+    # when a partner reads a page after its cursor
+    with CaptureQueriesContext(connection) as queries:
+        assert len(feed_ids(partner, after=cursor_id, limit=100)) == 100
+    [page_query] = [q["sql"] for q in queries.captured_queries if '"sequence" IN' in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + page_query)
+        nodes = list(plan_nodes(cursor.fetchone()[0][0]["Plan"]))
+
+    # then "after the cursor" is one range of the feed index, walked without the table, and
+    # nothing is read only to be dropped
+    assert re.search(
+        r'\((\w+|"payments_event")\."transaction_id", \1\."sequence"\) > \(', page_query
+    )
+    [walk] = [node for node in nodes if node.get("Index Name") == "event_merchant_feed"]
+    assert (walk["Node Type"], walk["Heap Fetches"], walk["Actual Rows"]) == (
+        "Index Only Scan",
+        0,
+        101,
+    )
+    assert not [node for node in nodes if "Filter" in node]
+
+
+def plan_nodes(node: dict):
+    yield node
+    for child in node.get("Plans", []):
+        yield from plan_nodes(child)

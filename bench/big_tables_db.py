@@ -1,0 +1,116 @@
+"""Database time of the back office's pages, and the plan of the event feed's query, as JSON (run
+by bench/big_tables.py in the environment of the system under test).
+
+Each page is rendered by Django's test client as a logged-in superuser; every query it runs is
+timed at the driver (execute_wrapper: the round trip included) and the times are summed. The
+median of three renders after a warm one is reported, with the query count and the slowest query.
+The feed's queries are captured as the partner API runs them and each is run again under
+EXPLAIN (ANALYZE, BUFFERS).
+
+    python bench/big_tables_db.py <cursor event id>
+"""
+
+import json
+import os
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from orders.models import Merchant  # noqa: E402
+from payments.selectors import merchant_events_after  # noqa: E402
+
+PAGES = {
+    "dashboard (admin index)": "/admin/",
+    "stuck payments list": "/admin/reconciliation/stuckpayment/",
+    "stuck list ?risk=payments_unknown": (
+        "/admin/reconciliation/stuckpayment/?risk=payments_unknown"
+    ),
+    "stuck list CSV export": "/admin/reconciliation/stuckpayment/export.csv",
+    "orders list": "/admin/orders/order/",
+    "payments list": "/admin/payments/payment/",
+    "events list": "/admin/payments/event/",
+    "refunds list": "/admin/payments/refund/",
+    "transactions ?risk=extra_successes": (
+        "/admin/payments/channeltransaction/?risk=extra_successes"
+    ),
+}
+RENDERS = 3
+FEED_PAGE = 100
+
+
+@contextmanager
+def timed_queries():
+    """Yields a list that fills with (seconds, sql) of every query run meanwhile."""
+    timings: list[tuple[float, str]] = []
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            timings.append((time.perf_counter() - started, sql))
+
+    with connection.execute_wrapper(timed):
+        yield timings
+
+
+def page_figures(client: Client, url: str) -> dict:
+    renders = []
+    for _ in range(RENDERS + 1):  # the first warms the caches
+        with timed_queries() as timings:
+            response = client.get(url)
+            if response.streaming:  # a CSV export runs its queries as it streams
+                b"".join(response.streaming_content)
+        assert response.status_code == 200, (url, response.status_code)
+        renders.append(timings)
+    renders = renders[1:]
+    totals = [sum(seconds for seconds, _ in timings) for timings in renders]
+    slowest = max(renders[0])
+    return {
+        "db_ms": statistics.median(totals) * 1000,
+        "queries": len(renders[0]),
+        "slowest_ms": slowest[0] * 1000,
+        "slowest_sql": slowest[1][:160],
+    }
+
+
+def feed_plans(cursor: str) -> list[dict]:
+    merchant = Merchant.objects.get(pk=settings.DEMO_MERCHANT_ID)
+    with CaptureQueriesContext(connection) as queries:
+        page, _ = merchant_events_after(merchant=merchant, after=cursor, limit=FEED_PAGE)
+    assert len(page) == FEED_PAGE, len(page)
+    plans = []
+    with connection.cursor() as db:
+        for query in queries.captured_queries:
+            db.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
+            plan = [line for (line,) in db.fetchall()]
+            plans.append({"sql": query["sql"], "plan": plan})
+    return plans
+
+
+def main() -> None:
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=settings.DEMO_ADMIN_USERNAME))
+    figures = {"pages": {name: page_figures(client, url) for name, url in PAGES.items()}}
+    if len(sys.argv) > 1:
+        figures["feed"] = feed_plans(sys.argv[1])
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
