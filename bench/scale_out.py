@@ -115,11 +115,13 @@ class Drain:
 
 def cpu_by_group(system: System) -> dict[str, float]:
     """CPU seconds used so far by the clusters, PostgreSQL and the sandbox."""
-    (backend,) = system.one("SELECT pg_backend_pid()")
-    postmaster = int((Path("/proc") / str(backend) / "stat").read_text().rsplit(")")[1].split()[1])
+    with psycopg.connect(system.database_url) as connection:
+        (backend,) = connection.execute("SELECT pg_backend_pid()").fetchone()
+        # read while the backend lives: its parent is the postmaster
+        stat = (Path("/proc") / str(backend) / "stat").read_text()
     return {
         "clusters": sum(cpu_seconds(cluster.pid) for cluster in system.clusters),
-        "postgresql": cpu_seconds(postmaster),
+        "postgresql": cpu_seconds(int(stat.rsplit(")", 1)[1].split()[1])),
         "sandbox": cpu_seconds(system.sandbox._process.pid),
     }
 
