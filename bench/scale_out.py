@@ -2,13 +2,15 @@
 test: it prints figures).
 
 1. Loads N due payment checks (default 5,000: open payments on the sandbox, one per order) and
-   gives the sandbox 50 ms of latency on every API call; then one cluster, and afterwards two
-   clusters, drain them (the pump and the drain tasks it starts, PAYMENT_CHECK_DRAINERS, on any
-   cluster's workers). Prints both drain times and their ratio.
+   gives the sandbox 50 ms of latency on every API call; then one cluster and two clusters,
+   alternately (one, two, two, one, …: --rounds of each), drain them (the pump and the drain
+   tasks it starts, PAYMENT_CHECK_DRAINERS, on any cluster's workers). Prints each drain time,
+   the checking tasks running in each cluster and the CPU per check of each process group
+   (the clusters, PostgreSQL, the sandbox), then the ratio of the total drain times.
 2. The ORM broker's raw throughput: M trivial tasks (default 2,000) queued while no cluster
    runs, then drained by one cluster, schedules off: tasks per second.
 
-    .venv/bin/python bench/scale_out.py [--checks 5000] [--tasks 2000]
+    .venv/bin/python bench/scale_out.py [--checks 5000] [--tasks 2000] [--rounds 2]
 
 The sandbox knows none of the loaded trades, so every check is a full round trip answered
 "not found" (not final before the order's deadline: nothing changes, the check is recorded and
@@ -130,8 +132,9 @@ def drain(system: System, clusters: int, checks: int) -> Drain:
     """``clusters`` clusters check every loaded payment once: the seconds from the first check
     asked to the last (the clusters' start-up is not the drain), and the CPU each process group
     spent per check meanwhile."""
-    system.rows(
-        "UPDATE payments_payment SET next_check_at = now() - interval '1 second' RETURNING id"
+    system.rows(  # every drain alike: none flagged yet
+        "UPDATE payments_payment SET next_check_at = now() - interval '1 second', "
+        "check_attempts = 0, needs_attention = false RETURNING id"
     )
     redis.Redis.from_url(system.redis_url).delete("paycenter:window:check-drainers:sandbox")
     (run_started,) = system.one("SELECT now()")
@@ -220,6 +223,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checks", type=int, default=5000)
     parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=2, help="drains of each kind, alternated")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="paycenter-bench-") as directory:
@@ -240,9 +244,15 @@ def main() -> None:
                 f"{WORKERS} workers per cluster, {CLUSTER_SETTINGS['PAYMENT_CHECK_DRAINERS']} "
                 "drainers"
             )
-            one = report("one cluster: ", drain(system, 1, args.checks), args.checks)
-            two = report("two clusters:", drain(system, 2, args.checks), args.checks)
-            print(f"  speed-up: {one.seconds / two.seconds:.2f}x")
+            seconds = {1: 0.0, 2: 0.0}
+            for round_ in range(args.rounds):
+                # one, two, then two, one: a load that drifts (other work on the machine)
+                # weighs on both alike
+                for clusters in (1, 2) if round_ % 2 == 0 else (2, 1):
+                    label = "one cluster: " if clusters == 1 else "two clusters:"
+                    run = report(label, drain(system, clusters, args.checks), args.checks)
+                    seconds[clusters] += run.seconds
+            print(f"  speed-up: {seconds[1] / seconds[2]:.2f}x (drain time, one cluster / two)")
             rate = broker_throughput(system, args.tasks)
             print(
                 f"2. ORM broker, one cluster of {WORKERS} workers: {rate:.0f} tasks/s; "
