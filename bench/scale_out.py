@@ -51,7 +51,9 @@ WORKERS = 4
 CLUSTER_SETTINGS = {
     "Q_WORKERS": str(WORKERS),
     "PAYMENT_CHECK_SCHEDULE": "3600",  # one check per payment per run
-    "PAYMENT_CHECK_DRAINERS": str(2 * WORKERS),  # two clusters' workers, the same in both runs
+    # the same in every run: two clusters' workers, and the one in line and one in hand that a
+    # busy cluster holds before it can start them (Q_QUEUE_LIMIT=1), so neither cluster starves
+    "PAYMENT_CHECK_DRAINERS": str(2 * WORKERS + 2),
     "PUMP_TICK_SECONDS": "1",
     "PUMP_LIFETIME_SECONDS": "70",
 }

@@ -85,7 +85,7 @@ def payment_claim_due(*, now: datetime, channel: str | None = None) -> str | Non
     """One statement: lock one due payment that no one else holds and push its next_check_at
     forward by the lease, so no other worker claims it while its check runs. Its row lock
     (SKIP LOCKED) lasts only for the statement, its lease for the check."""
-    sql = CLAIM_DUE_SQL.format(of_channel="AND channel = %(channel)s" if channel else "")
+    sql = CLAIM_DUE_SQL.format(of_channel="" if channel is None else "AND channel = %(channel)s")
     lease_until = timezone.now() + check_lease()
     with connection.cursor() as cursor:
         cursor.execute(sql, {"now": now, "channel": channel, "lease_until": lease_until})
