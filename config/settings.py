@@ -283,6 +283,10 @@ Q_CLUSTER = {
     "retry": env_int("Q_RETRY", 180),
     "max_attempts": env_int("Q_MAX_ATTEMPTS", 10),
     "poll": env_float("Q_POLL", 0.5),
+    # A cluster takes tasks off the shared queue only as its workers start them (one waits in
+    # hand, one in line: RabbitMQ's prefetch of one), so the long drain tasks queued for every
+    # cluster are not hoarded by the first to poll (django-q2's default is workers² = 16).
+    "queue_limit": env_int("Q_QUEUE_LIMIT", 1),
     "catch_up": False,
     "ack_failures": True,
     "save_limit": env_int("Q_SAVE_LIMIT", 1000),

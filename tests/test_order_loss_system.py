@@ -275,3 +275,38 @@ def test_two_clusters_drain_a_backlog_and_check_each_payment_once(system):
     }
     assert set(queries_after_pay.values()) == {1}, queries_after_pay
     assert paid_events_per_order(system, orders) == {order_id: 1 for order_id in orders}
+
+
+SLEEPS = """
+from django_q.tasks import async_task
+for _ in range({tasks}):
+    async_task("time.sleep", {seconds})
+"""
+
+
+def test_a_busy_cluster_leaves_the_tasks_it_cannot_start_to_other_clusters(system):
+    workers, tasks = int(FAST["Q_WORKERS"]), 7
+    # a fresh cluster and an empty queue: no pump or task left locked by a killed cluster
+    system.stop_clusters()
+    system.rows("DELETE FROM django_q_ormq RETURNING id")
+    system.start_cluster()
+
+    def claimed() -> int:
+        # a task a cluster's pusher took is locked until Q_RETRY; one still queued is not
+        (count,) = system.one("SELECT count(*) FROM django_q_ormq WHERE lock > now()")
+        return count
+
+    # when more long tasks are queued than the cluster's workers can start
+    system._manage("shell", "-c", SLEEPS.format(tasks=tasks, seconds=3))
+    wait_for(lambda: claimed() >= workers + 1, 30, what="the cluster busy")
+    time.sleep(1)  # five polls of a pusher that would take more
+
+    # then it holds only what its workers run, one in line and one in hand: the rest wait in
+    # the shared queue for any cluster (with django-q2's default it would hold workers² + 1)
+    assert claimed() <= workers + 2
+    wait_for(
+        lambda: system.one("SELECT count(*) FROM django_q_ormq WHERE lock <= now()") == (0,),
+        60,
+        what="every task taken",
+    )
+    system.kick_pump()  # as the module's system runs

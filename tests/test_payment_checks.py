@@ -3,21 +3,24 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders.audit import Actor
 from orders.enums import ActorKind, OrderStatus
 from orders.models import Order
-from payments.enums import NotificationOutcome, PaymentStatus, RefundReason
+from payments.enums import NotificationOutcome, PaymentStatus, RefundReason, TransactionSource
 from payments.models import ChannelNotification, Event, Payment, PaymentCheck, Refund
 from payments.services.attempts import payment_start
 from payments.services.notifications import notification_receive, notifications_reprocess_stale
 from payments.services.order_closing import orders_close_expired
+from payments.services.results import ApplyOutcome, payment_apply_channel_result
 from payments.services.scheduler import next_check_at, payment_claim_due, payments_check_due
 from reconciliation.risk import money_at_risk
 from tests.conftest import TEST_SECRET
 from tests.factories import make_order
-from tests.helpers import race, signed_notification
+from tests.helpers import race, signed_notification, success_for, wait_for
 
 CUSTOMER = Actor(ActorKind.CUSTOMER, "test")
 
@@ -332,6 +335,49 @@ def test_the_next_check_is_scheduled_from_when_the_check_finished(order, sandbox
 
     payment.refresh_from_db()
     assert payment.next_check_at >= before + timedelta(seconds=11)  # the 1 s call, then 10 s
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_check_whose_answer_changes_nothing_takes_five_statements_and_one_lock(order, sandbox):
+    payment = started(order)
+    make_due(payment)
+
+    with CaptureQueriesContext(connection) as captured:
+        assert check_now(batch=1) == 1
+
+    # the claim (the one lock, for one statement), the payment read once, the answer's trade
+    # looked up, the check recorded, the next check scheduled: no transaction of its own
+    queries = [query["sql"] for query in captured.captured_queries]
+    assert len(queries) == 5, queries
+    assert [q for q in queries if "FOR UPDATE" in q] == queries[:1]
+    assert PaymentCheck.objects.filter(payment=payment).count() == 1
+    payment.refresh_from_db()
+    assert payment.check_attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_success_learned_while_the_check_waits_for_the_channel_is_not_checked_again(
+    order, sandbox
+):
+    payment = started(order)
+    make_due(payment)
+    sandbox.set_faults({"api_latency_ms": [1000, 1000]})  # the check waits on the channel
+
+    def check_or_call_back(i: int) -> object:
+        if i == 0:
+            return check_now()  # the channel will answer "still paying"
+        wait_for(lambda: sandbox.calls(operation="query"), what="the check asking the channel")
+        return payment_apply_channel_result(
+            result=success_for(payment), source=TransactionSource.CALLBACK, actor=CUSTOMER
+        )
+
+    # when the callback's success is applied while the check is asking
+    assert race(check_or_call_back, 2) == [1, ApplyOutcome.PAID]
+
+    # then the check's older answer schedules nothing for the settled payment
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert (payment.next_check_at, payment.check_attempts) == (None, 0)
 
 
 @pytest.mark.django_db

@@ -34,6 +34,13 @@ def payment_check_now(
     """Query the channel now and apply what it says. Never raises for channel trouble:
     a timeout or 5xx is UNKNOWN and changes nothing. ``timeout`` caps the channel call."""
     payment = Payment.objects.select_related("order").get(pk=payment_id)
+    return payment_query(payment=payment, actor=actor, timeout=timeout)
+
+
+@logs_with(payment="payment.pk", actor="actor")
+def payment_query(*, payment: Payment, actor: Actor, timeout: float | None = None) -> ApplyOutcome:
+    """payment_check_now of a payment just read with its order (a payment check reads it once):
+    what is used (its channel, trade reference and order's deadline) does not move meanwhile."""
     asked_at = timezone.now()
     try:
         result = get_channel(payment.channel, timeout=timeout).query_trade(payment.trade_ref)

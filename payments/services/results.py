@@ -57,33 +57,50 @@ class ApplyOutcome(enum.StrEnum):
         }
 
 
+# The answers that can move a payment; any other changes nothing.
+MOVING_STATUSES = (TradeStatus.SUCCEEDED, TradeStatus.CLOSED, TradeStatus.FAILED)
+
+
 class UnknownTrade(LookupError):
     """The channel reported an out_trade_no we never issued."""
 
 
 @logs_with(out_trade_no="result.out_trade_no", actor="actor")
 def payment_apply_channel_result(*, result: TradeResult, source: str, actor: Actor) -> ApplyOutcome:
-    # No savepoint of its own inside a caller's transaction (a callback's, a statement line's):
-    # what fails here fails the caller's block, which rolls back to its own savepoint (every
-    # caller catches what this raises outside its atomic block, never inside it).
-    with transaction.atomic(savepoint=False):
-        order = lock_order_of_trade(result.out_trade_no)
-        if order is None:
+    if result.status in MOVING_STATUSES:
+        # No savepoint of its own inside a caller's transaction (a callback's, a statement
+        # line's): what fails here fails the caller's block, which rolls back to its own
+        # savepoint (every caller catches what this raises outside its atomic block, never
+        # inside it).
+        with transaction.atomic(savepoint=False):
+            order = lock_order_of_trade(result.out_trade_no)
+            if order is None:
+                raise UnknownTrade(result.out_trade_no)
+            payment = Payment.objects.select_for_update().get(out_trade_no=result.out_trade_no)
+            if result.status == TradeStatus.SUCCEEDED:
+                outcome = _apply_success(order, payment, result, source, actor)
+            else:
+                outcome = _end_attempt(order, payment, result.status, actor)
+        order_id, payment_id, channel = order.id, payment.id, payment.channel
+    else:
+        # Still paying, unknown or not found moves nothing: no lock to wait for (the common
+        # answer of a payment check).
+        known = (
+            Payment.objects.filter(out_trade_no=result.out_trade_no)
+            .values_list("order_id", "pk", "channel")
+            .first()
+        )
+        if known is None:
             raise UnknownTrade(result.out_trade_no)
-        payment = Payment.objects.select_for_update().get(out_trade_no=result.out_trade_no)
-        if result.status == TradeStatus.SUCCEEDED:
-            outcome = _apply_success(order, payment, result, source, actor)
-        elif result.status in (TradeStatus.CLOSED, TradeStatus.FAILED):
-            outcome = _end_attempt(order, payment, result.status, actor)
-        else:
-            outcome = ApplyOutcome.NO_CHANGE
+        order_id, payment_id, channel = known
+        outcome = ApplyOutcome.NO_CHANGE
     logger.info(
         "channel result applied: order=%s payment=%s out_trade_no=%s channel=%s "
         "status=%s source=%s outcome=%s",
-        order.id,
-        payment.id,
-        payment.out_trade_no,
-        payment.channel,
+        order_id,
+        payment_id,
+        result.out_trade_no,
+        channel,
         result.status,
         source,
         outcome,

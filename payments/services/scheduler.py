@@ -17,7 +17,7 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from orders.audit import EXPIRY, PAYMENT_CHECKS
@@ -29,7 +29,7 @@ from payments.locks import first_in_window
 from payments.models import Payment
 from payments.queue import enqueue
 from payments.services.attempts import CloseOutcome, payment_close_attempt
-from payments.services.checks import payment_check_now
+from payments.services.checks import payment_check_now, payment_query
 
 logger = logging.getLogger(__name__)
 
@@ -82,18 +82,30 @@ def payments_drain_due(*, channel: str) -> int:
 
 
 def payment_claim_due(*, now: datetime, channel: str | None = None) -> str | None:
-    """One transaction: lock one due payment that no one else holds and push its next_check_at
-    forward by the lease, so no other worker claims it while its check runs."""
-    due = Payment.objects.select_for_update(skip_locked=True).filter(next_check_at__lte=now)
-    if channel is not None:
-        due = due.filter(channel=channel)
-    with transaction.atomic():
-        payment_id = due.order_by("next_check_at").values_list("pk", flat=True).first()
-        if payment_id is not None:
-            Payment.objects.filter(pk=payment_id).update(
-                next_check_at=timezone.now() + check_lease()
-            )
-    return payment_id
+    """One statement: lock one due payment that no one else holds and push its next_check_at
+    forward by the lease, so no other worker claims it while its check runs. Its row lock
+    (SKIP LOCKED) lasts only for the statement, its lease for the check."""
+    sql = CLAIM_DUE_SQL.format(of_channel="" if channel is None else "AND channel = %(channel)s")
+    lease_until = timezone.now() + check_lease()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"now": now, "channel": channel, "lease_until": lease_until})
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+# The ORM has no UPDATE over a locking subquery that returns the row it claimed: one round
+# trip instead of a transaction's four (the partial index on next_check_at serves the subquery).
+CLAIM_DUE_SQL = """
+UPDATE payments_payment SET next_check_at = %(lease_until)s
+WHERE id = (
+    SELECT id FROM payments_payment
+    WHERE next_check_at <= %(now)s {of_channel}
+    ORDER BY next_check_at
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id
+"""
 
 
 def check_lease() -> timedelta:
@@ -108,14 +120,14 @@ def payment_check(*, payment_id: str, now: datetime) -> None:
     payment = Payment.objects.select_related("order").get(pk=payment_id)
     if payment.status not in CHECKED_STATUSES:
         return
-    closing = payment.is_open and _should_close(payment, now)
-    if closing:
+    if payment.is_open and _should_close(payment, now):
         outcome = payment_close_attempt(payment_id=payment_id, actor=EXPIRY)
-        # a close the channel does not accept yet waits for a later check: ask meanwhile
-        closing = outcome != CloseOutcome.DEFERRED
-    if not closing:
-        payment_check_now(payment_id=payment_id, actor=PAYMENT_CHECKS)
-    _schedule_next_check(payment_id, timezone.now())
+        if outcome == CloseOutcome.DEFERRED:
+            # a close the channel does not accept yet waits for a later check: ask meanwhile
+            payment_check_now(payment_id=payment_id, actor=PAYMENT_CHECKS)
+    else:
+        payment_query(payment=payment, actor=PAYMENT_CHECKS)
+    _schedule_next_check(payment, timezone.now())
 
 
 def _should_close(payment: Payment, now: datetime) -> bool:
@@ -131,31 +143,52 @@ def _should_close(payment: Payment, now: datetime) -> bool:
     return order.expires_at <= now and not payment.superseded
 
 
-def _schedule_next_check(payment_id: str, now: datetime) -> None:
-    with transaction.atomic():
-        payment = (
-            Payment.objects.select_for_update(of=("self",))
-            .select_related("order")
-            .get(pk=payment_id)
-        )
-        if payment.status not in CHECKED_STATUSES:
-            return  # succeeded or failed: apply cleared next_check_at
-        payment.check_attempts += 1
-        payment.next_check_at = next_check_at(payment, now)
-        fast_checks = len(settings.PAYMENT_CHECK_SCHEDULE)
-        still_unknown = payment.is_open and payment.check_attempts > fast_checks
-        if still_unknown and not payment.needs_attention:
-            payment.needs_attention = True
-            logger.warning(
-                "payment still open after %s checks: payment=%s order=%s out_trade_no=%s "
-                "channel=%s",
-                payment.check_attempts,
-                payment.pk,
-                payment.order_id,
-                payment.out_trade_no,
-                payment.channel,
+def _schedule_next_check(read: Payment, now: datetime) -> None:
+    """Count the check and schedule the next one, from the payment as the check read it: one
+    conditional UPDATE, unless the payment moved meanwhile (its answer was applied, a callback
+    or a close came in); then it is read again under its row lock."""
+    unmoved = Payment.objects.filter(
+        pk=read.pk,
+        status=read.status,
+        check_attempts=read.check_attempts,
+        needs_attention=read.needs_attention,
+    )
+    payment, flagged = read, _count_check(read, now)
+    if not unmoved.update(**{field: getattr(read, field) for field in SCHEDULE_FIELDS}):
+        with transaction.atomic():
+            payment = (
+                Payment.objects.select_for_update(of=("self",))
+                .select_related("order")
+                .get(pk=read.pk)
             )
-        payment.save(update_fields=["check_attempts", "next_check_at", "needs_attention"])
+            if payment.status not in CHECKED_STATUSES:
+                return  # succeeded or failed: apply cleared next_check_at
+            flagged = _count_check(payment, now)
+            payment.save(update_fields=SCHEDULE_FIELDS)
+    if flagged:
+        logger.warning(
+            "payment still open after %s checks: payment=%s order=%s out_trade_no=%s channel=%s",
+            payment.check_attempts,
+            payment.pk,
+            payment.order_id,
+            payment.out_trade_no,
+            payment.channel,
+        )
+
+
+SCHEDULE_FIELDS = ["check_attempts", "next_check_at", "needs_attention"]
+
+
+def _count_check(payment: Payment, now: datetime) -> bool:
+    """Count one more check and set the next; True when this check flags the payment for
+    finance (still open past the fast checks)."""
+    payment.check_attempts += 1
+    payment.next_check_at = next_check_at(payment, now)
+    fast_checks = len(settings.PAYMENT_CHECK_SCHEDULE)
+    still_unknown = payment.is_open and payment.check_attempts > fast_checks
+    flagged = still_unknown and not payment.needs_attention
+    payment.needs_attention = payment.needs_attention or still_unknown
+    return flagged
 
 
 def next_check_at(payment: Payment, now: datetime) -> datetime | None:
