@@ -12,7 +12,7 @@ from rest_framework import serializers
 from orders.enums import OrderStatus
 from orders.models import Order
 from payments.currencies import ISO_4217
-from payments.enums import PaymentClient
+from payments.enums import PaymentClient, PaymentStatus
 from payments.models import Payment, Refund
 
 # Minor units. Far above any real order, and far below 2**53, so every JSON parser reads it exactly.
@@ -266,7 +266,9 @@ class OrderDetailSerializer(OrderSerializer):
 
     @extend_schema_field(RefundSerializer(many=True))
     def get_refunds(self, order: Order) -> list:
-        if not order.payments.all():
-            return []  # refunds belong to payments: an order without one has none to read
+        if not any(payment.status == PaymentStatus.SUCCEEDED for payment in order.payments.all()):
+            # refunds are of succeeded payments only (refund_create refuses any other, and
+            # SUCCEEDED is final): an order none of whose attempts succeeded has none to read
+            return []
         refunds = Refund.objects.filter(payment__order=order).select_related("payment")
         return RefundSerializer(refunds.order_by("created_at"), many=True).data
