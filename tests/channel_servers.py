@@ -166,3 +166,10 @@ def wallet_return_link(page_html: str) -> str:
     found = re.search(r'<a id="return-link" href="([^"]*)"', page_html)
     assert found, "the wallet page has no link back to the merchant"
     return html.unescape(found.group(1))
+
+
+def emulator_ledger(emulator: ChannelProcess, since: float) -> list[dict]:
+    """An emulator's read-only ledger door: its captures and refunds since ``since``."""
+    answer = emulator.request("GET", "/_emulator/ledger", params={"since": since})
+    assert answer.status_code == 200, answer.text
+    return answer.json()

@@ -3,13 +3,9 @@ Paycenter against the channel's own records (manage.py chaos)."""
 
 import time
 
+from tests.channel_servers import emulator_ledger as ledger
+
 from .conftest import new_out_trade_no
-
-
-def ledger(emulator, since: float) -> list[dict]:
-    answer = emulator.request("GET", "/_emulator/ledger", params={"since": since})
-    assert answer.status_code == 200, answer.text
-    return answer.json()
 
 
 def test_the_ledger_lists_captures_and_refunds_since_a_time(paid, precreate, alipay, emulator):
