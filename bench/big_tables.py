@@ -20,13 +20,14 @@ set); its database (paycenter_bench_big) is made anew on every run.
 """
 
 import argparse
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import django_project  # noqa: F401  first: the project importable, Django set up
+
+# isort: split
 
 import requests
 from django.conf import settings

@@ -11,28 +11,23 @@ EXPLAIN (ANALYZE, BUFFERS).
 """
 
 import json
-import os
 import statistics
 import sys
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+import django_project  # noqa: F401  first: the project importable, Django set up
 
-import django
+# isort: split
 
-django.setup()
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-
-from orders.models import Merchant  # noqa: E402
-from payments.selectors import merchant_events_after  # noqa: E402
+from orders.models import Merchant
+from payments.selectors import merchant_events_after
 
 PAGES = {
     "dashboard (admin index)": "/admin/",

@@ -18,26 +18,20 @@ REDIS_URL are set); its database is `paycenter_bench_push`, dropped and made ane
 import argparse
 import asyncio
 import math
-import os
 import random
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+import django_project  # noqa: F401  first: the project importable, Django set up
 
-import django  # noqa: E402
+# isort: split
 
-django.setup()
+from django.conf import settings
 
-from django.conf import settings  # noqa: E402
-
-from tests.system import System  # noqa: E402
+from tests.system import System
 
 # The project's defaults, written out so the figures say what they were measured with.
 PAGE_SETTINGS = {

@@ -15,28 +15,22 @@ REDIS_URL are set); its database is `paycenter_bench`, dropped and made anew on 
 """
 
 import argparse
-import os
 import statistics
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+import django_project  # noqa: F401  first: the project importable, Django set up
 
-import django  # noqa: E402
-import psycopg  # noqa: E402
+# isort: split
 
-django.setup()
+import psycopg
+from django.conf import settings
 
-from django.conf import settings  # noqa: E402
-
-from bench.figures import percentile, script_figures  # noqa: E402
-from tests.helpers import wait_for  # noqa: E402
-from tests.system import System  # noqa: E402
+from bench.figures import percentile, script_figures
+from tests.helpers import wait_for
+from tests.system import System
 
 # The project's defaults, except that the pump is started right away (see System.kick_pump).
 SCHEDULE = {

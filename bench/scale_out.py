@@ -26,26 +26,21 @@ import argparse
 import contextlib
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+import django_project  # noqa: F401  first: the project importable, Django set up
 
-import django  # noqa: E402
-import psycopg  # noqa: E402
-import redis  # noqa: E402
+# isort: split
 
-django.setup()
+import psycopg
+import redis
+from django.conf import settings
 
-from django.conf import settings  # noqa: E402
-
-from tests.helpers import wait_for  # noqa: E402
-from tests.system import System  # noqa: E402
+from tests.helpers import wait_for
+from tests.system import System
 
 WORKERS = 4
 CLUSTER_SETTINGS = {

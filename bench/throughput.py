@@ -34,21 +34,17 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from django_project import BASE_DIR  # first: the project, Django set up
 
-import django  # noqa: E402
-import psycopg  # noqa: E402
-import requests  # noqa: E402
+# isort: split
 
-django.setup()
+import psycopg
+import requests
+from django.conf import settings
 
-from django.conf import settings  # noqa: E402
-
-from bench.figures import percentile, script_figures  # noqa: E402
-from tests.helpers import wait_for  # noqa: E402
-from tests.system import System, database_url_named, free_port  # noqa: E402
+from bench.figures import percentile, script_figures
+from tests.helpers import wait_for
+from tests.system import System, database_url_named, free_port
 
 BASELINE_DB = "paycenter_bench_baseline"
 THREADS_PER_WORKER = 4  # as tests.system.System runs gunicorn

@@ -6,24 +6,19 @@ in a tick, rolled back so every repetition sees the same due rows. Prints one JS
 """
 
 import json
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+import django_project  # noqa: F401  first: the project importable, Django set up
 
-import django
+# isort: split
 
-django.setup()
+from django.db import transaction
+from django.utils import timezone
 
-from django.db import transaction  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from payments.models import Payment  # noqa: E402
-from payments.services.scheduler import payment_claim_due  # noqa: E402
+from payments.models import Payment
+from payments.services.scheduler import payment_claim_due
 
 
 class Rollback(Exception):
