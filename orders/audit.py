@@ -33,18 +33,31 @@ def move(instance, to_status: str, *, transitions: dict, actor: Actor, note: str
 
     The caller holds the row lock and saves the instance (it usually changes other fields too).
     """
+    transition(instance, to_status, transitions=transitions, actor=actor, note=note).save()
+
+
+def transition(
+    instance, to_status: str, *, transitions: dict, actor: Actor, note: str = ""
+) -> StatusChange:
+    """move, with its audit row returned unsaved: for a change that moves several rows at once
+    and writes their audit rows in one INSERT (``StatusChange.objects.bulk_create``)."""
     from_status = instance.status
     if to_status not in transitions[from_status]:
         raise InvalidTransition(
             f"{instance._meta.model_name} {instance.pk}: {from_status}→{to_status}"
         )
     instance.status = to_status
-    record_status_change(instance, from_status=from_status, actor=actor, note=note)
+    return status_change(instance, from_status=from_status, actor=actor, note=note)
 
 
 def record_status_change(instance, *, from_status: str, actor: Actor, note: str = "") -> None:
+    status_change(instance, from_status=from_status, actor=actor, note=note).save()
+
+
+def status_change(instance, *, from_status: str, actor: Actor, note: str = "") -> StatusChange:
+    """The audit row of the instance's move from ``from_status`` to its status now, unsaved."""
     order_id = instance.pk if isinstance(instance, Order) else _order_id_of(instance)
-    StatusChange.objects.create(
+    return StatusChange(
         entity=instance._meta.model_name,
         entity_id=instance.pk,
         order_id=order_id,

@@ -8,9 +8,17 @@ from payments.webhooks.delivery import webhook_deliveries_create
 
 def event_emit(*, merchant_id: str, type: str, payload: dict) -> Event:
     """The event and its webhook deliveries commit (or roll back) with the change they report."""
-    event = Event.objects.create(merchant_id=merchant_id, type=type, payload=payload)
-    webhook_deliveries_create(event=event)
-    return event
+    return events_emit(merchant_id=merchant_id, events=[(type, payload)])[0]
+
+
+def events_emit(*, merchant_id: str, events: list[tuple[str, dict]]) -> list[Event]:
+    """event_emit for several events of one change, in this order in the feed: one INSERT of
+    them all, one of their deliveries."""
+    emitted = Event.objects.bulk_create(
+        [Event(merchant_id=merchant_id, type=type, payload=payload) for type, payload in events]
+    )
+    webhook_deliveries_create(merchant_id=merchant_id, events=emitted)
+    return emitted
 
 
 def order_payload(order: Order) -> dict:

@@ -14,11 +14,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.audit import Actor, move, record_status_change
+from orders.audit import Actor, move, record_status_change, status_change, transition
 from orders.enums import ORDER_TRANSITIONS, PAID_ORDER_STATUSES, OrderStatus
 from orders.errors import Refusal
 from orders.log_context import logs_with
-from orders.models import Order
+from orders.models import Order, StatusChange
 from orders.selectors import order_payable_until
 from payments.channels import UnknownChannel, get_channel
 from payments.channels.base import (
@@ -103,10 +103,13 @@ def _open_attempt(
             # checked from the start, even if the trade is never confirmed created
             next_check_at=timezone.now() + timedelta(seconds=settings.PAYMENT_TIMEOUT_SECONDS),
         )
-        record_status_change(payment, from_status="", actor=actor, note=f"attempt on {channel}")
+        audit = [status_change(payment, from_status="", actor=actor, note=f"attempt on {channel}")]
         if order.status == OrderStatus.UNPAID:
-            move(order, OrderStatus.PAYING, transitions=ORDER_TRANSITIONS, actor=actor)
+            audit.append(
+                transition(order, OrderStatus.PAYING, transitions=ORDER_TRANSITIONS, actor=actor)
+            )
             order.save()
+        StatusChange.objects.bulk_create(audit)
     return payment, None
 
 

@@ -42,6 +42,17 @@ from payments.text import storable_text
 logger = logging.getLogger(__name__)
 
 
+# What processing decides about a stored callback (its headers and body are never rewritten).
+VERDICT_FIELDS = [
+    "signature_valid",
+    "out_trade_no",
+    "outcome",
+    "error_code",
+    "error",
+    "processed_at",
+]
+
+
 @dataclass(frozen=True)
 class Acknowledgement:
     status: int
@@ -91,8 +102,10 @@ def _process(notification: ChannelNotification) -> ChannelNotification:
         return notification
     notification_id = notification.pk
     try:
-        with transaction.atomic():
-            return _verify_and_apply(notification)
+        # No transaction around the whole: verifying writes nothing, a rejection is one UPDATE,
+        # and what is applied commits in _verify_and_apply's own. A caller already inside a
+        # transaction (the inbox job, a reprocess) gives this a savepoint of its own.
+        return _verify_and_apply(notification)
     except ChannelUnavailable as error:
         # Verifying needed the channel (a platform certificate) and it did not answer: not the
         # callback's fault and not a bug, so no traceback; the row is tried again all the same.
@@ -141,6 +154,7 @@ def _verify_and_apply(notification: ChannelNotification) -> ChannelNotification:
     try:
         with transaction.atomic():
             if parsed.nonce:
+                # First in the block, so a replay rolls back nothing but this block.
                 _accept_nonce(notification, parsed.nonce)
             outcome = _apply(parsed.result, actor)
             if outcome is None:
@@ -151,7 +165,7 @@ def _verify_and_apply(notification: ChannelNotification) -> ChannelNotification:
                 )
             notification.outcome = outcome
             notification.processed_at = timezone.now()
-            notification.save()
+            notification.save(update_fields=VERDICT_FIELDS)
     except _ReplayedNonce:
         return _reject(notification, RejectReason.REPLAYED, "this nonce was already used")
     except UnknownTrade:
@@ -218,7 +232,8 @@ def notifications_reprocess_stale(*, now: datetime, batch: int) -> int:
             )
             if notification is None:
                 break
-            notification_process(notification_id=notification.pk)
+            with transaction.atomic():  # what fails in processing rolls back to here only
+                notification_process(notification_id=notification.pk)
         done += 1
     return done
 
@@ -263,10 +278,11 @@ class _ReplayedNonce(Exception):
 
 
 def _accept_nonce(notification: ChannelNotification, nonce: str) -> None:
+    """The nonce's unique constraint decides. No savepoint: the caller's block starts with
+    this, and a replay leaves that block at once (rolled back), so nothing else is lost."""
     notification.accepted_nonce = nonce[:128]
     try:
-        with transaction.atomic():
-            notification.save(update_fields=["accepted_nonce"])
+        notification.save(update_fields=["accepted_nonce"])
     except IntegrityError:
         notification.accepted_nonce = None
         raise _ReplayedNonce from None
@@ -312,7 +328,7 @@ def _reject(
     notification.error_code = reason.value
     notification.error = storable_text(message[:2000])
     notification.processed_at = timezone.now()
-    notification.save()
+    notification.save(update_fields=VERDICT_FIELDS)
     logger.warning(
         "callback rejected: channel=%s notification=%s out_trade_no=%s code=%s",
         notification.channel,

@@ -60,7 +60,8 @@ def notification_reprocess(*, notification_id: int) -> ChannelNotification:
             )
         elif _in_flight(notification):
             raise ReprocessRefused("in_flight", "this callback is being processed right now")
-        return notification_process(notification_id=notification_id)
+        with transaction.atomic():  # what fails in processing rolls back to here only
+            return notification_process(notification_id=notification_id)
 
 
 def _in_flight(notification: ChannelNotification) -> bool:

@@ -10,13 +10,13 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from orders.audit import Actor, move
+from orders.audit import Actor, move, transition
 from orders.enums import OPEN_ORDER_STATUSES, ORDER_TRANSITIONS, PAID_ORDER_STATUSES, OrderStatus
 from orders.log_context import logs_with
-from orders.models import Order
+from orders.models import Order, StatusChange
 from payments.channels.base import TradeResult, TradeStatus
 from payments.enums import (
     OPEN_PAYMENT_STATUSES,
@@ -26,7 +26,7 @@ from payments.enums import (
     RefundReason,
     TransactionSource,
 )
-from payments.events import event_emit, order_payload, payment_payload
+from payments.events import event_emit, events_emit, order_payload, payment_payload
 from payments.locks import cache_paid_order, lock_order_of_trade
 from payments.models import ChannelTransaction, Discrepancy, Payment
 from payments.queue import enqueue
@@ -76,9 +76,11 @@ def payment_apply_channel_result(*, result: TradeResult, source: str, actor: Act
             order = lock_order_of_trade(result.out_trade_no)
             if order is None:
                 raise UnknownTrade(result.out_trade_no)
-            payment = Payment.objects.select_for_update().get(out_trade_no=result.out_trade_no)
+            # All the order's attempts (a few), so a success knows the others without a query.
+            attempts = list(Payment.objects.select_for_update().filter(order=order))
+            payment = next(p for p in attempts if p.out_trade_no == result.out_trade_no)
             if result.status == TradeStatus.SUCCEEDED:
-                outcome = _apply_success(order, payment, result, source, actor)
+                outcome = _apply_success(order, payment, attempts, result, source, actor)
             else:
                 outcome = _end_attempt(order, payment, result.status, actor)
         order_id, payment_id, channel = order.id, payment.id, payment.channel
@@ -109,7 +111,12 @@ def payment_apply_channel_result(*, result: TradeResult, source: str, actor: Act
 
 
 def _apply_success(
-    order: Order, payment: Payment, result: TradeResult, source: str, actor: Actor
+    order: Order,
+    payment: Payment,
+    attempts: list[Payment],
+    result: TradeResult,
+    source: str,
+    actor: Actor,
 ) -> ApplyOutcome:
     if (result.amount, result.currency) != (payment.amount, payment.currency):
         return _apply_mismatch(order, payment, result, source, actor)
@@ -119,32 +126,37 @@ def _apply_success(
     if not _record_channel_transaction(payment, result, source, paid_order=pays_order):
         return ApplyOutcome.ALREADY_APPLIED
 
-    move(payment, PaymentStatus.SUCCEEDED, transitions=PAYMENT_TRANSITIONS, actor=actor)
+    audit = [
+        transition(payment, PaymentStatus.SUCCEEDED, transitions=PAYMENT_TRANSITIONS, actor=actor)
+    ]
     payment.paid_at = result.paid_at or timezone.now()
     payment.channel_trade_no = result.channel_trade_no or payment.channel_trade_no
     payment.closing_since = None
     payment.next_check_at = None
     payment.needs_attention = False  # settled: nothing left for finance on this payment
     payment.save()
-    event_emit(
-        merchant_id=order.merchant_id,
-        type=EventType.PAYMENT_SUCCEEDED,
-        payload={"payment": payment_payload(payment)},
-    )
+    paid_payment = payment_payload(payment)
+    succeeded = (EventType.PAYMENT_SUCCEEDED, {"payment": paid_payment})
 
     if pays_order:
-        move(order, OrderStatus.PAID, transitions=ORDER_TRANSITIONS, actor=actor)
+        audit.append(
+            transition(order, OrderStatus.PAID, transitions=ORDER_TRANSITIONS, actor=actor)
+        )
         order.paid_payment = payment
         order.paid_at = payment.paid_at
         order.save()
-        event_emit(
-            merchant_id=order.merchant_id,
-            type=EventType.ORDER_PAID,
-            payload={"order": order_payload(order), "payment": payment_payload(payment)},
+        StatusChange.objects.bulk_create(audit)
+        paid = (
+            EventType.ORDER_PAID,
+            {"order": order_payload(order), "payment": paid_payment},
         )
+        events_emit(merchant_id=order.merchant_id, events=[succeeded, paid])
         transaction.on_commit(lambda: cache_paid_order(order.id))
-        _close_other_open_attempts(order, payment)
+        _close_other_open_attempts(payment, attempts)
         return ApplyOutcome.PAID
+
+    StatusChange.objects.bulk_create(audit)
+    event_emit(merchant_id=order.merchant_id, type=succeeded[0], payload=succeeded[1])
 
     reason, outcome = (
         (RefundReason.DUPLICATE_PAYMENT, ApplyOutcome.DUPLICATE_REFUNDED)
@@ -229,23 +241,30 @@ def _apply_mismatch(
 def _record_channel_transaction(
     payment: Payment, result: TradeResult, source: str, *, paid_order: bool
 ) -> bool:
-    """Insert the confirmed success; False when it was already recorded (unique constraint)."""
-    try:
-        with transaction.atomic():
-            ChannelTransaction.objects.create(
-                channel=payment.channel,
-                channel_trade_no=result.channel_trade_no or payment.out_trade_no,
-                out_trade_no=payment.out_trade_no,
-                payment=payment,
-                amount=result.amount,
-                currency=result.currency,
-                paid_at=result.paid_at,
-                source=source,
-                raw=dict(result.raw),
-                paid_order=paid_order,
-            )
-    except IntegrityError:
+    """Insert the confirmed success; False when it was already recorded.
+
+    Every such insert runs under its order's lock, so looking first is enough (and costs less
+    than a savepoint around the insert). The unique constraint stays the guarantee: a channel
+    reusing one trade number for two of our trades fails the insert, and with it the caller's
+    transaction, which is tried again later and then finds the row."""
+    channel_trade_no = result.channel_trade_no or payment.out_trade_no
+    recorded = ChannelTransaction.objects.filter(
+        channel=payment.channel, channel_trade_no=channel_trade_no
+    )
+    if recorded.exists():
         return False
+    ChannelTransaction.objects.create(
+        channel=payment.channel,
+        channel_trade_no=channel_trade_no,
+        out_trade_no=payment.out_trade_no,
+        payment=payment,
+        amount=result.amount,
+        currency=result.currency,
+        paid_at=result.paid_at,
+        source=source,
+        raw=dict(result.raw),
+        paid_order=paid_order,
+    )
     return True
 
 
@@ -278,12 +297,10 @@ def _end_attempt(order: Order, payment: Payment, status: TradeStatus, actor: Act
     return ApplyOutcome.ATTEMPT_ENDED
 
 
-def _close_other_open_attempts(order: Order, winner: Payment) -> None:
+def _close_other_open_attempts(winner: Payment, attempts: list[Payment]) -> None:
     """Another attempt still payable at its channel is a second charge waiting to happen."""
-    others = list(
-        order.payments.filter(status__in=OPEN_PAYMENT_STATUSES)
-        .exclude(pk=winner.pk)
-        .values_list("pk", flat=True)
-    )
-    for payment_id in others:
-        transaction.on_commit(partial(enqueue, "payments.tasks.payment_close_attempt", payment_id))
+    for other in attempts:
+        if other.pk != winner.pk and other.status in OPEN_PAYMENT_STATUSES:
+            transaction.on_commit(
+                partial(enqueue, "payments.tasks.payment_close_attempt", other.pk)
+            )

@@ -57,16 +57,22 @@ class Claim:
     event: Event
 
 
-def webhook_deliveries_create(*, event: Event) -> WebhookDelivery | None:
-    """Inside the event's transaction: a rolled-back event leaves no delivery behind."""
-    endpoint_url = Merchant.objects.values_list("webhook_url", flat=True).get(pk=event.merchant_id)
+def webhook_deliveries_create(*, merchant_id: str, events: list[Event]) -> list[WebhookDelivery]:
+    """Inside the events' transaction (the merchant's events of one change): a rolled-back
+    event leaves no delivery behind."""
+    endpoint_url = Merchant.objects.values_list("webhook_url", flat=True).get(pk=merchant_id)
     if not endpoint_url:
-        return None
-    delivery = WebhookDelivery.objects.create(
-        event=event, endpoint_url=endpoint_url, next_attempt_at=timezone.now()
+        return []
+    now = timezone.now()
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(event=event, endpoint_url=endpoint_url, next_attempt_at=now)
+            for event in events
+        ]
     )
-    transaction.on_commit(partial(_deliver_in_background, delivery.pk))
-    return delivery
+    for delivery in deliveries:
+        transaction.on_commit(partial(_deliver_in_background, delivery.pk))
+    return deliveries
 
 
 @logs_with(delivery="delivery_id")
