@@ -68,6 +68,15 @@ def merchant_for_api_key(
     return copy.copy(merchant)
 
 
+def merchant_id_last_seen(api_key_digest: str) -> str | None:
+    """The merchant this process last found behind a key, valid or not now: a key never moves
+    to another merchant, so this is enough to name whose request it may be (a rate count read
+    ahead), never to let it in."""
+    with _lock:
+        entry = _entries.get(api_key_digest)
+    return None if entry is None else entry.merchant.pk
+
+
 def api_keys_forget() -> None:
     """Drop this process's entries (tests; the epoch does it for every process)."""
     with _lock:

@@ -155,8 +155,10 @@ class IdempotentPostMixin:
     transactional = False
 
     def dispatch(self, request, *args, **kwargs):
-        if self.transactional and request.method == "POST":
+        if self.transactional and request.method == "POST" and HEADER in request.headers:
             # a request that dies rolls its claim back with its change: nothing to release
+            # (without a key there is no claim: the change commits in its service's own
+            # transaction, as it would have here)
             with transaction.atomic():
                 return super().dispatch(request, *args, **kwargs)
         try:

@@ -2,6 +2,7 @@
 
 import pytest
 import requests
+from redis.client import Pipeline, Redis
 
 from tests.helpers import race
 
@@ -42,3 +43,30 @@ def test_with_redis_down_the_api_still_answers(partner, settings, redis_server):
 
     assert answers == {200}
     assert created.status_code == 201
+
+
+def test_a_known_key_is_counted_in_the_authentications_own_round_trip(
+    partner, monkeypatch, settings
+):
+    settings.API_RATE_LIMIT = "3/min"
+    order = partner.create_order()  # this process has now seen the key (counted: 1)
+    round_trips = []
+    send, execute = Redis.execute_command, Pipeline.execute
+
+    def sent(self, *args, **options):
+        if not isinstance(self, Pipeline):
+            round_trips.append(args[0])
+        return send(self, *args, **options)
+
+    def executed(self, *args, **options):
+        round_trips.append([command[0][0] for command in self.command_stack])
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(Redis, "execute_command", sent)
+    monkeypatch.setattr(Pipeline, "execute", executed)
+
+    answers = [partner.get(f"/orders/{order['id']}").status_code for _ in range(3)]
+
+    assert answers == [200, 200, 429]  # still counted: 2, 3, then 4 is over
+    assert round_trips[0] == ["MGET", "INCRBY", "EXPIREAT"], round_trips
+    assert len(round_trips) == 3, round_trips  # one per request, the limit included
