@@ -13,6 +13,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from payments.models import Payment
+from tests.helpers import signed_notification
+
 
 def counted(call) -> tuple[int, object]:
     with CaptureQueriesContext(connection) as queries:
@@ -40,6 +43,22 @@ def main() -> None:
     body["merchant_order_no"] = f"qc-{uuid.uuid4().hex}"
     post(**{"Idempotency-Key": "qc-replay"})
     counts["replay POST /orders"], _ = counted(lambda: post(**{"Idempotency-Key": "qc-replay"}))
+    counts["POST /orders/{id}/payments"], started = counted(
+        lambda: client.post(
+            f"/api/v1/orders/{order_id}/payments",
+            {"channel": "sandbox"},
+            content_type="application/json",
+        )
+    )
+    # the sandbox's success callback for it, signed as the sandbox signs
+    headers, notification = signed_notification(
+        Payment.objects.get(pk=started.json()["id"]), settings.SANDBOX_SECRET
+    )
+    counts["callback (pays the order)"], _ = counted(
+        lambda: Client().post(
+            "/callbacks/sandbox/", notification, content_type="application/json", headers=headers
+        )
+    )
     print(json.dumps(counts))
 
 

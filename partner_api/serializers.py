@@ -266,9 +266,17 @@ class OrderDetailSerializer(OrderSerializer):
 
     @extend_schema_field(RefundSerializer(many=True))
     def get_refunds(self, order: Order) -> list:
-        if not any(payment.status == PaymentStatus.SUCCEEDED for payment in order.payments.all()):
-            # refunds are of succeeded payments only (refund_create refuses any other, and
-            # SUCCEEDED is final): an order none of whose attempts succeeded has none to read
+        # Refunds are of succeeded payments only (refund_create refuses any other, and
+        # SUCCEEDED is final): an order none of whose attempts succeeded has none to read, and
+        # the others' are read by those payments, already at hand (no join back to them).
+        succeeded = {
+            payment.pk: payment
+            for payment in order.payments.all()
+            if payment.status == PaymentStatus.SUCCEEDED
+        }
+        if not succeeded:
             return []
-        refunds = Refund.objects.filter(payment__order=order).select_related("payment")
-        return RefundSerializer(refunds.order_by("created_at"), many=True).data
+        refunds = list(Refund.objects.filter(payment_id__in=succeeded).order_by("created_at"))
+        for refund in refunds:
+            refund.payment = succeeded[refund.payment_id]
+        return RefundSerializer(refunds, many=True).data
