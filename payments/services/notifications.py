@@ -7,13 +7,14 @@ try after a back-off, so one bad row never blocks the rows behind it; after
 NOTIFICATION_MAX_ATTEMPTS tries the row is DEAD (the back office shows and replays it).
 """
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -101,11 +102,14 @@ def _process(notification: ChannelNotification) -> ChannelNotification:
     if notification.outcome != NotificationOutcome.RECEIVED:
         return notification
     notification_id = notification.pk
+    # A callback's own request needs no transaction around the whole: verifying writes nothing,
+    # a rejection is one UPDATE, and what is applied commits in _verify_and_apply's own. Inside
+    # a caller's transaction (the inbox job, a reprocess) this is a savepoint, so what fails
+    # here is rolled back to it before the failure is recorded.
+    around = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     try:
-        # No transaction around the whole: verifying writes nothing, a rejection is one UPDATE,
-        # and what is applied commits in _verify_and_apply's own. A caller already inside a
-        # transaction (the inbox job, a reprocess) gives this a savepoint of its own.
-        return _verify_and_apply(notification)
+        with around:
+            return _verify_and_apply(notification)
     except ChannelUnavailable as error:
         # Verifying needed the channel (a platform certificate) and it did not answer: not the
         # callback's fault and not a bug, so no traceback; the row is tried again all the same.
@@ -232,8 +236,7 @@ def notifications_reprocess_stale(*, now: datetime, batch: int) -> int:
             )
             if notification is None:
                 break
-            with transaction.atomic():  # what fails in processing rolls back to here only
-                notification_process(notification_id=notification.pk)
+            notification_process(notification_id=notification.pk)
         done += 1
     return done
 

@@ -60,8 +60,7 @@ def notification_reprocess(*, notification_id: int) -> ChannelNotification:
             )
         elif _in_flight(notification):
             raise ReprocessRefused("in_flight", "this callback is being processed right now")
-        with transaction.atomic():  # what fails in processing rolls back to here only
-            return notification_process(notification_id=notification_id)
+        return notification_process(notification_id=notification_id)
 
 
 def _in_flight(notification: ChannelNotification) -> bool:

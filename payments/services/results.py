@@ -244,9 +244,10 @@ def _record_channel_transaction(
     """Insert the confirmed success; False when it was already recorded.
 
     Every such insert runs under its order's lock, so looking first is enough (and costs less
-    than a savepoint around the insert). The unique constraint stays the guarantee: a channel
-    reusing one trade number for two of our trades fails the insert, and with it the caller's
-    transaction, which is tried again later and then finds the row."""
+    than a savepoint around the insert). The unique constraint stays the guarantee: only two of
+    our trades reported at the same moment with one trade number (a broken channel, two orders'
+    locks) can both find nothing; the second insert then fails, and with it its caller's
+    transaction, which is tried again later and finds the row."""
     channel_trade_no = result.channel_trade_no or payment.out_trade_no
     recorded = ChannelTransaction.objects.filter(
         channel=payment.channel, channel_trade_no=channel_trade_no
