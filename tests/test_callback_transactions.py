@@ -8,21 +8,16 @@ from django.test import Client
 
 from orders.enums import OrderStatus
 from payments.enums import NotificationOutcome, PaymentStatus
-from payments.models import ChannelNotification, ChannelTransaction, Event, Payment
+from payments.models import ChannelNotification, ChannelTransaction, Event
 from tests.conftest import TEST_SECRET
-from tests.helpers import race, signed_notification
+from tests.helpers import paying_attempt, race, signed_notification
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def paying(order, sandbox):
-    payment = Payment.objects.create(
-        order=order, channel="sandbox", amount=order.amount, currency="CNY", status="PAYING"
-    )
-    order.status = OrderStatus.PAYING
-    order.save()
-    return payment
+    return paying_attempt(order)
 
 
 def post(headers, body):

@@ -10,21 +10,16 @@ import pytest
 
 from orders.enums import OrderStatus
 from payments.enums import NotificationOutcome, PaymentStatus
-from payments.models import ChannelNotification, ChannelTransaction, Discrepancy, Event, Payment
+from payments.models import ChannelNotification, ChannelTransaction, Discrepancy, Event
 from tests.conftest import TEST_SECRET
-from tests.helpers import signature_headers, signed_notification
+from tests.helpers import paying_attempt, signature_headers, signed_notification
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def paying(order, sandbox):
-    payment = Payment.objects.create(
-        order=order, channel="sandbox", amount=order.amount, currency="CNY", status="PAYING"
-    )
-    order.status = OrderStatus.PAYING
-    order.save()
-    return payment
+    return paying_attempt(order)
 
 
 def post(client, headers, body, channel="sandbox"):
