@@ -156,7 +156,7 @@ def _apply_success(
         return ApplyOutcome.PAID
 
     StatusChange.objects.bulk_create(audit)
-    event_emit(merchant_id=order.merchant_id, type=succeeded[0], payload=succeeded[1])
+    events_emit(merchant_id=order.merchant_id, events=[succeeded])
 
     reason, outcome = (
         (RefundReason.DUPLICATE_PAYMENT, ApplyOutcome.DUPLICATE_REFUNDED)
