@@ -7,11 +7,15 @@ when its last one is answered) and prints:
 
 - ``orders_ratio``: POST /api/v1/orders per second, Paycenter ÷ baseline;
 - ``flow_ratio``: complete paid flows per second (create order, start a payment, the buyer pays at
-  the sandbox, its callback, reads of the order until PAID) ÷ (baseline per second ÷ 4);
+  the sandbox, its callback, reads of the order until PAID) ÷ (baseline per second ÷ 4). The
+  client polls the order every ``--poll`` seconds (0.1), the first read that long after the buyer
+  paid: twenty times as often as the checkout page polls (CHECKOUT_POLL_SECONDS, 2), and late
+  enough that most flows read once, after their callback; it prints the reads per flow;
 - ``replay_ratio``: p50 of an Idempotency-Key replay ÷ p50 of GET /orders/{id};
 - p50/p99 of each, and the database queries one request of each endpoint makes.
 
     .venv/bin/python bench/throughput.py [--seconds 20] [--rounds 4] [--clients 8] [--web-workers 2]
+        [--poll 0.1]
 
 Each measurement is taken in ``--rounds`` slices, the endpoints in turn, so a machine whose load
 changes during the run (other work on the same cores) moves every figure alike instead of the
@@ -191,6 +195,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="slices of each measurement")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument(
+        "--poll",
+        type=float,
+        default=0.1,
+        help="seconds between a paid flow's reads of its order, the first one after paying",
+    )
     args = parser.parse_args()
     loop = {"clients": args.clients, "seconds": args.seconds / args.rounds}
 
@@ -223,6 +233,8 @@ def main() -> None:
                 201,
             )
 
+            reads: list[str] = []  # list.append is atomic: the clients' threads share it
+
             def paid_flow(session: TimedSession) -> None:
                 created = expect(
                     session.post(f"{api}/orders", json=order_body(), headers=auth), 201
@@ -241,13 +253,12 @@ def main() -> None:
                     ),
                     200,
                 )
-                while (
-                    expect(session.get(f"{api}/orders/{created['id']}", headers=auth), 200)[
-                        "status"
-                    ]
-                    != "PAID"
-                ):
-                    time.sleep(0.02)
+                while True:  # the buyer has paid: poll the order as a client would
+                    time.sleep(args.poll)
+                    reads.append(created["id"])
+                    read = expect(session.get(f"{api}/orders/{created['id']}", headers=auth), 200)
+                    if read["status"] == "PAID":
+                        break
 
             steps = {
                 "baseline POST /orders": lambda s: expect(
@@ -281,6 +292,7 @@ def main() -> None:
     for endpoint, count in counts.items():
         print(f"  {endpoint:<28} {count}")
     print(f"  median flow {statistics.median(flows.latencies) * 1000:.0f} ms")
+    print(f"  order reads per flow {len(reads) / len(flows.latencies):.2f} (every {args.poll:g} s)")
 
 
 if __name__ == "__main__":
