@@ -108,7 +108,7 @@ def _open_attempt(
             audit.append(
                 transition(order, OrderStatus.PAYING, transitions=ORDER_TRANSITIONS, actor=actor)
             )
-            order.save()
+            order.save(update_fields=["status", "updated_at"])
         StatusChange.objects.bulk_create(audit)
     return payment, None
 
@@ -168,6 +168,17 @@ def _close_previous_attempt(previous: Payment, actor: Actor) -> None:
         )
 
 
+# What recording the channel's trade changes on the attempt (no other column is written again).
+TRADE_CREATED_FIELDS = [
+    "pay_action",
+    "channel_trade_no",
+    "channel_refs",
+    "status",
+    "next_check_at",
+    "updated_at",
+]
+
+
 def _create_channel_trade(payment: Payment, adapter, actor: Actor) -> Payment:
     order = payment.order
     request = CreateTrade(
@@ -209,7 +220,7 @@ def _create_channel_trade(payment: Payment, adapter, actor: Actor) -> Payment:
         if payment.status == PaymentStatus.UNPAID:
             move(payment, PaymentStatus.PAYING, transitions=PAYMENT_TRANSITIONS, actor=actor)
         payment.next_check_at = timezone.now() + timedelta(seconds=settings.PAYMENT_TIMEOUT_SECONDS)
-        payment.save()
+        payment.save(update_fields=TRADE_CREATED_FIELDS)
     return payment
 
 

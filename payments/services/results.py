@@ -110,6 +110,18 @@ def payment_apply_channel_result(*, result: TradeResult, source: str, actor: Act
     return outcome
 
 
+# What a success changes on its payment (no other column is written again).
+SUCCEEDED_FIELDS = [
+    "status",
+    "paid_at",
+    "channel_trade_no",
+    "closing_since",
+    "next_check_at",
+    "needs_attention",
+    "updated_at",
+]
+
+
 def _apply_success(
     order: Order,
     payment: Payment,
@@ -134,7 +146,7 @@ def _apply_success(
     payment.closing_since = None
     payment.next_check_at = None
     payment.needs_attention = False  # settled: nothing left for finance on this payment
-    payment.save()
+    payment.save(update_fields=SUCCEEDED_FIELDS)
     paid_payment = payment_payload(payment)
     succeeded = (EventType.PAYMENT_SUCCEEDED, {"payment": paid_payment})
 
@@ -144,7 +156,7 @@ def _apply_success(
         )
         order.paid_payment = payment
         order.paid_at = payment.paid_at
-        order.save()
+        order.save(update_fields=["status", "paid_payment", "paid_at", "updated_at"])
         StatusChange.objects.bulk_create(audit)
         paid = (
             EventType.ORDER_PAID,
