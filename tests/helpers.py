@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connection
 
-from orders.enums import OrderStatus
 from payments.channels.base import TradeResult, TradeStatus
 from payments.models import Payment
 
@@ -44,16 +43,6 @@ def success_for(payment: Payment, **overrides) -> TradeResult:
     }
     data.update(overrides)
     return TradeResult(**data)
-
-
-def paying_attempt(order) -> Payment:
-    """A sandbox attempt PAYING on ``order`` (made PAYING too), as after a payment start."""
-    payment = Payment.objects.create(
-        order=order, channel="sandbox", amount=order.amount, currency="CNY", status="PAYING"
-    )
-    order.status = OrderStatus.PAYING
-    order.save()
-    return payment
 
 
 def signed_notification(payment: Payment, secret: str, **overrides) -> tuple[dict, bytes]:

@@ -28,6 +28,37 @@ def reload(*objects):
 
 
 @pytest.mark.django_db
+def test_a_success_stores_every_column_it_changes(order):
+    # it UPDATEs only those columns: one it forgot would keep its value from before here
+    payment = paying_attempt(
+        order,
+        closing_since=timezone.now(),
+        next_check_at=timezone.now(),
+        needs_attention=True,
+    )
+    paid_at = timezone.now() - timedelta(minutes=1)
+
+    apply(success_for(payment, paid_at=paid_at))
+
+    reload(order, payment)
+    assert (payment.status, payment.paid_at, payment.channel_trade_no) == (
+        PaymentStatus.SUCCEEDED,
+        paid_at,
+        f"T{payment.out_trade_no}",
+    )
+    assert (payment.closing_since, payment.next_check_at, payment.needs_attention) == (
+        None,
+        None,
+        False,
+    )
+    assert (order.status, order.paid_payment_id, order.paid_at) == (
+        OrderStatus.PAID,
+        payment.pk,
+        paid_at,
+    )
+
+
+@pytest.mark.django_db
 def test_success_on_an_open_order_pays_it(order):
     payment = paying_attempt(order)
 

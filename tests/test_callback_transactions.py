@@ -10,7 +10,8 @@ from orders.enums import OrderStatus
 from payments.enums import NotificationOutcome, PaymentStatus
 from payments.models import ChannelNotification, ChannelTransaction, Event
 from tests.conftest import TEST_SECRET
-from tests.helpers import paying_attempt, race, signed_notification
+from tests.factories import paying_attempt
+from tests.helpers import race, signed_notification
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,8 @@ from orders.enums import OrderStatus
 from payments.enums import NotificationOutcome, PaymentStatus
 from payments.models import ChannelNotification, ChannelTransaction, Discrepancy, Event
 from tests.conftest import TEST_SECRET
-from tests.helpers import paying_attempt, signature_headers, signed_notification
+from tests.factories import paying_attempt
+from tests.helpers import signature_headers, signed_notification
 
 pytestmark = pytest.mark.django_db
 

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings
+from django.forms.models import model_to_dict
 
 from orders.audit import Actor
 from orders.enums import ActorKind, OrderStatus
@@ -31,6 +32,17 @@ def test_start_creates_one_trade_at_the_channel_with_the_order_deadline(order, s
     assert datetime.fromisoformat(trade["time_expire"]) == deadline
     order.refresh_from_db()
     assert order.status == OrderStatus.PAYING
+
+
+@pytest.mark.django_db
+def test_the_attempt_and_order_stored_are_the_ones_start_returns(order, sandbox):
+    # the start UPDATEs only the columns it changes: one it forgot would differ here
+    payment = start_payment(order)
+
+    stored = Payment.objects.get(pk=payment.pk)
+    assert model_to_dict(stored) == model_to_dict(payment)
+    assert stored.pay_action and stored.channel_trade_no and stored.next_check_at
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAYING
 
 
 @pytest.mark.django_db
