@@ -110,7 +110,11 @@ class System:
             server.stop()
 
     def __enter__(self) -> System:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()  # what had started must not outlive the failure (and poison later runs)
+            raise
 
     def __exit__(self, *exc) -> None:
         self.stop()
