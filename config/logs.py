@@ -41,9 +41,14 @@ def _mask_if_random(text: str) -> str:
 
 
 # 13 to 19 digits, optionally grouped by spaces or dashes — or by a form's "+" or a URL's
-# "%20", as a subject travels to a channel — that pass the Luhn check: a card. A number right
-# after "%" is the tail of an escape ("%20" before a card is not part of it).
-CARD_LIKE = re.compile(r"(?:(?<=%20)|(?<![\d%]))\d(?:(?:[ +-]|%20)?\d){12,18}(?!\d)")
+# "%20", as a subject travels to a channel — that pass the Luhn check: a card. A card stands on
+# its own: digits with a letter or digit right before or after are part of something else, such
+# as an id's random hex (about one channel number in a hundred holds a Luhn-valid run), which
+# must stay searchable. A number right after "%" is the tail of an escape; a whole escape
+# ("%20", "%2C") before a card is not part of it.
+CARD_LIKE = re.compile(
+    r"(?:(?<=%[0-9A-Fa-f]{2})|(?<![0-9A-Za-z%]))\d(?:(?:[ +-]|%20)?\d){12,18}(?![0-9A-Za-z])"
+)
 CARD_SEPARATORS = re.compile(r"%20|\D")
 
 

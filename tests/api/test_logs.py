@@ -92,6 +92,7 @@ def test_a_paid_flow_logs_no_key_secret_signature_or_card(
         # as a form or a URL carries it (Alipay's biz_content, a query string)
         ("biz_content=%s", ("Tea%2C+card+4111+1111+1111+1111",), {}),
         ("GET /gateway.do?subject=%s", ("Tea%2C%20card%204111%201111%201111%201111",), {}),
+        ("GET /gateway.do?subject=%s", ("Tea%2C4111111111111111",), {}),
         ("call", (), {"api_key": "anything", "sign": "c2ln" * 20}),
         ("call", (), {"request_headers": {"X-Sandbox-Signature": "abc", "Cookie": "s=1"}}),
     ],
@@ -128,6 +129,37 @@ def test_an_id_that_only_looks_numeric_is_kept(log_output):
     logging.getLogger("payments.anywhere").info("merchant order no 4111111111111112")
 
     assert "4111111111111112" in lines(log_output)[0]["event"]
+
+
+def _luhn_completed(digits: str) -> str:
+    """``digits`` and the check digit that makes them pass the Luhn check."""
+    return next(digits + d for d in "0123456789" if _luhn_sum(digits + d) % 10 == 0)
+
+
+def _luhn_sum(digits: str) -> int:
+    doubled = [int(d) * 2 if i % 2 else int(d) for i, d in enumerate(reversed(digits))]
+    return sum(d - 9 if d > 9 else d for d in doubled)
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        # a channel number: a date and random hex, its digits a Luhn-valid run (about 1 in 100
+        # of them: the run after the date is five digits or more a tenth of the time)
+        "P" + _luhn_completed("2026120212345") + "b5c74d8fa4c6558",
+        # a public id whose hex begins, or ends, with such a run
+        "pay_" + _luhn_completed("411111111111111") + "ab12cd34",
+        "pay_ab12cd34" + _luhn_completed("411111111111111"),
+    ],
+)
+def test_an_identifier_with_a_card_like_run_of_digits_is_kept(log_output, identifier):
+    # a card number stands on its own; digits inside an id are the id's, which must stay
+    # searchable in the logs
+    logging.getLogger("payments.anywhere").info(
+        "channel result applied: out_trade_no=%s", identifier
+    )
+
+    assert identifier in lines(log_output)[0]["event"]
 
 
 def test_every_answer_carries_a_request_id_and_an_error_body_repeats_it(partner, log_output):
