@@ -195,7 +195,7 @@ def test_a_seed_makes_the_random_choices_repeat(sandbox, create_trade):
 def test_api_latency_delays_every_api_answer_but_not_the_buyer(sandbox, create_trade):
     create_trade(sandbox, "pay_001")
     sandbox.pay("pay_001")
-    sandbox.set_faults({"api_latency_ms": [1500, 1500]})
+    sandbox.set_faults({"api_latency_ms": [3000, 3000]})
     today = time.strftime("%Y-%m-%d", time.gmtime())
     api_calls = [
         ("GET", "/v1/trades/pay_001"),
@@ -210,7 +210,7 @@ def test_api_latency_delays_every_api_answer_but_not_the_buyer(sandbox, create_t
     slow = sandbox.request("GET", "/v1/trades/pay_001", timeout=10)
     create_trade(sandbox, "pay_002", expire_in=600)
     # Buyer, wallet and test doors answer at once.
-    unfaulted = sandbox.request("POST", "/v1/trades/pay_002/pay", json={}, timeout=1)
+    unfaulted = sandbox.request("POST", "/v1/trades/pay_002/pay", json={}, timeout=2.5)
 
     assert slow.status_code == 200
     assert slow.json()["status"] == "SUCCESS"

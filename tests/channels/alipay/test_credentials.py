@@ -22,7 +22,7 @@ def test_the_manifest_is_read_at_first_use_not_when_built(tmp_path):
         code="alipay",
         gateway_url=f"http://127.0.0.1:{port}/gateway.do",
         manifest_file=str(data / "keys" / "manifest.json"),
-        timeout=2,
+        timeout=10,
     )
     with pytest.raises(ChannelUnavailable, match="credentials"):
         adapter.query_trade(TradeRef("P1"))  # no manifest yet: unknown, asked again later
@@ -40,7 +40,7 @@ def test_configured_key_files_are_used_instead_of_the_manifest(alipay_process, t
         app_private_key_file=manifest["app_private_key_file"],
         alipay_public_key_file=manifest["alipay_public_key_file"],
         manifest_file=str(tmp_path / "no-such-manifest.json"),
-        timeout=2,
+        timeout=10,
     )
 
     assert adapter.query_trade(TradeRef("P1")).status == TradeStatus.NOT_FOUND
@@ -54,7 +54,7 @@ def test_credentials_partly_configured_never_fall_back_to_the_emulator(alipay_pr
         gateway_url=alipay_process.gateway_url,
         app_id=manifest["app_id"],
         manifest_file=str(alipay_process.data_dir / "keys" / "manifest.json"),
-        timeout=2,
+        timeout=10,
     )
 
     with pytest.raises(ChannelUnavailable, match="partly"):
