@@ -85,7 +85,7 @@ def test_an_interrupt_ends_the_pump_after_the_current_tick(only_these_jobs):
 
     run_pump(lifetime=30, tick=0.1)
 
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # the pump would have run for 30 s
     assert counting_job.calls
     assert signal.getsignal(signal.SIGINT) is before  # the previous handler is back
 
