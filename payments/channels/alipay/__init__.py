@@ -44,6 +44,7 @@ from payments.channels.base import (
     TradeResult,
     TradeStatus,
 )
+from payments.channels.http import channel_session
 from payments.enums import PaymentClient
 
 PRECREATE = "alipay.trade.precreate"
@@ -257,7 +258,7 @@ class AlipayChannel:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ChannelUnavailable(f"statement {day}: no bill_download_url")
         try:  # the URL lives 30 seconds: fetched at once
-            response = requests.get(url, timeout=self.timeout)
+            response = channel_session().get(url, timeout=self.timeout)
         except requests.RequestException as error:
             raise ChannelUnavailable(f"statement {day}: {error}") from error
         if response.status_code != 200:

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from payments.channels.alipay import signing
 from payments.channels.alipay.transformers import china_text
 from payments.channels.base import ChannelError, ChannelUnavailable
+from payments.channels.http import channel_session
 
 SUCCESS = "10000"
 # 20000: service unavailable; sub codes of Alipay's own failures: the outcome is unknown.
@@ -80,7 +81,7 @@ class AlipayClient:
         """The verified ``<method>_response`` object of a success (code 10000); ``definite``,
         when given, are the only sub codes that are refusals."""
         try:
-            response = requests.post(
+            response = channel_session().post(
                 self.gateway_url,
                 data=dict(params),
                 headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},

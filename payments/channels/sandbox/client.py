@@ -1,27 +1,15 @@
 """HTTP to the sandbox's JSON API: every way a call can go wrong becomes ChannelUnavailable
 (outcome unknown) or ChannelError (the sandbox's definite refusal)."""
 
-import threading
 from typing import Any
 
 import requests
 
 from payments.channels.base import ChannelError, ChannelUnavailable
+from payments.channels.http import channel_session
 
 # A request of ours with the same number is still being worked on: it may yet succeed.
 IN_FLIGHT_CODES = {"REFUND_IN_PROGRESS"}
-
-
-_sessions = threading.local()
-
-
-def _session() -> requests.Session:
-    """This thread's session (a Session is not thread-safe): building one for every call, as
-    requests.request does, cost more CPU than the rest of the call."""
-    session = getattr(_sessions, "session", None)
-    if session is None:
-        session = _sessions.session = requests.Session()
-    return session
 
 
 class SandboxClient:
@@ -42,7 +30,7 @@ class SandboxClient:
 
     def send(self, method: str, path: str, **kwargs) -> requests.Response:
         try:
-            response = _session().request(
+            response = channel_session().request(
                 method, self.base_url + path, timeout=self.timeout, **kwargs
             )
         except requests.RequestException as error:

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from payments.channels import wire
 from payments.channels.base import ChannelError, ChannelUnavailable
+from payments.channels.http import channel_session
 from payments.channels.wechatpay import certificates, signing
 from payments.channels.wechatpay.credentials import LazyCredentials
 
@@ -118,7 +119,7 @@ class WechatpayClient:
         if body is not None:
             headers["Content-Type"] = "application/json"
         try:
-            return requests.request(
+            return channel_session().request(
                 method,
                 url,
                 data=payload or None,

@@ -1,6 +1,8 @@
 """A local HTTP proxy between an adapter and its server that can garble the server's answers:
 the same malformed answers for every channel, whatever its server can be told to do."""
 
+import contextlib
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,12 +43,31 @@ SIGNED_ONLY = {"flipped"}  # may still parse: only a signature over the answer c
 
 
 class GarblingProxy:
+    """Speaks HTTP/1.1 with keep-alive, as the channels' real servers do, and counts the
+    connections its clients open (``connections``)."""
+
     def __init__(self, upstream: str):
         self.upstream = upstream.rstrip("/")
         self.garble: Callable[[bytes], bytes] | None = None  # None: answers pass unchanged
+        self.connections = 0
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                with proxy._lock:
+                    proxy.connections += 1
+                    proxy._open.add(self.connection)
+
+            def finish(self):
+                with proxy._lock:
+                    proxy._open.discard(self.connection)
+                super().finish()
+
             def _forward(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
@@ -92,3 +113,9 @@ class GarblingProxy:
     def __exit__(self, *exc) -> None:
         self._server.shutdown()
         self._server.server_close()
+        # A client's kept-alive connection must not outlive this proxy: a later proxy given the
+        # same port would otherwise have its calls answered by this one.
+        with self._lock:
+            for connection in self._open:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)

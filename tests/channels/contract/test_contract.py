@@ -312,6 +312,15 @@ def _facts(result: TradeResult) -> tuple:
     )
 
 
+def test_calls_from_one_thread_keep_one_connection_open(contract):
+    # a real channel is reached over TLS: a new connection per call is a handshake, a round
+    # trip or two, that a waiting buyer pays for
+    for _ in range(3):
+        contract.adapter.query_trade(TradeRef("P" + secrets.token_hex(12)))
+
+    assert contract.proxy.connections == 1
+
+
 def test_an_unknown_trade_is_not_found(contract):
     result = contract.adapter.query_trade(TradeRef("P" + secrets.token_hex(12)))
 
