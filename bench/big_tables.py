@@ -122,6 +122,14 @@ def print_figures(small: dict, big: dict, small_db: dict, big_db: dict, rows: in
         )
         if page["slowest_ms"] > 100:
             print(f"      slowest: {page['slowest_sql']}")
+    print("periodic jobs, database time per run (median of 3, rolled back; what each returned)")
+    for name, job in big_db["jobs"].items():
+        print(
+            f"  {name:<44} {small_db['jobs'][name]['db_ms']:7.1f} → {job['db_ms']:7.1f} ms"
+            f"   {job['queries']:3} queries, slowest {job['slowest_ms']:.1f} ms, {job['result']}"
+        )
+        if job["slowest_ms"] > 100:
+            print(f"      slowest: {job['slowest_sql']}")
     print(f"event feed at {rows:,} rows, page of {FEED_PAGE} from near the head:")
     for query in big_db["feed"]:
         print(f"  {query['sql']}")
