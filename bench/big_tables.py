@@ -106,6 +106,19 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def print_db_times(small: dict, big: dict) -> None:
+    """Each page's or job's database time at both sizes, and its slowest query when slow."""
+    width = max(map(len, big))
+    for name, figures in big.items():
+        returned = f", {figures['result']}" if "result" in figures else ""
+        print(
+            f"  {name:<{width}} {small[name]['db_ms']:7.1f} → {figures['db_ms']:7.1f} ms"
+            f"   {figures['queries']:3} queries, slowest {figures['slowest_ms']:.1f} ms{returned}"
+        )
+        if figures["slowest_ms"] > 100:
+            print(f"      slowest: {figures['slowest_sql']}")
+
+
 def print_figures(small: dict, big: dict, small_db: dict, big_db: dict, rows: int) -> None:
     print(f"hot endpoints: {SMALL:,} rows → {rows:,} rows (requests/s, big ÷ small, target ≥ 0.8)")
     for name in small:
@@ -115,21 +128,9 @@ def print_figures(small: dict, big: dict, small_db: dict, big_db: dict, rows: in
             f"p50 {small[name].p(0.5):6.1f} → {big[name].p(0.5):6.1f} ms   ratio {ratio:.2f}"
         )
     print("back office, database time per page (median of 3; target < 1,000 ms at the big size)")
-    for name, page in big_db["pages"].items():
-        print(
-            f"  {name:<36} {small_db['pages'][name]['db_ms']:7.1f} → {page['db_ms']:7.1f} ms"
-            f"   {page['queries']:3} queries, slowest {page['slowest_ms']:.1f} ms"
-        )
-        if page["slowest_ms"] > 100:
-            print(f"      slowest: {page['slowest_sql']}")
+    print_db_times(small_db["pages"], big_db["pages"])
     print("periodic jobs, database time per run (median of 3, rolled back; what each returned)")
-    for name, job in big_db["jobs"].items():
-        print(
-            f"  {name:<44} {small_db['jobs'][name]['db_ms']:7.1f} → {job['db_ms']:7.1f} ms"
-            f"   {job['queries']:3} queries, slowest {job['slowest_ms']:.1f} ms, {job['result']}"
-        )
-        if job["slowest_ms"] > 100:
-            print(f"      slowest: {job['slowest_sql']}")
+    print_db_times(small_db["jobs"], big_db["jobs"])
     print(f"event feed at {rows:,} rows, page of {FEED_PAGE} from near the head:")
     for query in big_db["feed"]:
         print(f"  {query['sql']}")
