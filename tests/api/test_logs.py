@@ -11,6 +11,7 @@ from django_q.models import OrmQ
 from rest_framework.test import APIClient
 from structlog.contextvars import bound_contextvars, get_contextvars
 
+from config.logs import _luhn_valid
 from orders.models import Merchant
 from payments.models import Payment
 from payments.queue import bind_task_context, enqueue
@@ -133,12 +134,7 @@ def test_an_id_that_only_looks_numeric_is_kept(log_output):
 
 def _luhn_completed(digits: str) -> str:
     """``digits`` and the check digit that makes them pass the Luhn check."""
-    return next(digits + d for d in "0123456789" if _luhn_sum(digits + d) % 10 == 0)
-
-
-def _luhn_sum(digits: str) -> int:
-    doubled = [int(d) * 2 if i % 2 else int(d) for i, d in enumerate(reversed(digits))]
-    return sum(d - 9 if d > 9 else d for d in doubled)
+    return next(digits + d for d in "0123456789" if _luhn_valid(digits + d))
 
 
 @pytest.mark.parametrize(
